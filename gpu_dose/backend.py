@@ -1,0 +1,94 @@
+"""Array backend: CuPy on a CUDA device, else NumPy — the only module importing cupy.
+
+Every algorithm in gpu_dose is written once against the namespace returned here
+(``Backend.xp`` with its ``fft`` and ``ndimage`` companions). The choice is
+``auto`` (CuPy when it imports and a CUDA device is present, else NumPy), ``cpu``
+or ``gpu``; the environment variable ``FLEXMRT_DEVICE`` sets the default and a
+``device=`` argument (the CLI's ``--device``) overrides it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import scipy.fft
+import scipy.ndimage
+
+from gpu_dose.errors import DoseError
+
+__all__ = ["DEVICES", "Backend", "cuda_available", "get_backend", "namespace", "to_numpy"]
+
+DEVICES = ("auto", "cpu", "gpu")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """An array namespace with its FFT and ndimage modules."""
+
+    name: str  # "numpy" or "cupy"
+    xp: ModuleType
+    fft: ModuleType
+    ndimage: ModuleType
+
+    def asnumpy(self, array: Any) -> np.ndarray:
+        """Copy an array of this backend to host memory (a no-op for NumPy)."""
+        return array.get() if self.name == "cupy" else np.asarray(array)
+
+
+NUMPY = Backend("numpy", np, scipy.fft, scipy.ndimage)
+
+
+@functools.cache
+def _cupy_backend() -> Backend | None:
+    """CuPy, when it imports and sees at least one CUDA device; else None."""
+    try:
+        import cupy
+        import cupyx.scipy.fft
+        import cupyx.scipy.ndimage
+
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return None
+    except Exception:  # no cupy, no driver, no device: all mean "no GPU here"
+        return None
+    return Backend("cupy", cupy, cupyx.scipy.fft, cupyx.scipy.ndimage)
+
+
+def cuda_available() -> bool:
+    """True when CuPy imports and a CUDA device is present."""
+    return _cupy_backend() is not None
+
+
+def get_backend(device: str | None = None) -> Backend:
+    """Resolve ``device`` (auto|cpu|gpu; default ``$FLEXMRT_DEVICE`` or auto)."""
+    choice = (device or os.environ.get("FLEXMRT_DEVICE") or "auto").lower()
+    if choice not in DEVICES:
+        raise DoseError("unknown_device", f"device {choice!r} is not one of {DEVICES}",
+                        tag="FLEXMRT_DEVICE/--device", fix="use auto, cpu or gpu")
+    if choice == "cpu":
+        return NUMPY
+    gpu = _cupy_backend()
+    if gpu is None and choice == "gpu":
+        raise DoseError("no_gpu", "device gpu was asked for but no CUDA device is usable",
+                        tag="FLEXMRT_DEVICE/--device",
+                        fix="install flexmrt[gpu] on a machine with a CUDA device, or use cpu")
+    return gpu or NUMPY
+
+
+def namespace(*arrays: Any) -> Backend:
+    """The backend that owns ``arrays`` (CuPy if any of them is a CuPy array)."""
+    for array in arrays:
+        if type(array).__module__.split(".")[0] == "cupy":
+            gpu = _cupy_backend()
+            assert gpu is not None
+            return gpu
+    return NUMPY
+
+
+def to_numpy(array: Any) -> np.ndarray:
+    """Host copy of a NumPy or CuPy array."""
+    return namespace(array).asnumpy(array)

@@ -1,0 +1,95 @@
+"""Voxel grids in patient space and resampling between them.
+
+Arrays are indexed (slice, row, column) = (k, i, j). A :class:`Geometry` maps
+those indices to DICOM patient coordinates (LPS, mm) with a 4×4 affine whose
+columns are the slice, row and column step vectors (DICOM PS3.3 C.7.6.2.1.1:
+ImageOrientationPatient gives the row direction — the step between columns —
+then the column direction — the step between rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gpu_dose.backend import namespace
+
+__all__ = ["Geometry", "resample"]
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Shape (k, i, j), affine (index → patient mm) and frame of reference UID."""
+
+    shape: tuple[int, int, int]
+    affine: np.ndarray = field(repr=False)
+    frame_of_reference_uid: str = ""
+
+    @classmethod
+    def from_dicom(
+        cls, shape: tuple[int, int, int], first_position: Any, orientation: Any,
+        pixel_spacing: Any, slice_step: Any, frame_of_reference_uid: str = "",
+    ) -> Geometry:
+        """From DICOM tags: position of the first slice, IOP, PixelSpacing, slice step (mm)."""
+        row_dir = np.asarray(orientation[:3], float)  # step between columns
+        col_dir = np.asarray(orientation[3:], float)  # step between rows
+        affine = np.eye(4)
+        affine[:3, 0] = np.asarray(slice_step, float)
+        affine[:3, 1] = col_dir * float(pixel_spacing[0])
+        affine[:3, 2] = row_dir * float(pixel_spacing[1])
+        affine[:3, 3] = np.asarray(first_position, float)
+        return cls(tuple(int(n) for n in shape), affine, frame_of_reference_uid)
+
+    @property
+    def spacing_mm(self) -> tuple[float, float, float]:
+        """Voxel size along (slice, row, column), mm."""
+        return tuple(float(v) for v in np.linalg.norm(self.affine[:3, :3], axis=0))
+
+    @property
+    def voxel_volume_ml(self) -> float:
+        """Voxel volume in mL (cm³)."""
+        return abs(float(np.linalg.det(self.affine[:3, :3]))) / 1000.0
+
+    @property
+    def is_cubic(self) -> bool:
+        dz, dy, dx = self.spacing_mm
+        return bool(np.isclose(dz, dy, rtol=1e-4) and np.isclose(dy, dx, rtol=1e-4))
+
+    def with_spacing(self, spacing_mm: float) -> Geometry:
+        """Cubic grid of ``spacing_mm`` covering the same box, same directions."""
+        scale = spacing_mm / np.asarray(self.spacing_mm)
+        extent = np.asarray(self.shape) * np.asarray(self.spacing_mm)
+        shape = tuple(max(1, int(np.ceil(e / spacing_mm - 1e-6))) for e in extent)
+        affine = self.affine.copy()
+        affine[:3, :3] = self.affine[:3, :3] * scale
+        # keep the box's outer corner (index −½) where it was
+        corner = self.affine[:3, :3] @ np.full(3, -0.5) + self.affine[:3, 3]
+        affine[:3, 3] = corner + affine[:3, :3] @ np.full(3, 0.5)
+        return Geometry(shape, affine, self.frame_of_reference_uid)
+
+    def index_to_patient(self, kij: np.ndarray) -> np.ndarray:
+        """(N, 3) voxel indices → (N, 3) patient coordinates, mm."""
+        kij = np.asarray(kij, float)
+        return kij @ self.affine[:3, :3].T + self.affine[:3, 3]
+
+    def patient_to_index(self, xyz: np.ndarray) -> np.ndarray:
+        """(N, 3) patient coordinates (mm) → fractional (k, i, j) indices."""
+        inverse = np.linalg.inv(self.affine)
+        return np.asarray(xyz, float) @ inverse[:3, :3].T + inverse[:3, 3]
+
+
+def resample(volume: Any, source: Geometry, target: Geometry, *, order: int = 1,
+             fill: float = 0.0) -> Any:
+    """Sample ``volume`` (on ``source``) at the voxel centres of ``target``.
+
+    Trilinear for ``order=1``, nearest for ``order=0``; points outside the source
+    get ``fill``. Works on NumPy and CuPy arrays alike.
+    """
+    be = namespace(volume)
+    to_source = np.linalg.inv(source.affine) @ target.affine
+    return be.ndimage.affine_transform(
+        volume, be.xp.asarray(to_source[:3, :3]), offset=be.xp.asarray(to_source[:3, 3]),
+        output_shape=tuple(target.shape), order=order, mode="constant", cval=fill,
+    )

@@ -1,0 +1,71 @@
+"""Time-integrated activity against closed-form mono-exponential kinetics."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import host
+
+from gpu_dose.tia import LU177_HALF_LIFE_H, fit_mono_exponential, hanscheid, prior_half_life
+
+A0, TEFF = 100.0, 40.0  # MBq, h
+LAM = math.log(2) / TEFF
+
+
+def activity(t):
+    return A0 * math.exp(-LAM * t)
+
+
+def test_hanscheid_formula_and_exact_at_t_equal_teff():
+    assert hanscheid(activity(24.0), 24.0) == pytest.approx(activity(24.0) * 48 / math.log(2))
+    assert hanscheid(activity(TEFF), TEFF) == pytest.approx(A0 / LAM, rel=1e-12)
+
+
+def test_hanscheid_within_10_percent_in_its_window():
+    for t in (0.8 * TEFF, 1.5 * TEFF, 2.0 * TEFF):
+        assert hanscheid(activity(t), t) == pytest.approx(A0 / LAM, rel=0.10)
+
+
+@pytest.mark.parametrize("t", [4.0, 24.0, 48.0, 168.0])
+def test_prior_half_life_is_exact(t):
+    assert prior_half_life(activity(t), t, TEFF) == pytest.approx(A0 / LAM, rel=1e-12)
+
+
+def test_prior_half_life_per_voxel(xp):
+    teff = xp.asarray([20.0, 40.0, 80.0])
+    a = xp.asarray([A0 * math.exp(-math.log(2) / h * 48.0) for h in (20.0, 40.0, 80.0)])
+    tia = host(prior_half_life(a, 48.0, teff))
+    np.testing.assert_allclose(tia, [A0 * h / math.log(2) for h in (20.0, 40.0, 80.0)],
+                               rtol=1e-12)
+
+
+def test_prior_half_life_never_slower_than_decay():
+    assert prior_half_life(1.0, 0.0, 1000.0) == pytest.approx(LU177_HALF_LIFE_H / math.log(2))
+
+
+def test_fit_recovers_mono_exponential_per_voxel(xp):
+    times = [4.0, 24.0, 96.0]
+    teff = np.array([[10.0, 40.0], [100.0, 150.0]])
+    a0 = np.array([[5.0, 50.0], [1.0, 0.0]])
+    acts = np.stack([a0 * np.exp(-np.log(2) / teff * t) for t in times])
+    fit = fit_mono_exponential(times, xp.asarray(acts))
+    np.testing.assert_allclose(host(fit.tia), a0 * teff / np.log(2), rtol=1e-9)
+    np.testing.assert_allclose(host(fit.teff_h)[a0 > 0], teff[a0 > 0], rtol=1e-9)
+
+
+def test_fit_floors_clearance_at_physical_decay(xp):
+    times = [24.0, 96.0]
+    acts = xp.asarray([[10.0], [12.0]])  # rising: uptake, no visible clearance
+    fit = fit_mono_exponential(times, acts)
+    assert float(host(fit.teff_h)[0]) == pytest.approx(LU177_HALF_LIFE_H)
+    lam = math.log(2) / LU177_HALF_LIFE_H
+    a0 = math.exp((math.log(10.0) + lam * 24 + math.log(12.0) + lam * 96) / 2)
+    assert float(host(fit.tia)[0]) == pytest.approx(a0 / lam, rel=1e-9)
+
+
+def test_fit_per_region_scalars():
+    fit = fit_mono_exponential([24.0, 72.0], np.array([activity(24.0), activity(72.0)]))
+    assert float(fit.tia) == pytest.approx(A0 / LAM, rel=1e-12)
+    assert float(fit.teff_h) == pytest.approx(TEFF, rel=1e-12)
