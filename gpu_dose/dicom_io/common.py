@@ -1,0 +1,131 @@
+"""Shared DICOM helpers: loading files, dates and times, slice-series geometry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian
+
+from gpu_dose.errors import DoseError
+from gpu_dose.grid import Geometry
+
+__all__ = [
+    "any_value",
+    "ds_number",
+    "load_datasets",
+    "new_dataset",
+    "parse_datetime",
+    "series_geometry",
+    "write",
+]
+
+
+def load_datasets(path: str | Path) -> list[tuple[Path, Dataset]]:
+    """Every DICOM file at ``path`` (a file, or a folder searched recursively)."""
+    root = Path(path)
+    if not root.exists():
+        raise DoseError("file_not_found", "no such file or folder", path=str(root),
+                        fix="check the path")
+    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    found = []
+    for file in files:
+        try:
+            found.append((file, pydicom.dcmread(file)))
+        except pydicom.errors.InvalidDicomError:
+            continue
+    if not found:
+        raise DoseError("no_dicom", "no DICOM file found", path=str(root),
+                        fix="point at a DICOM file or a folder of DICOM files")
+    return found
+
+
+def _tz(ds: Dataset) -> dt.tzinfo:
+    offset = str(ds.get("TimezoneOffsetFromUTC", "") or "+0000")
+    sign = -1 if offset.startswith("-") else 1
+    digits = offset.lstrip("+-").ljust(4, "0")
+    return dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
+
+
+def parse_datetime(ds: Dataset, datetime_kw: str, date_kw: str, time_kw: str,
+                   item: Dataset | None = None) -> dt.datetime | None:
+    """A timezone-aware datetime from a DT attribute, else a DA + TM pair; None if absent.
+
+    ``item`` is where the attributes live (default ``ds``); the date may fall back to
+    ``ds``'s SeriesDate/StudyDate and the offset comes from TimezoneOffsetFromUTC.
+    """
+    src = ds if item is None else item
+    text = str(src.get(datetime_kw, "") or "")
+    if not text:
+        time = str(src.get(time_kw, "") or "")
+        date = str(src.get(date_kw, "") or ds.get(date_kw, "") or ds.get("SeriesDate", "")
+                   or ds.get("StudyDate", "") or "")
+        if not time or not date:
+            return None
+        text = date + time
+    value = pydicom.valuerep.DT(text)
+    value = dt.datetime(value.year, value.month, value.day, value.hour, value.minute,
+                        value.second, value.microsecond, tzinfo=value.tzinfo or _tz(ds))
+    return value
+
+
+def _slice_step(items: list[tuple[Path, Dataset]], normal: np.ndarray) -> np.ndarray:
+    positions = np.array([[float(v) for v in ds.ImagePositionPatient] for _, ds in items])
+    gaps = np.diff(positions @ normal)
+    if len(gaps) and not np.allclose(gaps, gaps.mean(), rtol=1e-3, atol=0.01):
+        worst = int(np.argmax(np.abs(gaps - gaps.mean())))
+        raise DoseError("nonuniform_slice_spacing",
+                        f"slice gaps vary from {gaps.min():.3f} to {gaps.max():.3f} mm",
+                        path=str(items[worst + 1][0]), tag="ImagePositionPatient (0020,0032)",
+                        fix="resample the series to uniform slice spacing before dosimetry")
+    if len(positions) < 2:
+        return normal * float(items[0][1].get("SliceThickness", 1.0))
+    return (positions[-1] - positions[0]) / (len(positions) - 1)
+
+
+def series_geometry(items: list[tuple[Path, Dataset]]) -> tuple[list, Geometry]:
+    """Sort single-frame slices along their normal; check spacing; return (sorted, geometry)."""
+    first = items[0][1]
+    iop = [float(v) for v in first.ImageOrientationPatient]
+    normal = np.cross(iop[:3], iop[3:])
+    ordered = sorted(items, key=lambda it: float(np.dot(
+        [float(v) for v in it[1].ImagePositionPatient], normal)))
+    step = _slice_step(ordered, normal)
+    shape = (len(ordered), int(first.Rows), int(first.Columns))
+    geom = Geometry.from_dicom(shape, ordered[0][1].ImagePositionPatient, iop,
+                               first.PixelSpacing, step, str(first.get("FrameOfReferenceUID", "")))
+    return ordered, geom
+
+
+def ds_number(value: float) -> str:
+    """A DS string of at most 16 characters (10 significant digits)."""
+    text = f"{float(value):.10g}"
+    return text if len(text) <= 16 else f"{float(value):.9g}"
+
+
+def new_dataset(sop_class_uid: str, sop_instance_uid: str) -> Dataset:
+    """An empty dataset with file meta for explicit VR little endian."""
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = sop_class_uid
+    ds.file_meta.MediaStorageSOPInstanceUID = sop_instance_uid
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID, ds.SOPInstanceUID = sop_class_uid, sop_instance_uid
+    return ds
+
+
+def write(ds: Dataset, path: Path) -> Path:
+    """Save ``ds`` as a DICOM Part 10 file, creating the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def any_value(ds: Dataset, keyword: str, default: Any = None) -> Any:
+    """``ds.keyword`` or ``default`` when absent or empty."""
+    value = ds.get(keyword, None)
+    return default if value in (None, "") else value

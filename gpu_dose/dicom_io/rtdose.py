@@ -1,0 +1,88 @@
+"""RT Dose in and out (DICOM PS3.3 A.18, C.8.8.3): dose grid in Gy.
+
+Pixel values are uint32; dose [Gy] = value × DoseGridScaling. Frames are planes
+along the slice axis, ImagePositionPatient is the first frame and
+GridFrameOffsetVector gives each frame's offset (mm) along the normal of
+ImageOrientationPatient (so it decreases when slices run against the normal).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.uid import generate_uid
+
+from gpu_dose.dicom_io.common import ds_number, new_dataset, write
+from gpu_dose.dicom_io.spect import SpectImage
+from gpu_dose.errors import DoseError
+from gpu_dose.grid import Geometry
+
+__all__ = ["read_rt_dose", "write_rt_dose"]
+
+RT_DOSE_STORAGE = "1.2.840.10008.5.1.4.1.1.481.2"
+_COPIED = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex", "StudyInstanceUID",
+           "StudyDate", "StudyTime", "StudyID", "AccessionNumber", "ReferringPhysicianName",
+           "FrameOfReferenceUID", "TimezoneOffsetFromUTC")
+
+
+def _copy_study(ds: pydicom.Dataset, spect: SpectImage) -> None:
+    source = pydicom.dcmread(spect.path, stop_before_pixels=True)
+    for keyword in _COPIED:
+        if keyword in source:
+            setattr(ds, keyword, source[keyword].value)
+    ds.FrameOfReferenceUID = spect.geometry.frame_of_reference_uid or generate_uid()
+    ds.PositionReferenceIndicator = ""
+
+
+def _set_geometry(ds: pydicom.Dataset, geometry: Geometry) -> None:
+    a = geometry.affine
+    _dz, dy, dx = geometry.spacing_mm
+    row_dir, col_dir = a[:3, 2] / dx, a[:3, 1] / dy
+    normal = np.cross(row_dir, col_dir)
+    ds.ImagePositionPatient = [ds_number(v) for v in a[:3, 3]]
+    ds.ImageOrientationPatient = [ds_number(v) for v in (*row_dir, *col_dir)]
+    ds.PixelSpacing = [ds_number(dy), ds_number(dx)]
+    step = float(np.dot(a[:3, 0], normal))
+    ds.GridFrameOffsetVector = [ds_number(step * k) for k in range(geometry.shape[0])]
+    ds.SliceThickness = ds_number(abs(step))
+    ds.FrameIncrementPointer = 0x3004000C
+
+
+def write_rt_dose(path: str | Path, dose_gy: np.ndarray, geometry: Geometry, spect: SpectImage,
+                  *, dose_type: str = "PHYSICAL", comment: str = "") -> Path:
+    """Write ``dose_gy`` (on ``geometry``) as RT Dose in the SPECT's study and frame."""
+    dose = np.maximum(np.asarray(dose_gy, np.float64), 0.0)
+    scaling = float(dose.max()) / (2**32 - 1) if dose.max() > 0 else 1.0
+    ds = new_dataset(RT_DOSE_STORAGE, generate_uid())
+    _copy_study(ds, spect)
+    ds.Modality, ds.SeriesInstanceUID, ds.SeriesNumber = "RTDOSE", generate_uid(), 50
+    ds.InstanceNumber, ds.Manufacturer = 1, "flexmrt gpu_dose"
+    ds.DoseUnits, ds.DoseType, ds.DoseSummationType = "GY", dose_type, "RECORD"
+    ds.DoseComment = comment[:64]
+    ds.DoseGridScaling = ds_number(scaling)
+    scaling = float(ds.DoseGridScaling)  # the value as written (DS has 16 characters)
+    _set_geometry(ds, geometry)
+    stored = np.minimum(np.round(dose / scaling), 2**32 - 1).astype(np.uint32)
+    ds.NumberOfFrames, (ds.Rows, ds.Columns) = stored.shape[0], stored.shape[1:]
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 32, 32, 31, 0
+    ds.PixelData = stored.tobytes()
+    return write(ds, Path(path))
+
+
+def read_rt_dose(path: str | Path) -> tuple[np.ndarray, Geometry]:
+    """Dose (Gy, float64) and geometry of an RT Dose file."""
+    ds = pydicom.dcmread(path)
+    if ds.get("SOPClassUID") != RT_DOSE_STORAGE:
+        raise DoseError("not_rt_dose", "not an RT Dose object", path=str(path),
+                        tag="SOPClassUID (0008,0016)", fix="point at an RT Dose file")
+    iop = [float(v) for v in ds.ImageOrientationPatient]
+    offsets = [float(v) for v in ds.GridFrameOffsetVector]
+    normal = np.cross(iop[:3], iop[3:])
+    step = normal * ((offsets[-1] - offsets[0]) / (len(offsets) - 1) if len(offsets) > 1 else 1.0)
+    pixels = ds.pixel_array.reshape(int(ds.NumberOfFrames), int(ds.Rows), int(ds.Columns))
+    geom = Geometry.from_dicom(pixels.shape, ds.ImagePositionPatient, iop, ds.PixelSpacing,
+                               step, str(ds.get("FrameOfReferenceUID", "")))
+    return pixels.astype(np.float64) * float(ds.DoseGridScaling), geom
