@@ -1,0 +1,366 @@
+"""Semantic checks that JSON Schema cannot express.
+
+Run after the schema passes, on the plain document. Each check yields Issues with
+a JSON pointer; the loader adds file positions. Codes: unknown_parameter,
+unknown_rule, unknown_citation, unknown_arm, duplicate_id, unknown_unit,
+unit_mismatch, missing_unit, invalid_duration, grade_table_overlap,
+grade_table_gap, invalid_value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .durations import parse_duration
+from .errors import Issue
+from .model import MEASURE_KINDS, MEASURE_VALUES
+from .units import ANALYTES, QUANTITIES, RELATIVE_UNITS, UnitError, quantity_of
+
+__all__ = ["semantic_issues"]
+
+# Expected quantity of value-or-param fields, by pointer pattern (``*`` = any index).
+_FIELD_KINDS: dict[tuple[str, ...], str] = {
+    ("arms", "*", "activity"): "activity",
+    ("arms", "*", "interval"): "duration",
+    ("arms", "*", "window"): "duration",
+    ("arms", "*", "max_cycles"): "count",
+    ("dose_modification", "reduced_activity"): "activity",
+    ("organ_limits", "kidney_bed", "cap"): "dose",
+    ("organ_limits", "kidney_bed", "alpha_beta"): "dose",
+    ("organ_limits", "kidney_bed", "repair_half_time"): "time",
+    ("organ_limits", "kidney_bed", "effective_half_life_default"): "time",
+    ("organ_limits", "kidney_bed", "dose_per_activity_default"): "dose_per_activity",
+    ("holidays", "assess_after_cycles"): "list",
+    ("holidays", "surveillance_overdue_after"): "duration",
+    ("schedules", "*", "*", "every"): "duration",
+    ("schedules", "*", "*", "window"): "duration",
+    ("schedules", "end"): "duration",
+    ("response", "recip", "pr_change"): "percent",
+    ("response", "recip", "pd_change"): "percent",
+    ("response", "pcwg3", "rise_pct"): "percent",
+    ("response", "pcwg3", "rise_abs"): "lab:PSA",
+    ("response", "pcwg3", "confirm_after"): "duration",
+    ("response", "pcwg3", "no_decline_from"): "duration",
+    ("response", "psa_response", "psa50"): "percent",
+    ("response", "psa_response", "psa90"): "percent",
+}
+_WHERE_KINDS = {"short_axis_mm": "length"}
+
+
+def semantic_issues(doc: dict[str, Any]) -> list[Issue]:
+    checker = _Checker(doc)
+    return list(checker.run())
+
+
+class _Checker:
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
+        self.params: dict[str, Any] = doc.get("parameters", {})
+        self.rules: dict[str, Any] = doc.get("rules", {})
+        self.citations = {c["id"] for c in doc["protocol"]["citations"]}
+        self.arms = {a["id"] for a in doc["arms"]}
+
+    def run(self) -> Iterator[Issue]:
+        yield from self._parameters()
+        yield from self._references(self.doc, ())
+        yield from self._field_kinds()
+        yield from self._rules_everywhere()
+        yield from self._duplicate_ids()
+        yield from self._grade_tables()
+        yield from self._arms()
+
+    # -- parameters -------------------------------------------------------------
+    def _parameters(self) -> Iterator[Issue]:
+        for name, p in self.params.items():
+            unit = p.get("unit")
+            if unit is None:
+                continue
+            try:
+                quantity_of(unit)
+            except UnitError:
+                yield Issue("unknown_unit", f"parameter {name!r} has unknown unit {unit!r}",
+                            f"/parameters/{name}/unit", expected="a known unit (GBq, Gy, h, "
+                            "mL/min, 10^9/L, g/dL, %, xULN …)", found=unit,
+                            fix="write the unit as listed in protocol/units.py")
+
+    # -- references to params, rules, citations, arms ----------------------------
+    def _references(self, node: Any, path: tuple[str, ...]) -> Iterator[Issue]:
+        if isinstance(node, dict):
+            if set(node) == {"param"} and isinstance(node["param"], str):
+                if node["param"] not in self.params:
+                    yield Issue("unknown_parameter", f"unknown parameter {node['param']!r}",
+                                _ptr(path), expected="a name under /parameters",
+                                found=node["param"], fix="define it under parameters or fix the name")
+                return
+            if path and path[-1] == "source" and "citation" in node:
+                if node["citation"] not in self.citations:
+                    yield Issue("unknown_citation", f"unknown citation {node['citation']!r}",
+                                _ptr((*path, "citation")), expected="an id in /protocol/citations",
+                                found=str(node["citation"]), fix="add the citation or fix the id")
+            if "ref" in node and len(node) == 1 and isinstance(node["ref"], str):
+                if node["ref"] not in self.rules:
+                    yield Issue("unknown_rule", f"unknown rule {node['ref']!r}", _ptr((*path, "ref")),
+                                expected="a name under /rules", found=node["ref"],
+                                fix="define it under rules or fix the name")
+            for key, value in node.items():
+                yield from self._references(value, (*path, key))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                yield from self._references(value, (*path, str(i)))
+
+    # -- units of fields that take a value or a parameter ---------------------------
+    def _field_kinds(self) -> Iterator[Issue]:
+        for pattern, kind in _FIELD_KINDS.items():
+            for path, value in _match(self.doc, pattern):
+                yield from self._check_kind(value, kind, path)
+
+    def _check_kind(self, value: Any, kind: str, path: tuple[str, ...]) -> Iterator[Issue]:
+        if not (isinstance(value, dict) and "param" in value):
+            if kind == "duration" and isinstance(value, str):
+                yield from _duration_issue(value, _ptr(path))
+            return
+        p = self.params.get(value["param"])
+        if p is None:
+            return  # reported as unknown_parameter
+        where = f"/parameters/{value['param']}/value"
+        if kind == "duration":
+            yield from _duration_issue(p["value"], where, used_at=_ptr(path))
+        elif kind == "list":
+            if not isinstance(p["value"], list):
+                yield Issue("invalid_value", f"parameter {value['param']!r} must be a list",
+                            where, expected="a list", found=repr(p["value"]))
+        else:
+            yield from self._unit_fits(value["param"], p, kind, _ptr(path))
+
+    def _unit_fits(self, name: str, p: dict[str, Any], kind: str, used_at: str) -> Iterator[Issue]:
+        unit = p.get("unit")
+        if isinstance(p["value"], bool) or not isinstance(p["value"], int | float):
+            yield Issue("invalid_value", f"parameter {name!r} used at {used_at} must be a number",
+                        f"/parameters/{name}/value", expected=f"a number in {_kind_units(kind)}",
+                        found=repr(p["value"]))
+            return
+        if unit is None:
+            yield Issue("missing_unit", f"parameter {name!r} used at {used_at} has no unit",
+                        f"/parameters/{name}", expected=_kind_units(kind), found="no unit",
+                        fix=f"add unit: {_kind_units(kind).split(',')[0]}")
+            return
+        if not _fits(unit, kind):
+            yield Issue("unit_mismatch",
+                        f"parameter {name!r} is in {unit} but {used_at} needs {_kind_label(kind)}",
+                        f"/parameters/{name}/unit", expected=_kind_units(kind), found=unit,
+                        fix=f"give {name} a value in {_kind_units(kind)}")
+
+    # -- rules ------------------------------------------------------------------------
+    def _rules_everywhere(self) -> Iterator[Issue]:
+        for path, rule in _find_rules(self.doc, ()):
+            yield from self._rule(rule, path)
+
+    def _rule(self, rule: dict[str, Any], path: tuple[str, ...]) -> Iterator[Issue]:
+        kind, body = next(iter(rule.items()))
+        at = (*path, kind)
+        if kind == "lab":
+            yield from self._lab(body, at)
+        elif kind == "measure":
+            yield from self._measure(body, at)
+        elif kind in ("count", "since"):
+            for field, cond in (body.get("where") or {}).items():
+                if isinstance(cond, dict):
+                    for v in cond.values():
+                        yield from self._check_kind(v, _WHERE_KINDS.get(field, "count"),
+                                                    (*at, "where", field))
+            if kind == "since":
+                yield from self._check_kind(body["value"], "duration", (*at, "value"))
+            else:
+                yield from self._check_kind(body["value"], "count", (*at, "value"))
+        if isinstance(body, dict) and "within" in body:
+            yield from self._check_kind(body["within"], "duration", (*at, "within"))
+
+    def _lab(self, body: dict[str, Any], at: tuple[str, ...]) -> Iterator[Issue]:
+        kind = f"lab:{body['test']}"
+        if body["op"] == "exists":
+            return
+        if "value" not in body:
+            yield Issue("invalid_value", "a lab threshold needs a value", _ptr(at),
+                        expected="value and unit, or value: {param: NAME}", found="no value")
+            return
+        if isinstance(body["value"], dict):
+            yield from self._check_kind(body["value"], kind, (*at, "value"))
+        elif "unit" not in body:
+            yield Issue("missing_unit", f"lab threshold on {body['test']} has no unit", _ptr(at),
+                        expected=_kind_units(kind), found="no unit", fix="add unit: …")
+        elif not _fits(body["unit"], kind):
+            yield Issue("unit_mismatch", f"unit {body['unit']!r} does not fit {body['test']}",
+                        _ptr((*at, "unit")), expected=_kind_units(kind), found=body["unit"])
+
+    def _measure(self, body: dict[str, Any], at: tuple[str, ...]) -> Iterator[Issue]:
+        name, value = body["name"], body["value"]
+        kind = MEASURE_KINDS[name]
+        if kind is None:
+            allowed = MEASURE_VALUES[name]
+            values = value if isinstance(value, list) else [value]
+            bad = [v for v in values if v not in allowed]
+            if bad or isinstance(value, dict):
+                yield Issue("invalid_value", f"measure {name} takes one of {list(allowed)}",
+                            _ptr((*at, "value")), expected=str(list(allowed)), found=repr(value))
+            return
+        if isinstance(value, dict):
+            yield from self._check_kind(value, kind, (*at, "value"))
+        elif kind == "duration":
+            if isinstance(value, str):
+                yield from _duration_issue(value, _ptr((*at, "value")))
+        elif "unit" in body and not _fits(body["unit"], kind):
+            yield Issue("unit_mismatch", f"unit {body['unit']!r} does not fit measure {name}",
+                        _ptr((*at, "unit")), expected=_kind_units(kind), found=body["unit"])
+
+    # -- ids, grade tables, arms ----------------------------------------------------------
+    def _duplicate_ids(self) -> Iterator[Issue]:
+        seen: dict[str, str] = {}
+        for path, ident in _criterion_ids(self.doc):
+            pointer = _ptr(path)
+            if ident in seen:
+                yield Issue("duplicate_id", f"id {ident!r} is already used at {seen[ident]}",
+                            pointer, expected="a unique id", found=ident,
+                            fix="give each criterion, rule and trigger its own id")
+            else:
+                seen[ident] = pointer
+
+    def _grade_tables(self) -> Iterator[Issue]:
+        for i, tox in enumerate(self.doc["dose_modification"]["toxicities"]):
+            rows = sorted((r["grades"][0], r["grades"][1], j) for j, r in enumerate(tox["rows"]))
+            base = ("dose_modification", "toxicities", str(i), "rows")
+            for lo, hi, j in rows:
+                if lo > hi:
+                    yield Issue("invalid_value", f"grade range [{lo}, {hi}] is reversed",
+                                _ptr((*base, str(j), "grades")), expected="[low, high]",
+                                found=f"[{lo}, {hi}]")
+            for (lo1, hi1, j1), (lo2, _hi2, j2) in zip(rows, rows[1:], strict=False):
+                where = _ptr((*base, str(j2), "grades"))
+                if lo2 <= hi1 and tox["hit_policy"] == "unique":
+                    yield Issue("grade_table_overlap",
+                                f"toxicity {tox['id']!r}: rows {j1} and {j2} both cover grade {lo2}",
+                                where, expected=f"grades from {hi1 + 1}", found=f"from {lo2}",
+                                fix="make the grade ranges disjoint, or use hit_policy: priority")
+                elif lo2 > hi1 + 1:
+                    yield Issue("grade_table_gap",
+                                f"toxicity {tox['id']!r}: no row covers grade {hi1 + 1}",
+                                where, expected=f"grades from {hi1 + 1}", found=f"from {lo2}",
+                                fix="extend a row so the table covers every grade in its range")
+
+    def _arms(self) -> Iterator[Issue]:
+        seen: set[str] = set()
+        for i, arm in enumerate(self.doc["arms"]):
+            if arm["id"] in seen:
+                yield Issue("duplicate_id", f"arm id {arm['id']!r} repeats", f"/arms/{i}/id")
+            seen.add(arm["id"])
+            if not isinstance(arm["activity"], dict) and "activity_unit" not in arm:
+                yield Issue("missing_unit", f"arm {arm['id']!r} activity has no unit",
+                            f"/arms/{i}/activity", expected="activity_unit: GBq", found="no unit")
+            elif "activity_unit" in arm and not _fits(arm["activity_unit"], "activity"):
+                yield Issue("unit_mismatch", f"arm {arm['id']!r} activity is not in activity units",
+                            f"/arms/{i}/activity_unit", expected=_kind_units("activity"),
+                            found=arm["activity_unit"])
+        listed = [*self.doc.get("organ_limits", {}).get("kidney_bed", {}).get("arms", []),
+                  *self.doc["study"]["allocation"]]
+        for rule_path, rule in _stop_rule_arms(self.doc):
+            listed += rule
+            del rule_path
+        for arm_id in listed:
+            if arm_id not in self.arms:
+                yield Issue("unknown_arm", f"unknown arm {arm_id!r}", "/arms",
+                            expected=f"one of {sorted(self.arms)}", found=arm_id)
+
+
+def _stop_rule_arms(doc: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
+    for i, rule in enumerate(doc["stop_rules"]):
+        if "arms" in rule:
+            yield f"/stop_rules/{i}/arms", rule["arms"]
+
+
+def _duration_issue(value: Any, pointer: str, used_at: str = "") -> Iterator[Issue]:
+    try:
+        parse_duration(value)
+    except ValueError:
+        extra = f" (used at {used_at})" if used_at else ""
+        yield Issue("invalid_duration", f"{value!r} is not an ISO 8601 duration{extra}", pointer,
+                    expected="an ISO 8601 duration such as P6W, P14D, P3M, PT72H",
+                    found=repr(value))
+
+
+def _fits(unit: str, kind: str) -> bool:
+    if kind.startswith("lab:"):
+        test = kind[4:]
+        return unit in RELATIVE_UNITS or unit in ANALYTES[test][2]
+    return kind in QUANTITIES and unit in QUANTITIES[kind][1]
+
+
+def _kind_units(kind: str) -> str:
+    if kind.startswith("lab:"):
+        return ", ".join([*ANALYTES[kind[4:]][2], *RELATIVE_UNITS])
+    if kind == "duration":
+        return "an ISO 8601 duration"
+    return ", ".join(QUANTITIES[kind][1])
+
+
+def _kind_label(kind: str) -> str:
+    return f"a {kind[4:]} value" if kind.startswith("lab:") else f"a {kind.replace('_', ' ')}"
+
+
+def _ptr(path: tuple[str, ...]) -> str:
+    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _match(node: Any, pattern: tuple[str, ...], path: tuple[str, ...] = ()) -> Iterator[Any]:
+    if not pattern:
+        yield path, node
+        return
+    head, rest = pattern[0], pattern[1:]
+    if isinstance(node, dict):
+        keys = list(node) if head == "*" else [head] if head in node else []
+        for key in keys:
+            yield from _match(node[key], rest, (*path, key))
+    elif isinstance(node, list) and head == "*":
+        for i, item in enumerate(node):
+            yield from _match(item, rest, (*path, str(i)))
+
+
+_RULE_KINDS = {"all", "any", "not", "ref", "lab", "measure", "grade", "count", "since", "field"}
+
+
+def _find_rules(node: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every leaf rule in the document (inside criteria, named rules and triggers)."""
+    if isinstance(node, dict):
+        if len(node) == 1 and next(iter(node)) in _RULE_KINDS and path and (
+            path[-1] in ("rule", "not") or path[-2:-1] in (("all",), ("any",), ("rules",))
+        ):
+            kind, body = next(iter(node.items()))
+            if kind in ("all", "any"):
+                for i, child in enumerate(body):
+                    yield from _find_rules(child, (*path, kind, str(i)))
+            elif kind == "not":
+                yield from _find_rules(body, (*path, "not"))
+            else:
+                yield path, node
+            return
+        for key, value in node.items():
+            yield from _find_rules(value, (*path, key))
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from _find_rules(item, (*path, str(i)))
+
+
+def _criterion_ids(doc: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], str]]:
+    for section in ("inclusion", "exclusion"):
+        for i, c in enumerate(doc["eligibility"][section]):
+            yield ("eligibility", section, str(i), "id"), c["id"]
+    for i, c in enumerate(doc["decision"].get("pre_dose", [])):
+        yield ("decision", "pre_dose", str(i), "id"), c["id"]
+    for i, c in enumerate(doc["stop_rules"]):
+        yield ("stop_rules", str(i), "id"), c["id"]
+    for key in ("entry", "restart"):
+        if "holidays" in doc:
+            yield ("holidays", key, "id"), doc["holidays"][key]["id"]
+    for i, tox in enumerate(doc["dose_modification"]["toxicities"]):
+        yield ("dose_modification", "toxicities", str(i), "id"), tox["id"]
+        for j, trig in enumerate(tox.get("triggers", [])):
+            yield ("dose_modification", "toxicities", str(i), "triggers", str(j), "id"), trig["id"]

@@ -1,0 +1,118 @@
+"""The only place protocol YAML is read: strict parse → JSON Schema → semantic checks.
+
+Every problem is reported at once, each with file:line:column, JSON pointer,
+expected and found; the headline is chosen with jsonschema's ``best_match``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError, best_match
+
+from .canonical import sha256_hex
+from .checks import semantic_issues
+from .errors import Issue, ProtocolError
+from .model import Protocol
+from .yamlio import Positions, escape_pointer, read_yaml
+
+__all__ = ["load_file", "load_text", "protocol_schema", "validate_document"]
+
+
+@cache
+def protocol_schema() -> dict[str, Any]:
+    text = resources.files("protocol").joinpath("schema/protocol.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(protocol_schema(), format_checker=FormatChecker())
+
+
+def load_file(path: str | Path) -> Protocol:
+    """Load and validate a protocol YAML file; raise ProtocolError listing every issue."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProtocolError("not_found", f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProtocolError("unreadable", f"{path}: cannot read ({exc})") from exc
+    return load_text(text, str(path))
+
+
+def load_text(text: str, file: str = "") -> Protocol:
+    """Load and validate protocol YAML text (``file`` names it in errors)."""
+    data, positions = read_yaml(text, file)
+    issues = validate_document(data, positions, file)
+    if issues:
+        where = file or "<input>"
+        raise ProtocolError(issues[0].code, f"{where}: {len(issues)} problem(s); first: "
+                            f"{issues[0].message}", issues)
+    return Protocol(doc=data, sha256=sha256_hex(data), text=text, file=file, positions=positions)
+
+
+def validate_document(data: Any, positions: Positions | None = None, file: str = "") -> list[Issue]:
+    """Every schema and semantic issue of a parsed document, headline first."""
+    positions = positions or {}
+    errors = list(_validator().iter_errors(data))
+    if errors:
+        head = best_match(errors)
+        ordered = [head, *sorted((e for e in errors if e is not head), key=_error_order)]
+        return [_locate(_schema_issue(e), positions, file) for e in ordered]
+    return [_locate(i, positions, file) for i in semantic_issues(data)]
+
+
+def _error_order(error: ValidationError) -> tuple[str, str]:
+    return (_pointer(error.absolute_path), error.message)
+
+
+def _pointer(path: Any) -> str:
+    return "".join("/" + escape_pointer(str(p)) for p in path)
+
+
+def _schema_issue(error: ValidationError) -> Issue:
+    expected = _expected(error)
+    found = json.dumps(error.instance, ensure_ascii=False, default=str)
+    if len(found) > 80:
+        found = found[:77] + "..."
+    fix = ""
+    if error.validator == "type" and isinstance(error.instance, int | float) \
+            and "string" in str(error.validator_value):
+        fix = f'quote it: "{error.instance}" (YAML read it as a number)'
+    elif error.validator == "additionalProperties":
+        fix = "remove or rename the unexpected key (see the schema for allowed keys)"
+    elif error.validator == "required":
+        fix = "add the missing key"
+    return Issue(code="schema_violation", message=error.message, pointer=_pointer(error.absolute_path),
+                 expected=expected, found=found, fix=fix)
+
+
+def _expected(error: ValidationError) -> str:
+    value = error.validator_value
+    if error.validator == "type":
+        return f"type {value}"
+    if error.validator == "enum":
+        return "one of " + ", ".join(map(str, value))
+    if error.validator in ("pattern", "format"):
+        return f"{error.validator} {value}"
+    if error.validator == "required":
+        return "keys " + ", ".join(value)
+    desc = error.schema.get("description") if isinstance(error.schema, dict) else None
+    return str(desc or f"{error.validator} {value}")[:120]
+
+
+def _locate(issue: Issue, positions: Positions, file: str) -> Issue:
+    pointer = issue.pointer
+    while pointer not in positions and pointer:
+        pointer = pointer.rsplit("/", 1)[0]
+    line, column = positions.get(pointer, (None, None))
+    return Issue(issue.code, issue.message, issue.pointer, file, line, column, issue.expected,
+                 issue.found, issue.fix)

@@ -1,0 +1,61 @@
+"""Helpers shared by the CLI command groups: output, errors, protocol references."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from typing import Any
+
+from protocol import Protocol, ProtocolError, Registry
+from protocol.canonical import canonical_json
+
+__all__ = ["emit_json", "fail", "parse_as_of", "registry", "resolve_protocol"]
+
+_REGISTRY: Registry | None = None
+
+
+def registry(extra_dirs: list[str] | None = None) -> Registry:
+    """The bundled registry (plus user directories), loaded once per process."""
+    global _REGISTRY
+    if extra_dirs:
+        from pathlib import Path
+
+        return Registry.bundled([Path(d) for d in extra_dirs])
+    if _REGISTRY is None:
+        _REGISTRY = Registry.bundled()
+    return _REGISTRY
+
+
+def resolve_protocol(ref: str, on: date | None = None) -> Protocol:
+    return registry().resolve(ref, on)
+
+
+def emit_json(value: Any, pretty: bool = True) -> None:
+    """Print JSON deterministically (sorted keys); canonical form when not pretty."""
+    if pretty:
+        print(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        print(canonical_json(value))
+
+
+def fail(error: ProtocolError | ValueError, as_json: bool = False) -> int:
+    """Report an input error on stderr (or as JSON on stdout) and return exit code 1."""
+    if as_json and isinstance(error, ProtocolError):
+        emit_json({"error": {"code": error.code, "message": error.message,
+                             "issues": [i.as_dict() for i in error.issues]}})
+    else:
+        print(f"error: {error}", file=sys.stderr)
+    return 1
+
+
+def parse_as_of(text: str | None) -> date:
+    """``--as-of`` as a date; today's date (UTC) when absent — the edge supplies the clock."""
+    if text is None:
+        from datetime import datetime, timezone
+
+        return datetime.now(timezone.utc).date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"flexmrt: error: --as-of {text!r} is not an ISO date (YYYY-MM-DD)")
