@@ -83,14 +83,18 @@ def kernel_transform(be: Backend, shape: tuple[int, ...], voxel_mm: float, tissu
 
 
 def convolve_kernel(tia: Any, voxel_mm: float, tissue: str = "soft") -> Any:
-    """Dose (Gy) = TIA (MBq·h per voxel) ⊛ DVK on a cubic grid, same shape and dtype."""
+    """Dose (Gy) = TIA (MBq·h per voxel) ⊛ DVK on a cubic grid, same shape and dtype.
+
+    Linear convolution (zero outside the grid), clipped at 0 against FFT round-off.
+    """
     be = namespace(tia)
     spectrum = kernel_transform(be, tia.shape, voxel_mm, tissue, tia.dtype.name)
     padded_shape = _fast_shape(be, tia.shape)
     product = be.fft.rfftn(tia, s=padded_shape) * spectrum
     dose = be.fft.irfftn(product, s=padded_shape)
     crop = tuple(slice(0, n) for n in tia.shape)
-    return dose[crop].astype(tia.dtype, copy=False)
+    # FFT round-off leaves values of order 1e-7 × max below zero where there is no dose
+    return be.xp.maximum(dose[crop], 0).astype(tia.dtype, copy=False)
 
 
 def local_deposition(tia: Any, voxel_ml: float, density: Any = None) -> Any:

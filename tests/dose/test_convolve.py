@@ -50,7 +50,7 @@ def test_dose_is_linear_and_non_negative(xp):
     geom = cubic(a.shape, 3.59)
     da, db, dab = (host(absorbed_dose(t, geom)) for t in (a, b, 2 * a + 3 * b))
     np.testing.assert_allclose(dab, 2 * da + 3 * db, atol=RTOL["float32"] * dab.max())
-    assert da.min() >= -RTOL["float32"] * da.max()
+    assert da.min() >= 0.0
 
 
 def test_float32_matches_float64(xp):
