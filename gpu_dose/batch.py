@@ -48,8 +48,15 @@ def _progress(stream: TextIO, done: int, total: int, name: str, started: float) 
 
 
 def run_batch(root: str | Path, out_root: str | Path, settings: Settings | None = None, *,
-              use_ct: bool = True, progress: TextIO | None = sys.stderr) -> list[dict[str, Any]]:
-    """Run every study under ``root``; one summary per study (``ok`` or ``error``)."""
+              use_ct: bool = True, progress: TextIO | str | None = "stderr",
+              ) -> list[dict[str, Any]]:
+    """Run every study under ``root``; one summary per study (``ok`` or ``error``).
+
+    ``progress`` is a text stream for the progress bar, ``"stderr"`` (the default,
+    looked up at call time) or None for silence.
+    """
+    if progress == "stderr":
+        progress = sys.stderr
     studies = find_studies(Path(root))
     summaries, started = [], time.monotonic()
     for n, folder in enumerate(studies, start=1):

@@ -1,0 +1,187 @@
+"""`flexmrt dose` and `flexmrt dose-batch`: voxel dosimetry from quantitative SPECT/CT.
+
+Exit codes: 0 done, 1 invalid input (a gpu_dose.DoseError, reported with its
+code, file, tag and fix), 2 usage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from typing import Any
+
+__all__ = ["register"]
+
+_METHODS = ("hanscheid", "prior-half-life", "fit")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("dose", help="kidney and tumour dose and BED from quantitative SPECT/CT")
+    p.add_argument("--spect", action="append", required=True, metavar="PATH",
+                   help="SPECT time point (NM multi-frame file or slice folder); repeat for more")
+    p.add_argument("--masks", required=True, metavar="PATH", help="DICOM SEG or RTSTRUCT")
+    p.add_argument("--ct", metavar="PATH", help="CT series for density correction and mass")
+    _common(p)
+    p.add_argument("--injected-gbq", type=float, metavar="X", help="overrides the DICOM header")
+    p.add_argument("--injection-time", metavar="ISO8601",
+                   help="injection date-time with offset, e.g. 2024-03-04T09:30:00+01:00")
+    p.add_argument("--calibration", type=float, metavar="BQML_PER_COUNT",
+                   help="calibration factor for SPECT stored in counts (Bq/mL per count)")
+    p.add_argument("--cycle", type=int, metavar="N", help="also print the record's spect_ct entry")
+    p.set_defaults(func=_dose)
+
+    p = sub.add_parser("dose-batch", help="run `dose` over every study folder under ROOT")
+    p.add_argument("root", metavar="ROOT",
+                   help="folder of studies, each with spect*/, masks/ and optionally ct/")
+    p.add_argument("--no-ct", action="store_true", help="ignore ct/ folders")
+    _common(p)
+    p.set_defaults(func=_batch)
+
+
+def _common(p: Any) -> None:
+    p.add_argument("--out", required=True, metavar="DIR", help="where RT Dose and JSON go")
+    p.add_argument("--protocol", metavar="REF", help="take α/β, repair half-time and the "
+                   "kidney's population T_eff from this protocol (e.g. flex-mrt)")
+    p.add_argument("--method", choices=_METHODS, default="prior-half-life",
+                   help="time-integrated activity method (default prior-half-life)")
+    p.add_argument("--teff-h", action="append", default=[], metavar="REGION=HOURS",
+                   help="effective half-life for a structure name, or kidney / tumour")
+    p.add_argument("--dose-method", choices=("kernel", "local"), default="kernel")
+    p.add_argument("--precision", choices=("float32", "float64"), default="float32")
+    p.add_argument("--device", choices=("auto", "cpu", "gpu"), default=None,
+                   help="array backend (default $FLEXMRT_DEVICE or auto)")
+    p.add_argument("--json", action="store_true", help="print results as JSON")
+
+
+class _Usage(Exception):
+    """A malformed option value (exit code 2)."""
+
+
+def _teff(items: list[str]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        name, _, hours = item.partition("=")
+        try:
+            out[name.strip()] = float(hours)
+        except ValueError:
+            raise _Usage(f"--teff-h expects REGION=HOURS, got {item!r}") from None
+        if not name.strip() or out[name.strip()] <= 0:
+            raise _Usage(f"--teff-h expects a name and positive hours, got {item!r}")
+    return out
+
+
+def _protocol_lq(ref: str | None) -> tuple[dict[str, Any], list[str]]:
+    """Settings taken from the protocol's kidney LQ parameters, and notes saying so."""
+    if not ref:
+        return {}, ["α/β 2.6 Gy and repair half-time 2.8 h: defaults (MISSION.md, assumed)"]
+    from protocol import resolve
+
+    lq = resolve(ref).kidney_lq()
+    if lq is None or lq.cap_gy is None:
+        return {}, [f"protocol {ref} has no kidney cap: α/β and T_rep defaults used"]
+    found = {"alpha_beta_gy": lq.alpha_beta_gy, "repair_half_time_h": lq.repair_half_time_h,
+             "kidney_teff_h": lq.effective_half_life_h}
+    return found, [f"α/β {lq.alpha_beta_gy} Gy, T_rep {lq.repair_half_time_h} h and kidney "
+                   f"population T_eff {lq.effective_half_life_h} h from protocol {ref}"]
+
+
+def _settings(args: Any, **extra: Any):
+    from gpu_dose.pipeline import Settings
+
+    teff = _teff(args.teff_h)
+    lq, notes = _protocol_lq(args.protocol)
+    kidney_teff = lq.pop("kidney_teff_h", None)
+    if kidney_teff is not None and not any("kidney" in k for k in teff):
+        teff["kidney"] = kidney_teff
+    return Settings(method=args.method, teff_h=teff, dose_method=args.dose_method,
+                    device=args.device, dtype=args.precision, notes=tuple(notes), **lq, **extra)
+
+
+def _injection_time(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise _Usage(f"--injection-time is not ISO 8601: {text!r}") from None
+    if when.tzinfo is None:
+        raise _Usage("--injection-time needs a UTC offset, e.g. +01:00")
+    return when
+
+
+def _guarded(run: Any, args: Any) -> int:
+    from gpu_dose.errors import DoseError
+
+    try:
+        return run(args)
+    except _Usage as err:
+        print(f"usage error: {err}", file=sys.stderr)
+        return 2
+    except DoseError as err:
+        if args.json:
+            print(json.dumps({"error": err.to_dict()}, indent=2))
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except Exception as err:  # protocol errors (ValueError subclasses) from --protocol
+        if isinstance(err, ValueError):
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        raise
+
+
+def _dose(args: Any) -> int:
+    return _guarded(_run_dose, args)
+
+
+def _run_dose(args: Any) -> int:
+    from gpu_dose.pipeline import run_study
+    from gpu_dose.record import to_record_entry
+
+    settings = _settings(
+        args, injected_mbq=None if args.injected_gbq is None else args.injected_gbq * 1000,
+        injection_time=_injection_time(args.injection_time),
+        calibration_bq_ml_per_count=args.calibration)
+    result, files = run_study(args.spect, args.masks, args.out, args.ct, settings)
+    payload = {**result.to_dict(), "rtdose": str(files["rtdose"]),
+               "results": str(files["results"])}
+    if args.cycle is not None:
+        payload["record_entry"] = to_record_entry(result, args.cycle)
+    if args.json:
+        print(json.dumps(payload, indent=2, sort_keys=True, default=str))
+    else:
+        _print_table(payload)
+    return 0
+
+
+def _print_table(payload: dict[str, Any]) -> None:
+    print(f"backend {payload['backend']} ({payload['dtype']}), TIA {payload['tia_method']}, "
+          f"dose {payload['dose_method']}")
+    print(f"{'structure':<14}{'mL':>9}{'mean Gy':>10}{'max Gy':>9}{'Gy/GBq':>9}"
+          f"{'T_eff h':>9}{'BED Gy':>9}")
+    for name, s in payload["structures"].items():
+        gpg = "" if s["gy_per_gbq"] is None else f"{s['gy_per_gbq']:.3f}"
+        print(f"{name:<14}{s['volume_ml']:>9.1f}{s['mean_gy']:>10.3f}{s['max_gy']:>9.3f}"
+              f"{gpg:>9}{s['teff_h']:>9.1f}{s['mean_bed_gy']:>9.3f}")
+    for line in payload["notes"] + payload["warnings"]:
+        print(f"note: {line}")
+    if "record_entry" in payload:
+        print("record entry: " + json.dumps(payload["record_entry"]))
+    print(f"wrote {payload['rtdose']} and {payload['results']}")
+
+
+def _batch(args: Any) -> int:
+    return _guarded(_run_batch, args)
+
+
+def _run_batch(args: Any) -> int:
+    from gpu_dose.batch import run_batch
+
+    summaries = run_batch(args.root, args.out, _settings(args), use_ct=not args.no_ct)
+    if args.json:
+        print(json.dumps(summaries, indent=2, sort_keys=True, default=str))
+    for s in summaries if not args.json else []:
+        detail = (f"kidneys {s['kidneys_mean_gy']:.3f} Gy" if s["status"] == "ok"
+                  and s["kidneys_mean_gy"] is not None else s.get("error", {}).get("message", ""))
+        print(f"{s['study']:<24}{s['status']:<7}{detail}")
+    return 0 if all(s["status"] == "ok" for s in summaries) else 1
