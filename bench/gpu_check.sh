@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# GPU check for the dose engine: run tests/dose on CuPy (and NumPy), then compare GPU
+# with CPU on the phantom. Results go to $OUT when set (else bench/out). Skips with
+# "no CUDA device" where CuPy or a device is missing. Usage: bash bench/gpu_check.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-.venv/bin/python}"
+[ -x "$PY" ] || PY=python3
+if ! "$PY" -c 'import sys; from gpu_dose.backend import cuda_available as c; sys.exit(0 if c() else 1)'
+then
+    echo "no CUDA device (or CuPy not importable): GPU check skipped"
+    exit 0
+fi
+DEST="${OUT:-bench/out}"
+mkdir -p "$DEST"
+"$PY" -c 'import cupy; p = cupy.cuda.runtime.getDeviceProperties(0); print(p["name"].decode())' \
+    | tee "$DEST/device.txt"
+status=0
+"$PY" -m pytest -q tests/dose -p no:cacheprovider --junitxml="$DEST/dose_tests.xml" \
+    2>&1 | tee "$DEST/dose_tests.txt" || status=1
+"$PY" bench/gpu_compare.py "$DEST" 2>&1 | tee "$DEST/gpu_compare.txt" || status=1
+echo "gpu_check: $([ "$status" = 0 ] && echo PASS || echo FAIL) (results in $DEST)"
+exit "$status"
