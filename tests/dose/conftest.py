@@ -11,10 +11,6 @@ _BACKENDS = [pytest.param("numpy", id="numpy")]
 if cuda_available():
     _BACKENDS.append(pytest.param("cupy", id="cupy", marks=pytest.mark.gpu))
 
-#: Relative tolerance (of the maximum) for comparing results per dtype.
-RTOL = {"float32": 1e-5, "float64": 1e-12}
-
-
 @pytest.fixture(params=_BACKENDS)
 def xp(request):
     """The array namespace under test: numpy, or cupy when it imports with a device."""
@@ -26,7 +22,3 @@ def device(xp) -> str:
     """The --device value matching ``xp``."""
     return "cpu" if xp is np else "gpu"
 
-
-def host(array) -> np.ndarray:
-    """NumPy copy of a NumPy or CuPy array."""
-    return array.get() if hasattr(array, "get") else np.asarray(array)

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import host
+from dose_helpers import host
 
 from gpu_dose.tia import LU177_HALF_LIFE_H, fit_mono_exponential, hanscheid, prior_half_life
 

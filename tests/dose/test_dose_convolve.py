@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import RTOL, host
+from dose_helpers import RTOL, host
 
 from gpu_dose import kernel
 from gpu_dose.convolve import absorbed_dose, density_from_hu, local_deposition
