@@ -1,0 +1,36 @@
+"""The rules engine: pure functions of (protocol, record, as_of) → explained answers.
+
+No file, network, environment or clock access: time arrives as ``as_of``. The
+same inputs give byte-identical canonical JSON, and every answer carries a
+decision id derived from (protocol sha256, canonical input, as_of, engine version).
+"""
+
+from .bed import bed_per_cycle, kidney_bed
+from .decision import decide
+from .eligibility import eligibility
+from .errors import RecordError
+from .identity import ENGINE_VERSION, decision_id
+from .measures import cockcroft_gault, ckd_epi_2021
+from .record import Record, parse_record, read_record_text, record_schema
+from .schedule import schedule
+from .study import study_status
+from .tristate import Outcome
+
+__all__ = [
+    "ENGINE_VERSION",
+    "Outcome",
+    "Record",
+    "RecordError",
+    "bed_per_cycle",
+    "ckd_epi_2021",
+    "cockcroft_gault",
+    "decide",
+    "decision_id",
+    "eligibility",
+    "kidney_bed",
+    "parse_record",
+    "read_record_text",
+    "record_schema",
+    "schedule",
+    "study_status",
+]

@@ -1,0 +1,156 @@
+"""What the engine knows about one patient on one date under one protocol revision.
+
+Derived once per evaluation: the arm, cycles given, the phase (treatment,
+holiday, follow-up), the open holiday, the due date of the next cycle (last
+administration + interval, holiday time excluded), baseline values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cached_property
+from typing import Any
+
+from protocol import Protocol
+from protocol.durations import Duration, add_duration
+
+from .errors import Issue, RecordError
+from .record import Administration, Holiday, Lab, Record
+
+__all__ = ["Context", "lab_evidence", "window_start"]
+
+
+@dataclass
+class Context:
+    protocol: Protocol
+    record: Record  # already cut at as_of
+    as_of: date
+
+    @cached_property
+    def arm(self) -> dict[str, Any] | None:
+        if self.record.arm is None:
+            return None
+        arm = self.protocol.arm(self.record.arm)
+        if arm is None:
+            known = ", ".join(a["id"] for a in self.protocol.doc["arms"])
+            raise RecordError("unknown_arm", f"arm {self.record.arm!r} is not an arm of "
+                              f"{self.protocol.ref}", [Issue(
+                                  "unknown_arm", f"unknown arm {self.record.arm!r}",
+                                  "/randomisation/arm", expected=f"one of {known}",
+                                  found=self.record.arm)])
+        return arm
+
+    @cached_property
+    def administrations(self) -> tuple[Administration, ...]:
+        return self.record.administrations or ()
+
+    @property
+    def cycles_given(self) -> int:
+        return len(self.administrations)
+
+    @property
+    def last_admin(self) -> Administration | None:
+        return self.administrations[-1] if self.administrations else None
+
+    @property
+    def first_admin(self) -> Administration | None:
+        return self.administrations[0] if self.administrations else None
+
+    @cached_property
+    def max_cycles(self) -> int:
+        return self.protocol.integer(self.arm["max_cycles"]) if self.arm else 0
+
+    @cached_property
+    def open_holiday(self) -> Holiday | None:
+        for h in self.record.holidays or ():
+            if h.end is None:
+                return h
+        return None
+
+    @property
+    def phase(self) -> str:
+        if self.open_holiday is not None:
+            return "holiday"
+        if self.cycles_given >= self.max_cycles > 0:
+            return "follow_up"
+        return "treatment"
+
+    @cached_property
+    def interval(self) -> Duration:
+        assert self.arm is not None
+        return self.protocol.duration(self.arm["interval"])
+
+    @cached_property
+    def window(self) -> Duration:
+        assert self.arm is not None
+        return self.protocol.duration(self.arm["window"])
+
+    @cached_property
+    def standard_activity(self) -> float:
+        assert self.arm is not None
+        return self.protocol.quantity(self.arm["activity"], "activity")
+
+    @cached_property
+    def reduced_activity(self) -> float:
+        return self.protocol.quantity(self.protocol.doc["dose_modification"]["reduced_activity"],
+                                      "activity")
+
+    @cached_property
+    def reductions_given(self) -> int:
+        """1 once any cycle was given below the arm's activity (no re-escalation)."""
+        return int(any(a.activity_gbq < self.standard_activity * 0.99
+                       for a in self.administrations))
+
+    def holiday_days_since(self, day: date) -> int:
+        """Days spent on completed holidays that started on or after ``day``."""
+        total = 0
+        for h in self.record.holidays or ():
+            if h.start >= day and h.end is not None:
+                total += (h.end - h.start).days
+        return total
+
+    @cached_property
+    def due(self) -> date | None:
+        """Target date of the next cycle (None before cycle 1: due now)."""
+        last = self.last_admin
+        if last is None:
+            return None
+        return add_duration(last.day, self.interval) + timedelta(
+            days=self.holiday_days_since(last.day))
+
+    @cached_property
+    def baseline_day(self) -> date:
+        """The reference day for baseline values: cycle 1, else as_of."""
+        return self.first_admin.day if self.first_admin else self.as_of
+
+    def labs(self, test: str) -> list[Lab]:
+        return [lab for lab in self.record.labs or () if lab.test == test]
+
+    def latest_lab(self, test: str, within: Duration | None, at: date | None = None) -> Lab | None:
+        at = at or self.as_of
+        start = window_start(at, within)
+        candidates = [x for x in self.labs(test) if x.day <= at and (start is None or x.day >= start)]
+        return candidates[-1] if candidates else None
+
+    def baseline_lab(self, test: str) -> Lab | None:
+        """Latest result of ``test`` on or before cycle 1 (the baseline)."""
+        candidates = [x for x in self.labs(test) if x.day <= self.baseline_day]
+        return candidates[-1] if candidates else None
+
+    def age_on(self, day: date) -> float | None:
+        rec = self.record
+        if rec.birth_date is not None:
+            b = rec.birth_date
+            return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
+        return rec.age_years
+
+
+def window_start(at: date, within: Duration | None) -> date | None:
+    """First day of a look-back window ending on ``at`` (inclusive, calendar days)."""
+    return None if within is None else add_duration(at, within, -1)
+
+
+def lab_evidence(lab: Lab, name: str | None = None) -> dict[str, Any]:
+    return {"what": name or lab.test, "value": round(lab.value, 6), "unit": lab.unit,
+            "reported": lab.reported, "date": lab.day.isoformat(), "pointer": f"/labs/{lab.index}"}

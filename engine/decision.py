@@ -1,0 +1,303 @@
+"""The next action for an enrolled patient: every rule that fired, then precedence.
+
+Categories and the order in which they win come from the protocol
+(``decision.precedence``; FLEX-MRT: stop > discontinue > completed > kidney_cap >
+withhold > need_data > holiday > administer). Every rule that fired is listed in
+``reasons``; rules checked and passed are in ``checked``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from protocol import Protocol
+from protocol.durations import add_duration
+
+from .bed import KidneyBed, kidney_bed
+from .context import Context
+from .eligibility import criterion_entry
+from .identity import envelope
+from .record import Record
+from .response import pcwg3, psa_status, recip, tumour_change
+from .rules import Evaluator
+from .toxicity import assess_toxicities
+from .tristate import Outcome, RuleResult
+
+__all__ = ["decide"]
+
+_CATEGORY_ACTION = {
+    "stop": "DISCONTINUE", "discontinue": "DISCONTINUE", "completed": "COMPLETED",
+    "kidney_cap": "DISCONTINUE", "withhold": "WITHHOLD", "need_data": "NEED_DATA",
+    "administer": "ADMINISTER",
+}
+
+
+@dataclass
+class _Fired:
+    category: str
+    action: str
+    entry: dict[str, Any]
+
+
+@dataclass
+class _State:
+    ctx: Context
+    fired: list[_Fired] = field(default_factory=list)
+    checked: list[dict[str, Any]] = field(default_factory=list)
+    activity: float = 0.0
+    next_surveillance: date | None = None
+    confirm_psa_by: date | None = None
+
+    def add(self, category: str, entry: dict[str, Any], action: str | None = None) -> None:
+        entry = {**entry, "category": category}
+        self.fired.append(_Fired(category, action or _CATEGORY_ACTION[category], entry))
+
+    def rule(self, criterion: dict[str, Any], kind: str, result: RuleResult, category: str,
+             action: str | None = None) -> None:
+        """File one evaluated criterion: MET fires, INDETERMINATE needs data, else checked."""
+        entry = criterion_entry(criterion, kind, result)
+        if result.outcome is Outcome.MET:
+            self.add(category, entry, action)
+        elif result.outcome is Outcome.INDETERMINATE:
+            self.add("need_data", entry)
+        else:
+            self.checked.append(entry)
+
+
+def decide(protocol: Protocol, record: Record, as_of: date) -> dict[str, Any]:
+    """What happens next for this patient on ``as_of``, and why."""
+    ctx = Context(protocol, record.until(as_of), as_of)
+    state = _State(ctx)
+    if ctx.arm is None:
+        state.add("need_data", _entry("NOT-RANDOMISED", "The patient has no randomisation.",
+                                      protocol.doc["decision"], missing=["randomisation (arm, date)"]))
+        return _answer(protocol, record, state, None)
+    _stop_rules(state)
+    _completed(state)
+    heading_to_dose = _holiday_rules(state)
+    account = None
+    if ctx.phase != "follow_up":
+        state.activity = ctx.reduced_activity if ctx.reductions_given else ctx.standard_activity
+        if heading_to_dose:
+            _dose_gates(state)
+        account = kidney_bed(ctx, state.activity)
+        if heading_to_dose and account is not None:
+            _kidney_cap(state, account)
+        if heading_to_dose:
+            state.add("administer", _entry("ARM-SCHEDULE", f"Cycle {ctx.cycles_given + 1} of up "
+                                           f"to {ctx.max_cycles} ({ctx.arm['name']}).", ctx.arm))
+    return _answer(protocol, record, state, account)
+
+
+def _entry(rule_id: str, text: str, sourced: dict[str, Any], outcome: str = "MET",
+           observed: list[dict[str, Any]] | None = None, missing: list[str] | None = None,
+           notes: list[str] | None = None) -> dict[str, Any]:
+    return {"id": rule_id, "kind": "decision", "text": text, "outcome": outcome,
+            "observed": observed or [], "missing": missing or [], "notes": notes or [],
+            "source": sourced.get("source", {}), "verification": sourced.get("verification", "")}
+
+
+def _stop_rules(state: _State) -> None:
+    ctx = state.ctx
+    for rule in ctx.protocol.doc["stop_rules"]:
+        if rule["category"] != "stop" and ctx.phase not in rule["phases"]:
+            continue
+        if "arms" in rule and ctx.record.arm not in rule["arms"]:
+            continue
+        result = Evaluator(ctx).evaluate(rule["rule"])
+        if rule.get("note"):
+            result.notes.append(rule["note"])
+        entry_kind = f"stop:{rule['reason']}"
+        state.rule(rule, entry_kind, result, rule["category"])
+
+
+def _completed(state: _State) -> None:
+    ctx = state.ctx
+    observed = [{"what": "cycles given", "value": ctx.cycles_given, "unit": "count",
+                 "pointer": "/administrations"}]
+    entry = _entry("ARM-MAX-CYCLES", f"Maximum of {ctx.max_cycles} cycles in arm "
+                   f"{ctx.record.arm!r}.", ctx.arm or {}, observed=observed)
+    if ctx.cycles_given >= ctx.max_cycles:
+        state.add("completed", entry)
+    else:
+        state.checked.append({**entry, "outcome": "NOT_MET"})
+
+
+def _holiday_rules(state: _State) -> bool:
+    """Holiday entry / continuation / restart; True when the next step is a dose."""
+    ctx = state.ctx
+    holidays = ctx.protocol.doc.get("holidays")
+    if ctx.phase == "holiday" and holidays:
+        return _on_holiday(state, holidays)
+    if ctx.phase != "treatment":
+        return False
+    if holidays and ctx.arm and ctx.arm["holidays"] and _holiday_decision_point(ctx, holidays):
+        result = Evaluator(ctx).evaluate(holidays["entry"]["rule"])
+        state.rule(holidays["entry"], "holiday_entry", result, "holiday", "START_HOLIDAY")
+    return True
+
+
+def _holiday_decision_point(ctx: Context, holidays: dict[str, Any]) -> bool:
+    after = ctx.protocol.raw(holidays["assess_after_cycles"])[0]
+    last = ctx.last_admin
+    started_since = any(h.start >= last.day for h in ctx.record.holidays or ()) if last else True
+    return ctx.cycles_given in after and not started_since
+
+
+def _on_holiday(state: _State, holidays: dict[str, Any]) -> bool:
+    ctx = state.ctx
+    assert ctx.open_holiday is not None
+    start = ctx.open_holiday.start
+    pets = [p.day for p in ctx.record.pets or () if p.day >= start]
+    last_pet = pets[-1] if pets else start
+    every = _surveillance_interval(ctx)
+    state.next_surveillance = add_duration(last_pet, every) if every else None
+    progression = pcwg3(ctx)
+    if progression.status == "unconfirmed":
+        state.confirm_psa_by = progression.confirm_by
+    result = Evaluator(ctx).evaluate(holidays["restart"]["rule"])
+    overdue = ctx.protocol.duration(holidays["surveillance_overdue_after"])
+    if result.outcome is Outcome.MET:
+        state.add("holiday", criterion_entry(holidays["restart"], "holiday_restart", result),
+                  "RESTART")
+        return True
+    if result.outcome is Outcome.INDETERMINATE:
+        state.add("need_data", criterion_entry(holidays["restart"], "holiday_restart", result))
+    else:
+        notes = [f"confirmatory PSA due by {state.confirm_psa_by}"] if state.confirm_psa_by else []
+        state.add("holiday", _entry("HOL-CONTINUE", "On treatment holiday since "
+                                    f"{start}; no progression.", holidays["restart"],
+                                    observed=result.observed, notes=notes + result.notes),
+                  "CONTINUE_HOLIDAY")
+    if add_duration(last_pet, overdue) < ctx.as_of:
+        state.add("need_data", _entry("HOL-SURVEILLANCE", "PSMA PET/CT surveillance is overdue.",
+                                      holidays["restart"], outcome="INDETERMINATE",
+                                      missing=[f"PSMA PET/CT since {last_pet} (due every {every})"]))
+    return False
+
+
+def _surveillance_interval(ctx: Context) -> Any:
+    for item in ctx.protocol.doc["schedules"].get("holiday", []):
+        if item["id"] == "psma_pet" and "every" in item:
+            return ctx.protocol.duration(item["every"])
+    return None
+
+
+def _dose_gates(state: _State) -> None:
+    ctx = state.ctx
+    for criterion in ctx.protocol.doc["decision"].get("pre_dose", []):
+        result = Evaluator(ctx).evaluate(criterion["rule"])
+        entry = criterion_entry(criterion, "pre_dose", result)
+        if result.outcome is Outcome.MET:
+            state.checked.append(entry)
+        elif result.outcome is Outcome.INDETERMINATE:
+            state.add("need_data", entry)
+        else:
+            state.add("withhold", entry)
+    for finding in assess_toxicities(ctx):
+        entry = {"id": f"TOX-{finding.id.upper().replace('_', '-')}", "kind": "toxicity",
+                 "text": " ".join(finding.text.split()), "outcome": "MET",
+                 "observed": finding.observed, "missing": [], "notes": finding.notes,
+                 "source": finding.source, "verification": finding.verification}
+        if finding.action == "reduce_next":
+            state.activity = ctx.reduced_activity
+            state.add("administer", {**entry, "notes": [*finding.notes,
+                                                        f"activity {ctx.reduced_activity:g} GBq"]})
+        else:
+            state.add("discontinue" if finding.action == "discontinue" else "withhold", entry)
+
+
+def _kidney_cap(state: _State, account: KidneyBed) -> None:
+    ctx = state.ctx
+    kb = ctx.protocol.doc["organ_limits"]["kidney_bed"]
+    observed = [{"what": "cumulative kidney BED", "value": round(account.cumulative_gy, 4),
+                 "unit": "Gy"},
+                {"what": f"projected kidney BED after cycle {ctx.cycles_given + 1} at "
+                         f"{account.next_activity_gbq:g} GBq", "value": round(account.projected_gy, 4),
+                 "unit": "Gy", "estimated": account.estimated},
+                {"what": "cap", "value": account.cap_gy, "unit": "Gy"}]
+    if account.exceeded:
+        fits = "a 5.9 GBq cycle would still fit" if account.reduced_fits else \
+            "a reduced-activity cycle would not fit either"
+        fits = fits.replace("5.9", f"{ctx.reduced_activity:g}")
+        state.add("kidney_cap", _entry("KIDNEY-BED-CAP", "Cumulative kidney BED would exceed the "
+                                       f"{account.cap_gy:g} Gy cap: regimen curtailed.", kb,
+                                       observed=observed, notes=[fits]))
+    else:
+        state.checked.append(_entry("KIDNEY-BED-CAP", f"Projected kidney BED within the "
+                                    f"{account.cap_gy:g} Gy cap.", kb, outcome="NOT_MET",
+                                    observed=observed))
+
+
+def _due(ctx: Context, action: str) -> dict[str, str] | None:
+    if action not in ("ADMINISTER", "RESTART", "WITHHOLD", "NEED_DATA") or ctx.arm is None:
+        return None
+    if ctx.phase == "follow_up":
+        return None
+    if action == "RESTART" or ctx.phase == "holiday":
+        target = ctx.as_of
+    else:
+        target = ctx.due or ctx.record.randomised_on or ctx.as_of
+    window = ctx.window
+    return {"target": target.isoformat(),
+            "window_start": add_duration(target, window, -1).isoformat(),
+            "window_end": add_duration(target, window).isoformat()}
+
+
+def _answer(protocol: Protocol, record: Record, state: _State,
+            account: KidneyBed | None) -> dict[str, Any]:
+    ctx = state.ctx
+    order = protocol.doc["decision"]["precedence"]
+    fired = sorted(state.fired, key=lambda f: order.index(f.category))
+    winner = fired[0]
+    action = winner.action
+    doses = action in ("ADMINISTER", "RESTART")
+    next_cycle = ctx.cycles_given + 1 if ctx.arm and ctx.phase != "follow_up" else None
+    due = _due(ctx, action)
+    missing = [m for f in fired if f.category == "need_data" for m in f.entry["missing"]]
+    if action == "NEED_DATA" and due:
+        missing = [f"{m} (needed by {max(date.fromisoformat(due['window_start']), ctx.as_of)})"
+                   for m in missing]
+    return {
+        **envelope("decision", protocol, record, ctx.as_of),
+        "action": action,
+        "phase": ctx.phase if ctx.arm else None,
+        "arm": ctx.record.arm,
+        "cycle": next_cycle if action not in ("COMPLETED", "DISCONTINUE") else None,
+        "cycles_given": ctx.cycles_given,
+        "activity_gbq": round(state.activity, 4) if doses else None,
+        "due": due,
+        "reasons": [f.entry for f in fired],
+        "checked": state.checked,
+        "kidney_bed": account.as_dict() if account else None,
+        "missing": missing,
+        "next_surveillance": state.next_surveillance.isoformat() if state.next_surveillance else None,
+        "confirm_psa_by": state.confirm_psa_by.isoformat() if state.confirm_psa_by else None,
+        "response": _response(ctx) if ctx.arm else None,
+    }
+
+
+def _response(ctx: Context) -> dict[str, Any]:
+    status = psa_status(ctx)
+    base, latest = status.baseline, status.latest
+    change = status.change(base) if base else None
+    params = ctx.protocol.doc["response"]["psa_response"]
+    psa50 = ctx.protocol.quantity(params["psa50"], "percent")
+    psa90 = ctx.protocol.quantity(params["psa90"], "percent")
+    tumour, _, _ = tumour_change(ctx, "latest", "cycle1")
+    return {
+        "psa_baseline": base.value if base else None,
+        "psa_latest": latest.value if latest else None,
+        "psa_nadir": status.nadir.value if status.nadir else None,
+        "psa_change_from_baseline_pct": None if change is None else round(change, 2),
+        "psa_change_from_nadir_pct": None if status.change(status.nadir) is None
+        else round(status.change(status.nadir) or 0.0, 2),
+        "psa50": None if change is None else change <= psa50,
+        "psa90": None if change is None else change <= psa90,
+        "pcwg3": pcwg3(ctx).status,
+        "tumour_volume_change_pct": None if tumour is None else round(tumour, 2),
+        "recip": recip(ctx).category,
+    }
+

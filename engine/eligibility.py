@@ -1,0 +1,54 @@
+"""Eligibility: every inclusion and exclusion criterion, with evidence and source."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from protocol import Protocol
+
+from .context import Context
+from .identity import envelope
+from .record import Record
+from .rules import Evaluator
+from .tristate import Outcome, RuleResult
+
+__all__ = ["eligibility", "criterion_entry"]
+
+
+def criterion_entry(criterion: dict[str, Any], kind: str, result: RuleResult) -> dict[str, Any]:
+    """The explained form of one evaluated criterion (also used for decision rules)."""
+    return {
+        "id": criterion["id"],
+        "kind": kind,
+        "text": " ".join(str(criterion["text"]).split()),
+        "outcome": result.outcome.value,
+        "observed": result.observed,
+        "missing": result.missing,
+        "notes": result.notes,
+        "source": criterion["source"],
+        "verification": criterion["verification"],
+    }
+
+
+def eligibility(protocol: Protocol, record: Record, as_of: date) -> dict[str, Any]:
+    """ELIGIBLE | INELIGIBLE | INDETERMINATE on ``as_of``, per criterion with evidence.
+
+    Exclusions are phrased as conditions to pass: MET always means "passes".
+    """
+    ctx = Context(protocol, record.until(as_of), as_of)
+    evaluator = Evaluator(ctx)
+    criteria = []
+    for kind in ("inclusion", "exclusion"):
+        for criterion in protocol.doc["eligibility"][kind]:
+            criteria.append(criterion_entry(criterion, kind, evaluator.evaluate(criterion["rule"])))
+    outcomes = {c["outcome"] for c in criteria}
+    if Outcome.NOT_MET.value in outcomes:
+        overall = "INELIGIBLE"
+    elif Outcome.INDETERMINATE.value in outcomes:
+        overall = "INDETERMINATE"
+    else:
+        overall = "ELIGIBLE"
+    return {**envelope("eligibility", protocol, record, as_of), "outcome": overall,
+            "criteria": criteria,
+            "missing": [m for c in criteria for m in c["missing"]]}

@@ -1,0 +1,218 @@
+"""Named derived measures that rules compare: eGFR, CrCl, PSA change, tumour volume …
+
+Each returns a Measured: a value (None when it cannot be computed), its unit, the
+observations used, and either what is missing (→ INDETERMINATE) or why it does
+not apply yet (``n/a: …`` → the comparison is NOT_MET, with that note).
+CKD-EPI 2021 (race-free) and Cockcroft-Gault (actual body weight) as in MISSION.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from protocol.durations import Duration
+
+from .bed import kidney_bed
+from .context import Context, lab_evidence
+from .response import pcwg3, psa_status, recip, tumour_change
+
+__all__ = ["Measured", "cockcroft_gault", "ckd_epi_2021", "measure"]
+
+
+@dataclass
+class Measured:
+    value: Any
+    unit: str
+    observed: list[dict[str, Any]] = field(default_factory=list)
+    missing: str = ""
+
+    @property
+    def not_applicable(self) -> bool:
+        return self.missing.startswith("n/a")
+
+
+def ckd_epi_2021(scr_mg_dl: float, age: float, female: bool) -> float:
+    """eGFR (mL/min/1.73 m²), CKD-EPI 2021 race-free equation."""
+    kappa, alpha = (0.7, -0.241) if female else (0.9, -0.302)
+    ratio = scr_mg_dl / kappa
+    egfr = 142 * min(ratio, 1) ** alpha * max(ratio, 1) ** -1.200 * 0.9938 ** age
+    return egfr * 1.012 if female else egfr
+
+
+def cockcroft_gault(scr_mg_dl: float, age: float, weight_kg: float, female: bool) -> float:
+    """Creatinine clearance (mL/min), Cockcroft-Gault with actual body weight."""
+    crcl = (140 - age) * weight_kg / (72 * scr_mg_dl)
+    return crcl * 0.85 if female else crcl
+
+
+def measure(ctx: Context, name: str, within: Duration | None, scan: str, at: date) -> Measured:
+    """Compute measure ``name`` for ``ctx`` on day ``at`` (look-back windows end there)."""
+    return _MEASURES[name](ctx, within, scan, at)
+
+
+def _age(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
+    age = ctx.age_on(at)
+    if age is None:
+        return Measured(None, "years", missing="no birth date or age")
+    return Measured(age, "years", [{"what": "age", "value": age, "unit": "years",
+                                    "pointer": "/subject"}])
+
+
+def _ecog(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
+    from .context import window_start
+
+    start = window_start(at, within)
+    rows = [e for e in ctx.record.ecog or () if e[0] <= at and (start is None or e[0] >= start)]
+    if not rows:
+        span = f" within {within} before {at}" if within else ""
+        return Measured(None, "score", missing=f"no ECOG assessment{span}")
+    day, score, index = rows[-1]
+    return Measured(score, "score", [{"what": "ECOG", "value": score, "unit": "score",
+                                      "date": day.isoformat(), "pointer": f"/ecog/{index}"}])
+
+
+def _renal(ctx: Context, within: Duration | None, at: date,
+           formula: Callable[..., float], needs_weight: bool, unit: str) -> Measured:
+    lab = ctx.latest_lab("CREAT", within, at)
+    age = ctx.age_on(at)
+    missing = [m for m, ok in (
+        (f"no creatinine within {within} before {at}" if within else "no creatinine", lab),
+        ("no birth date or age", age is not None),
+        ("no body weight", not needs_weight or ctx.record.weight_kg is not None)) if not ok]
+    if missing:
+        return Measured(None, unit, missing="; ".join(missing))
+    assert lab is not None and age is not None
+    female = ctx.record.sex == "F"
+    args = (lab.value, age, ctx.record.weight_kg, female) if needs_weight else (lab.value, age, female)
+    observed = [lab_evidence(lab, "creatinine"), {"what": "age", "value": age, "unit": "years",
+                                                  "pointer": "/subject"}]
+    if needs_weight:
+        observed.append({"what": "weight", "value": ctx.record.weight_kg, "unit": "kg",
+                         "pointer": "/subject/weight"})
+    return Measured(round(formula(*args), 3), unit, observed)
+
+
+def _egfr(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
+    return _renal(ctx, within, at, ckd_epi_2021, False, "mL/min/1.73m2")
+
+
+def _crcl(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
+    return _renal(ctx, within, at, cockcroft_gault, True, "mL/min")
+
+
+def _crcl_change(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
+    now = _crcl(ctx, within, scan, at)
+    base_lab = ctx.baseline_lab("CREAT")
+    if now.value is None or base_lab is None:
+        return Measured(None, "%", now.observed, now.missing or "no baseline creatinine")
+    base = _crcl(ctx, None, scan, base_lab.day)
+    if base.value is None or base.value <= 0:
+        return Measured(None, "%", now.observed, base.missing or "baseline CrCl is zero")
+    change = (now.value - base.value) / base.value * 100
+    return Measured(round(change, 3), "%", [*now.observed, lab_evidence(base_lab, "baseline creatinine")])
+
+
+def _psa_change(reference: str) -> Callable[..., Measured]:
+    def compute(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
+        status = psa_status(ctx)
+        against = status.baseline if reference == "baseline" else status.nadir
+        if status.baseline is None:
+            return Measured(None, "%", missing="no baseline PSA on or before cycle 1")
+        if status.latest is None or status.latest is status.baseline:
+            return Measured(None, "%", missing="no PSA after baseline")
+        change = status.change(against)
+        observed = [lab_evidence(status.baseline, "PSA baseline")]
+        if against is not None and against is not status.baseline:
+            observed.append(lab_evidence(against, "PSA nadir"))
+        assert status.latest is not None
+        observed.append(lab_evidence(status.latest, "PSA latest"))
+        if change is None:
+            return Measured(None, "%", observed, "reference PSA is zero")
+        return Measured(round(change, 3), "%", observed)
+    return compute
+
+
+def _pcwg3(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
+    result = pcwg3(ctx)
+    if result.missing:
+        return Measured(None, "", missing=result.missing)
+    m = Measured(result.status, "", result.observed)
+    if result.confirm_by:
+        m.observed.append({"what": "confirmatory PSA due by", "value": result.confirm_by.isoformat(),
+                           "unit": "date"})
+    return m
+
+
+def _tumour(reference: str) -> Callable[..., Measured]:
+    def compute(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
+        change, observed, missing = tumour_change(ctx, scan, reference)
+        return Measured(None if change is None else round(change, 3), "%", observed, missing)
+    return compute
+
+
+def _new_lesions(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
+    scans = list(ctx.record.spect or ())
+    if not scans:
+        return Measured(None, "", missing="n/a: no post-cycle SPECT/CT yet" if ctx.record.spect
+                        is not None or ctx.cycles_given == 0 else "no post-cycle SPECT/CT")
+    latest = scans[-1]
+    if latest.new_lesions is None:
+        return Measured(None, "", missing=f"new lesions not recorded on cycle {latest.cycle} SPECT/CT")
+    return Measured(latest.new_lesions, "", [{"what": f"new lesions (cycle {latest.cycle} SPECT/CT)",
+                                              "value": latest.new_lesions, "unit": "",
+                                              "date": latest.day.isoformat(),
+                                              "pointer": f"/spect_ct/{latest.index}"}])
+
+
+def _recip(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
+    r = recip(ctx)
+    if r.missing:
+        return Measured(None, "", r.observed, r.missing)
+    observed = list(r.observed)
+    if r.note:
+        observed.append({"what": "RECIP 1.0", "value": r.category, "unit": "", "note": r.note})
+    return Measured(r.category, "", observed)
+
+
+def _kidney_bed(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
+    account = kidney_bed(ctx, ctx.standard_activity)
+    if account is None:
+        return Measured(None, "Gy", missing="n/a: no kidney BED cap in this protocol arm")
+    return Measured(round(account.cumulative_gy, 4), "Gy",
+                    [{"what": "cumulative kidney BED", "value": round(account.cumulative_gy, 4),
+                      "unit": "Gy", "estimated": account.estimated}])
+
+
+def _delay(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
+    if ctx.due is None:
+        return Measured(None, "d", missing="n/a: no cycle given yet")
+    days = (at - ctx.due).days
+    return Measured(days, "d", [{"what": f"days past the due date of cycle {ctx.cycles_given + 1}",
+                                 "value": days, "unit": "d", "date": ctx.due.isoformat()}])
+
+
+def _cycles(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
+    return Measured(ctx.cycles_given, "count", [{"what": "cycles given", "value": ctx.cycles_given,
+                                                 "unit": "count", "pointer": "/administrations"}])
+
+
+_MEASURES: dict[str, Callable[[Context, Duration | None, str, date], Measured]] = {
+    "age": _age,
+    "ecog": _ecog,
+    "egfr_ckd_epi_2021": _egfr,
+    "crcl_cockcroft_gault": _crcl,
+    "crcl_change_from_baseline": _crcl_change,
+    "psa_change_from_baseline": _psa_change("baseline"),
+    "psa_change_from_nadir": _psa_change("nadir"),
+    "pcwg3_progression": _pcwg3,
+    "tumour_volume_change": _tumour("cycle1"),
+    "tumour_volume_change_from_nadir": _tumour("nadir"),
+    "spect_new_lesions": _new_lesions,
+    "recip": _recip,
+    "cumulative_kidney_bed": _kidney_bed,
+    "delay_past_due": _delay,
+    "cycles_given": _cycles,
+}

@@ -1,0 +1,246 @@
+"""Evaluation of the protocol's rule vocabulary against one patient on one day.
+
+Kinds: all / any / not / ref, lab (latest result within a window; absolute units
+converted, xULN / xLLN / xBaseline against the reference range or baseline),
+measure (named derived measures), grade (CTCAE v5 of a lab or of adverse events),
+count and since (record collections), field (plain record fields).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from protocol.durations import Duration, add_duration
+from protocol.units import ANALYTES, RELATIVE_UNITS, QUANTITIES, analyte_to_canonical
+
+from .context import Context, lab_evidence, window_start
+from .ctcae import LAB_TERMS, grade_lab
+from .measures import measure
+from .tristate import RuleResult, combine_all, combine_any, negate
+
+__all__ = ["Evaluator"]
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "==": operator.eq, "!=": operator.ne, "in": lambda a, b: a in b,
+}
+_COLLECTION_NAMES = {
+    "prior_therapies": "prior therapy history",
+    "psma_positive_lesions": "screening PSMA PET read",
+    "psma_negative_lesions": "screening PSMA PET read",
+    "adverse_events": "adverse event history",
+    "administrations": "administration history",
+    "holidays": "holiday history",
+}
+
+
+class Evaluator:
+    """Evaluates rules for ``ctx``; ``at`` moves the evaluation day back (toxicity history)."""
+
+    def __init__(self, ctx: Context, at: date | None = None) -> None:
+        self.ctx = ctx
+        self.at = at or ctx.as_of
+        self.protocol = ctx.protocol
+
+    def evaluate(self, rule: dict[str, Any]) -> RuleResult:
+        kind, body = next(iter(rule.items()))
+        handler: Callable[[Any], RuleResult] = getattr(self, f"_{kind}")
+        return handler(body)
+
+    # -- combinators ------------------------------------------------------------
+    def _all(self, body: list[dict[str, Any]]) -> RuleResult:
+        return combine_all([self.evaluate(r) for r in body])
+
+    def _any(self, body: list[dict[str, Any]]) -> RuleResult:
+        return combine_any([self.evaluate(r) for r in body])
+
+    def _not(self, body: dict[str, Any]) -> RuleResult:
+        return negate(self.evaluate(body))
+
+    def _ref(self, name: str) -> RuleResult:
+        return self.evaluate(self.protocol.doc["rules"][name])
+
+    # -- leaves -------------------------------------------------------------------
+    def _within(self, body: dict[str, Any]) -> Duration | None:
+        return self.protocol.duration(body["within"]) if "within" in body else None
+
+    def _lab(self, body: dict[str, Any]) -> RuleResult:
+        test, op = body["test"], body["op"]
+        within = self._within(body)
+        lab = self.ctx.latest_lab(test, within, self.at)
+        if lab is None:
+            span = f" within {within} before {self.at}" if within else f" on or before {self.at}"
+            return RuleResult.unknown(f"no {ANALYTES[test][0]} ({test}) result{span}")
+        observed = [lab_evidence(lab)]
+        if op == "exists":
+            return RuleResult.of(True, observed)
+        threshold, note, missing = self._lab_threshold(test, body, lab)
+        if threshold is None:
+            return RuleResult.unknown(missing, observed)
+        observed[0]["threshold"] = round(threshold, 6)
+        observed[0]["threshold_from"] = note
+        return RuleResult.of(_OPS[op](lab.value, threshold), observed)
+
+    def _lab_threshold(self, test: str, body: dict[str, Any],
+                       lab: Any) -> tuple[float | None, str, str]:
+        value, unit = self.protocol.raw(body["value"])
+        unit = body.get("unit", unit)
+        value = float(value)
+        if unit not in RELATIVE_UNITS:
+            return analyte_to_canonical(test, value, unit), f"{value:g} {unit}", ""
+        if unit == "xULN":
+            ref, label = lab.ref_high, "upper reference limit"
+        elif unit == "xLLN":
+            ref, label = lab.ref_low, "lower reference limit"
+        else:
+            base = self.ctx.baseline_lab(test)
+            ref, label = (base.value if base else None), "baseline (on or before cycle 1)"
+        if ref is None:
+            return None, "", f"no {label} for {test} dated {lab.day}"
+        return value * ref, f"{value:g} × {label} {ref:g}", ""
+
+    def _measure(self, body: dict[str, Any]) -> RuleResult:
+        name, op = body["name"], body["op"]
+        m = measure(self.ctx, name, self._within(body), body.get("scan", "latest"), self.at)
+        if m.value is None:
+            if m.not_applicable:
+                return RuleResult.of(False, m.observed, [f"{name}: {m.missing}"])
+            return RuleResult.unknown(f"{name}: {m.missing}", m.observed)
+        target = self._measure_target(name, body)
+        return RuleResult.of(_OPS[op](m.value, target), [
+            {**o} for o in m.observed] + [{"what": name, "value": m.value, "unit": m.unit,
+                                           "compared": f"{op} {target}"}])
+
+    def _measure_target(self, name: str, body: dict[str, Any]) -> Any:
+        from protocol.model import MEASURE_KINDS
+
+        value, unit = self.protocol.raw(body["value"])
+        kind = MEASURE_KINDS[name]
+        if kind == "duration":
+            return self.protocol.duration(body["value"]).days
+        if kind is None or isinstance(value, list | str | bool):
+            return value
+        unit = body.get("unit", unit) or QUANTITIES[kind][0]
+        return self.protocol.quantity({"param": body["value"]["param"]}, kind) \
+            if isinstance(body["value"], dict) else float(value) * QUANTITIES[kind][1][unit]
+
+    def _grade(self, body: dict[str, Any]) -> RuleResult:
+        of, op, target = body["of"], body["op"], body["value"]
+        if of in ANALYTES:
+            lab = self.ctx.latest_lab(of, self._within(body), self.at)
+            if lab is None:
+                return RuleResult.unknown(f"no {ANALYTES[of][0]} result to grade")
+            base = self.ctx.baseline_lab(of)
+            grade, note = grade_lab(of, lab.value, lab.ref_low, lab.ref_high,
+                                    base.value if base else None)
+            ev = {**lab_evidence(lab), "ctcae_grade": grade, "term": LAB_TERMS.get(of, of)}
+            return RuleResult.of(_OPS[op](grade, target), [ev], [note] if note else [])
+        if self.ctx.record.adverse_events is None:
+            return RuleResult.unknown("adverse event history not recorded")
+        events = [a for a in self.ctx.record.adverse_events if a.term == of.lower()
+                  and a.start <= self.at and (a.end is None or a.end >= self.at)]
+        grade = max((a.grade for a in events), default=0)
+        observed = [_ae_evidence(a) for a in events]
+        return RuleResult.of(_OPS[op](grade, target), observed)
+
+    def _items(self, of: str) -> list[tuple[dict[str, Any], date | None, str]] | None:
+        rec = self.ctx.record
+        if of == "prior_therapies":
+            return None if rec.therapies is None else [
+                ({"class": t.cls, "agent": t.agent}, t.end or t.start,
+                 f"/history/prior_therapies/{t.index}") for t in rec.therapies]
+        if of in ("psma_positive_lesions", "psma_negative_lesions"):
+            if rec.screening_pet is None:
+                return None
+            return [(dict(x), None, f"/screening_pet/{of}/{i}")
+                    for i, x in enumerate(rec.screening_pet[of])]
+        if of == "adverse_events":
+            return None if rec.adverse_events is None else [
+                ({"term": a.term, "grade": a.grade}, a.end or self.at, f"/adverse_events/{a.index}")
+                for a in rec.adverse_events]
+        if of == "administrations":
+            return None if rec.administrations is None else [
+                ({"cycle": a.cycle, "activity_gbq": a.activity_gbq}, a.day,
+                 f"/administrations/{a.index}") for a in rec.administrations]
+        return None if rec.holidays is None else [
+            ({"start": h.start.isoformat()}, h.end or self.at, f"/holidays/{i}")
+            for i, h in enumerate(rec.holidays)]
+
+    def _matching(self, body: dict[str, Any], of: str) -> list[tuple[dict[str, Any], date | None, str]] | None:
+        items = self._items(of)
+        if items is None:
+            return None
+        where = body.get("where") or {}
+        return [it for it in items if all(self._where(it[0].get(k), c) for k, c in where.items())]
+
+    def _where(self, actual: Any, cond: Any) -> bool:
+        if isinstance(cond, list):
+            return actual in cond
+        if isinstance(cond, dict):
+            (op, value), = cond.items()
+            number, _ = self.protocol.raw(value)
+            return actual is not None and _OPS[op](actual, number)
+        return bool(actual == cond)
+
+    def _count(self, body: dict[str, Any]) -> RuleResult:
+        of = body["of"]
+        matching = self._matching(body, of)
+        if matching is None:
+            return RuleResult.unknown(f"{_COLLECTION_NAMES[of]} not recorded")
+        within = self._within(body)
+        if within is not None:
+            start = add_duration(self.at, within, -1)
+            matching = [m for m in matching if m[1] is None or m[1] >= start]
+        target = self.protocol.integer(body["value"])
+        observed = [{"what": of, "value": len(matching), "unit": "count",
+                     "matches": [m[2] for m in matching]}]
+        return RuleResult.of(_OPS[body["op"]](len(matching), target), observed)
+
+    def _since(self, body: dict[str, Any]) -> RuleResult:
+        of = body["event"]
+        matching = self._matching(body, of)
+        if matching is None:
+            return RuleResult.unknown(f"{_COLLECTION_NAMES[of]} not recorded")
+        dated = [m for m in matching if m[1] is not None]
+        if not dated:
+            return RuleResult.of(body["if_none"] == "met", [], [f"no matching {of}"])
+        last = max(dated, key=lambda m: m[1] or date.min)
+        assert last[1] is not None
+        days = (self.at - last[1]).days
+        limit = self.protocol.duration(body["value"]).days
+        return RuleResult.of(_OPS[body["op"]](days, limit), [
+            {"what": f"days since {of}", "value": days, "unit": "d", "pointer": last[2]}])
+
+    def _field(self, body: dict[str, Any]) -> RuleResult:
+        path, op = body["path"], body["op"]
+        value: Any = self.ctx.record.doc
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        value = self._field_as_of(path, value)
+        pointer = "/" + path.replace(".", "/")
+        observed = [] if value is None else [{"what": path, "value": value, "unit": "",
+                                              "pointer": pointer}]
+        if op == "exists":
+            return RuleResult.of(value is not None, observed)
+        if op == "absent":
+            return RuleResult.of(value is None, observed)
+        if value is None:
+            return RuleResult.unknown(f"{path} not recorded")
+        return RuleResult.of(_OPS[op](value, body["value"]), observed)
+
+    def _field_as_of(self, path: str, value: Any) -> Any:
+        """Dated fields (death, withdrawal, consent) count only from their date."""
+        if isinstance(value, str) and path.endswith(".date") and len(value) >= 10:
+            return value if date.fromisoformat(value[:10]) <= self.at else None
+        return value
+
+
+def _ae_evidence(a: Any) -> dict[str, Any]:
+    return {"what": a.term, "value": a.grade, "unit": "CTCAE grade", "date": a.start.isoformat(),
+            "pointer": f"/adverse_events/{a.index}"}
+
+
+__all__ += ["window_start"]

@@ -1,0 +1,41 @@
+"""Study status over a set of records: enrolment per arm and the interim analysis."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any
+
+from protocol import Protocol
+
+__all__ = ["study_status"]
+
+from .record import Record
+
+
+def study_status(protocol: Protocol, records: list[Record], as_of: date) -> dict[str, Any]:
+    """Randomised subjects per arm on ``as_of``; interim analysis due at its enrolment fraction."""
+    study = protocol.doc["study"]
+    enrolled = {arm: 0 for arm in study["allocation"]}
+    subjects: dict[str, str] = {}
+    for r in records:
+        if r.arm is not None and r.randomised_on is not None and r.randomised_on <= as_of:
+            enrolled[r.arm] = enrolled.get(r.arm, 0) + 1
+            subjects[r.subject_id] = r.arm
+    total = sum(enrolled.values())
+    target = study.get("target_enrolment")
+    interim = study.get("interim_safety_analysis")
+    threshold = math.ceil(interim["at_fraction_enrolled"] * target) if interim and target else None
+    return {
+        "kind": "study",
+        "protocol": {"ref": protocol.ref, "sha256": protocol.sha256},
+        "as_of": as_of.isoformat(),
+        "enrolled": enrolled,
+        "total": total,
+        "target": target,
+        "interim_threshold": threshold,
+        "interim_due": threshold is not None and total >= threshold,
+        "interim_text": interim["text"] if interim else None,
+        "subjects": dict(sorted(subjects.items())),
+        "duplicates": len(records) - len({r.subject_id for r in records}),
+    }
