@@ -10,7 +10,7 @@ from .decision import decide
 from .eligibility import eligibility
 from .errors import RecordError
 from .identity import ENGINE_VERSION, decision_id
-from .measures import cockcroft_gault, ckd_epi_2021
+from .measures import ckd_epi_2021, cockcroft_gault
 from .record import Record, parse_record, read_record_text, record_schema
 from .schedule import schedule
 from .study import study_status

@@ -62,15 +62,25 @@ def kidney_bed(ctx: Context, next_activity_gbq: float) -> KidneyBed | None:
     teff_next = _mean_teff(ctx, lq)
     cycles = [_cycle(ctx, a, gy_per_gbq, lq) for a in ctx.administrations]
     cumulative = sum(c["bed_gy"] for c in cycles)
-    per_next = bed_per_cycle(next_activity_gbq * gy_per_gbq, teff_next, lq.alpha_beta_gy,
-                             lq.repair_half_time_h)
-    per_reduced = bed_per_cycle(ctx.reduced_activity * gy_per_gbq, teff_next, lq.alpha_beta_gy,
-                                lq.repair_half_time_h)
+    per_next = bed_per_cycle(
+        next_activity_gbq * gy_per_gbq, teff_next, lq.alpha_beta_gy, lq.repair_half_time_h
+    )
+    per_reduced = bed_per_cycle(
+        ctx.reduced_activity * gy_per_gbq, teff_next, lq.alpha_beta_gy, lq.repair_half_time_h
+    )
     left = max(ctx.max_cycles - ctx.cycles_given, 0)
     fit = _cycles_fitting(cumulative, per_next, lq.cap_gy, left)
     estimated = not own or any(c["dose_estimated"] or c["teff_estimated"] for c in cycles)
-    return KidneyBed(cycles, cumulative, cumulative + per_next, next_activity_gbq, lq.cap_gy, fit,
-                     estimated, cumulative + per_reduced <= lq.cap_gy)
+    return KidneyBed(
+        cycles,
+        cumulative,
+        cumulative + per_next,
+        next_activity_gbq,
+        lq.cap_gy,
+        fit,
+        estimated,
+        cumulative + per_reduced <= lq.cap_gy,
+    )
 
 
 def _cycles_fitting(cumulative: float, per_cycle: float, cap: float, left: int) -> int:
@@ -106,8 +116,9 @@ def _cycle(ctx: Context, admin: Any, gy_per_gbq: float, lq: KidneyLQ) -> dict[st
     measured = scan is not None and scan.kidney_dose_gy is not None
     dose = scan.kidney_dose_gy if measured else admin.activity_gbq * gy_per_gbq
     teff = scan.kidney_teff_h if scan is not None and scan.kidney_teff_h else None
-    bed = bed_per_cycle(dose, teff or lq.effective_half_life_h, lq.alpha_beta_gy,
-                        lq.repair_half_time_h)
+    bed = bed_per_cycle(
+        dose, teff or lq.effective_half_life_h, lq.alpha_beta_gy, lq.repair_half_time_h
+    )
     return {
         "cycle": admin.cycle,
         "activity_gbq": round(admin.activity_gbq, 4),

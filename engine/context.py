@@ -34,11 +34,19 @@ class Context:
         arm = self.protocol.arm(self.record.arm)
         if arm is None:
             known = ", ".join(a["id"] for a in self.protocol.doc["arms"])
-            raise RecordError("unknown_arm", f"arm {self.record.arm!r} is not an arm of "
-                              f"{self.protocol.ref}", [Issue(
-                                  "unknown_arm", f"unknown arm {self.record.arm!r}",
-                                  "/randomisation/arm", expected=f"one of {known}",
-                                  found=self.record.arm)])
+            raise RecordError(
+                "unknown_arm",
+                f"arm {self.record.arm!r} is not an arm of {self.protocol.ref}",
+                [
+                    Issue(
+                        "unknown_arm",
+                        f"unknown arm {self.record.arm!r}",
+                        "/randomisation/arm",
+                        expected=f"one of {known}",
+                        found=self.record.arm,
+                    )
+                ],
+            )
         return arm
 
     @cached_property
@@ -93,14 +101,16 @@ class Context:
 
     @cached_property
     def reduced_activity(self) -> float:
-        return self.protocol.quantity(self.protocol.doc["dose_modification"]["reduced_activity"],
-                                      "activity")
+        return self.protocol.quantity(
+            self.protocol.doc["dose_modification"]["reduced_activity"], "activity"
+        )
 
     @cached_property
     def reductions_given(self) -> int:
         """1 once any cycle was given below the arm's activity (no re-escalation)."""
-        return int(any(a.activity_gbq < self.standard_activity * 0.99
-                       for a in self.administrations))
+        return int(
+            any(a.activity_gbq < self.standard_activity * 0.99 for a in self.administrations)
+        )
 
     def holiday_days_since(self, day: date) -> int:
         """Days spent on completed holidays that started on or after ``day``."""
@@ -117,7 +127,8 @@ class Context:
         if last is None:
             return None
         return add_duration(last.day, self.interval) + timedelta(
-            days=self.holiday_days_since(last.day))
+            days=self.holiday_days_since(last.day)
+        )
 
     @cached_property
     def baseline_day(self) -> date:
@@ -130,7 +141,9 @@ class Context:
     def latest_lab(self, test: str, within: Duration | None, at: date | None = None) -> Lab | None:
         at = at or self.as_of
         start = window_start(at, within)
-        candidates = [x for x in self.labs(test) if x.day <= at and (start is None or x.day >= start)]
+        candidates = [
+            x for x in self.labs(test) if x.day <= at and (start is None or x.day >= start)
+        ]
         return candidates[-1] if candidates else None
 
     def baseline_lab(self, test: str) -> Lab | None:
@@ -152,5 +165,11 @@ def window_start(at: date, within: Duration | None) -> date | None:
 
 
 def lab_evidence(lab: Lab, name: str | None = None) -> dict[str, Any]:
-    return {"what": name or lab.test, "value": round(lab.value, 6), "unit": lab.unit,
-            "reported": lab.reported, "date": lab.day.isoformat(), "pointer": f"/labs/{lab.index}"}
+    return {
+        "what": name or lab.test,
+        "value": round(lab.value, 6),
+        "unit": lab.unit,
+        "reported": lab.reported,
+        "date": lab.day.isoformat(),
+        "pointer": f"/labs/{lab.index}",
+    }

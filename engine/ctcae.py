@@ -38,8 +38,9 @@ _HIGH = {
 }
 
 
-def grade_lab(test: str, value: float, low: float | None, high: float | None,
-              baseline: float | None = None) -> tuple[int, str]:
+def grade_lab(
+    test: str, value: float, low: float | None, high: float | None, baseline: float | None = None
+) -> tuple[int, str]:
     """CTCAE grade of one result, with a note when the reference range limited it."""
     if test in _LOW:
         return _grade_low(test, value, low)
@@ -57,15 +58,19 @@ def _grade_low(test: str, value: float, low: float | None) -> tuple[int, str]:
     return (1, "") if value < low else (0, "")
 
 
-def _grade_high(test: str, value: float, high: float | None,
-                baseline: float | None) -> tuple[int, str]:
+def _grade_high(
+    test: str, value: float, high: float | None, baseline: float | None
+) -> tuple[int, str]:
     grade_b = 0
     if test == "CREAT" and baseline:
         ratio_b = value / baseline
         grade_b = 3 if ratio_b > 3.0 else 2 if ratio_b > 1.5 else 0
     if high is None:
-        note = "no upper reference limit reported: graded against baseline only" \
-            if grade_b else "no upper reference limit reported"
+        note = (
+            "no upper reference limit reported: graded against baseline only"
+            if grade_b
+            else "no upper reference limit reported"
+        )
         return grade_b, note
     ratio = value / high
     for grade, bound in _HIGH[test]:

@@ -28,8 +28,12 @@ from .tristate import Outcome, RuleResult
 __all__ = ["decide"]
 
 _CATEGORY_ACTION = {
-    "stop": "DISCONTINUE", "discontinue": "DISCONTINUE", "completed": "COMPLETED",
-    "kidney_cap": "DISCONTINUE", "withhold": "WITHHOLD", "need_data": "NEED_DATA",
+    "stop": "DISCONTINUE",
+    "discontinue": "DISCONTINUE",
+    "completed": "COMPLETED",
+    "kidney_cap": "DISCONTINUE",
+    "withhold": "WITHHOLD",
+    "need_data": "NEED_DATA",
     "administer": "ADMINISTER",
 }
 
@@ -54,8 +58,14 @@ class _State:
         entry = {**entry, "category": category}
         self.fired.append(_Fired(category, action or _CATEGORY_ACTION[category], entry))
 
-    def rule(self, criterion: dict[str, Any], kind: str, result: RuleResult, category: str,
-             action: str | None = None) -> None:
+    def rule(
+        self,
+        criterion: dict[str, Any],
+        kind: str,
+        result: RuleResult,
+        category: str,
+        action: str | None = None,
+    ) -> None:
         """File one evaluated criterion: MET fires, INDETERMINATE needs data, else checked."""
         entry = criterion_entry(criterion, kind, result)
         if result.outcome is Outcome.MET:
@@ -71,8 +81,15 @@ def decide(protocol: Protocol, record: Record, as_of: date) -> dict[str, Any]:
     ctx = Context(protocol, record.until(as_of), as_of)
     state = _State(ctx)
     if ctx.arm is None:
-        state.add("need_data", _entry("NOT-RANDOMISED", "The patient has no randomisation.",
-                                      protocol.doc["decision"], missing=["randomisation (arm, date)"]))
+        state.add(
+            "need_data",
+            _entry(
+                "NOT-RANDOMISED",
+                "The patient has no randomisation.",
+                protocol.doc["decision"],
+                missing=["randomisation (arm, date)"],
+            ),
+        )
         return _answer(protocol, record, state, None)
     _stop_rules(state)
     _completed(state)
@@ -86,17 +103,37 @@ def decide(protocol: Protocol, record: Record, as_of: date) -> dict[str, Any]:
         if heading_to_dose and account is not None:
             _kidney_cap(state, account)
         if heading_to_dose:
-            state.add("administer", _entry("ARM-SCHEDULE", f"Cycle {ctx.cycles_given + 1} of up "
-                                           f"to {ctx.max_cycles} ({ctx.arm['name']}).", ctx.arm))
+            state.add(
+                "administer",
+                _entry(
+                    "ARM-SCHEDULE",
+                    f"Cycle {ctx.cycles_given + 1} of up to {ctx.max_cycles} ({ctx.arm['name']}).",
+                    ctx.arm,
+                ),
+            )
     return _answer(protocol, record, state, account)
 
 
-def _entry(rule_id: str, text: str, sourced: dict[str, Any], outcome: str = "MET",
-           observed: list[dict[str, Any]] | None = None, missing: list[str] | None = None,
-           notes: list[str] | None = None) -> dict[str, Any]:
-    return {"id": rule_id, "kind": "decision", "text": text, "outcome": outcome,
-            "observed": observed or [], "missing": missing or [], "notes": notes or [],
-            "source": sourced.get("source", {}), "verification": sourced.get("verification", "")}
+def _entry(
+    rule_id: str,
+    text: str,
+    sourced: dict[str, Any],
+    outcome: str = "MET",
+    observed: list[dict[str, Any]] | None = None,
+    missing: list[str] | None = None,
+    notes: list[str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": rule_id,
+        "kind": "decision",
+        "text": text,
+        "outcome": outcome,
+        "observed": observed or [],
+        "missing": missing or [],
+        "notes": notes or [],
+        "source": sourced.get("source", {}),
+        "verification": sourced.get("verification", ""),
+    }
 
 
 def _stop_rules(state: _State) -> None:
@@ -115,10 +152,20 @@ def _stop_rules(state: _State) -> None:
 
 def _completed(state: _State) -> None:
     ctx = state.ctx
-    observed = [{"what": "cycles given", "value": ctx.cycles_given, "unit": "count",
-                 "pointer": "/administrations"}]
-    entry = _entry("ARM-MAX-CYCLES", f"Maximum of {ctx.max_cycles} cycles in arm "
-                   f"{ctx.record.arm!r}.", ctx.arm or {}, observed=observed)
+    observed = [
+        {
+            "what": "cycles given",
+            "value": ctx.cycles_given,
+            "unit": "count",
+            "pointer": "/administrations",
+        }
+    ]
+    entry = _entry(
+        "ARM-MAX-CYCLES",
+        f"Maximum of {ctx.max_cycles} cycles in arm {ctx.record.arm!r}.",
+        ctx.arm or {},
+        observed=observed,
+    )
     if ctx.cycles_given >= ctx.max_cycles:
         state.add("completed", entry)
     else:
@@ -160,21 +207,36 @@ def _on_holiday(state: _State, holidays: dict[str, Any]) -> bool:
     result = Evaluator(ctx).evaluate(holidays["restart"]["rule"])
     overdue = ctx.protocol.duration(holidays["surveillance_overdue_after"])
     if result.outcome is Outcome.MET:
-        state.add("holiday", criterion_entry(holidays["restart"], "holiday_restart", result),
-                  "RESTART")
+        state.add(
+            "holiday", criterion_entry(holidays["restart"], "holiday_restart", result), "RESTART"
+        )
         return True
     if result.outcome is Outcome.INDETERMINATE:
         state.add("need_data", criterion_entry(holidays["restart"], "holiday_restart", result))
     else:
         notes = [f"confirmatory PSA due by {state.confirm_psa_by}"] if state.confirm_psa_by else []
-        state.add("holiday", _entry("HOL-CONTINUE", "On treatment holiday since "
-                                    f"{start}; no progression.", holidays["restart"],
-                                    observed=result.observed, notes=notes + result.notes),
-                  "CONTINUE_HOLIDAY")
+        state.add(
+            "holiday",
+            _entry(
+                "HOL-CONTINUE",
+                f"On treatment holiday since {start}; no progression.",
+                holidays["restart"],
+                observed=result.observed,
+                notes=notes + result.notes,
+            ),
+            "CONTINUE_HOLIDAY",
+        )
     if add_duration(last_pet, overdue) < ctx.as_of:
-        state.add("need_data", _entry("HOL-SURVEILLANCE", "PSMA PET/CT surveillance is overdue.",
-                                      holidays["restart"], outcome="INDETERMINATE",
-                                      missing=[f"PSMA PET/CT since {last_pet} (due every {every})"]))
+        state.add(
+            "need_data",
+            _entry(
+                "HOL-SURVEILLANCE",
+                "PSMA PET/CT surveillance is overdue.",
+                holidays["restart"],
+                outcome="INDETERMINATE",
+                missing=[f"PSMA PET/CT since {last_pet} (due every {every})"],
+            ),
+        )
     return False
 
 
@@ -197,14 +259,23 @@ def _dose_gates(state: _State) -> None:
         else:
             state.add("withhold", entry)
     for finding in assess_toxicities(ctx):
-        entry = {"id": f"TOX-{finding.id.upper().replace('_', '-')}", "kind": "toxicity",
-                 "text": " ".join(finding.text.split()), "outcome": "MET",
-                 "observed": finding.observed, "missing": [], "notes": finding.notes,
-                 "source": finding.source, "verification": finding.verification}
+        entry = {
+            "id": f"TOX-{finding.id.upper().replace('_', '-')}",
+            "kind": "toxicity",
+            "text": " ".join(finding.text.split()),
+            "outcome": "MET",
+            "observed": finding.observed,
+            "missing": [],
+            "notes": finding.notes,
+            "source": finding.source,
+            "verification": finding.verification,
+        }
         if finding.action == "reduce_next":
             state.activity = ctx.reduced_activity
-            state.add("administer", {**entry, "notes": [*finding.notes,
-                                                        f"activity {ctx.reduced_activity:g} GBq"]})
+            state.add(
+                "administer",
+                {**entry, "notes": [*finding.notes, f"activity {ctx.reduced_activity:g} GBq"]},
+            )
         else:
             state.add("discontinue" if finding.action == "discontinue" else "withhold", entry)
 
@@ -212,23 +283,45 @@ def _dose_gates(state: _State) -> None:
 def _kidney_cap(state: _State, account: KidneyBed) -> None:
     ctx = state.ctx
     kb = ctx.protocol.doc["organ_limits"]["kidney_bed"]
-    observed = [{"what": "cumulative kidney BED", "value": round(account.cumulative_gy, 4),
-                 "unit": "Gy"},
-                {"what": f"projected kidney BED after cycle {ctx.cycles_given + 1} at "
-                         f"{account.next_activity_gbq:g} GBq", "value": round(account.projected_gy, 4),
-                 "unit": "Gy", "estimated": account.estimated},
-                {"what": "cap", "value": account.cap_gy, "unit": "Gy"}]
+    observed = [
+        {"what": "cumulative kidney BED", "value": round(account.cumulative_gy, 4), "unit": "Gy"},
+        {
+            "what": f"projected kidney BED after cycle {ctx.cycles_given + 1} at "
+            f"{account.next_activity_gbq:g} GBq",
+            "value": round(account.projected_gy, 4),
+            "unit": "Gy",
+            "estimated": account.estimated,
+        },
+        {"what": "cap", "value": account.cap_gy, "unit": "Gy"},
+    ]
     if account.exceeded:
-        fits = "a 5.9 GBq cycle would still fit" if account.reduced_fits else \
-            "a reduced-activity cycle would not fit either"
+        fits = (
+            "a 5.9 GBq cycle would still fit"
+            if account.reduced_fits
+            else "a reduced-activity cycle would not fit either"
+        )
         fits = fits.replace("5.9", f"{ctx.reduced_activity:g}")
-        state.add("kidney_cap", _entry("KIDNEY-BED-CAP", "Cumulative kidney BED would exceed the "
-                                       f"{account.cap_gy:g} Gy cap: regimen curtailed.", kb,
-                                       observed=observed, notes=[fits]))
+        state.add(
+            "kidney_cap",
+            _entry(
+                "KIDNEY-BED-CAP",
+                "Cumulative kidney BED would exceed the "
+                f"{account.cap_gy:g} Gy cap: regimen curtailed.",
+                kb,
+                observed=observed,
+                notes=[fits],
+            ),
+        )
     else:
-        state.checked.append(_entry("KIDNEY-BED-CAP", f"Projected kidney BED within the "
-                                    f"{account.cap_gy:g} Gy cap.", kb, outcome="NOT_MET",
-                                    observed=observed))
+        state.checked.append(
+            _entry(
+                "KIDNEY-BED-CAP",
+                f"Projected kidney BED within the {account.cap_gy:g} Gy cap.",
+                kb,
+                outcome="NOT_MET",
+                observed=observed,
+            )
+        )
 
 
 def _due(ctx: Context, action: str) -> dict[str, str] | None:
@@ -241,13 +334,16 @@ def _due(ctx: Context, action: str) -> dict[str, str] | None:
     else:
         target = ctx.due or ctx.record.randomised_on or ctx.as_of
     window = ctx.window
-    return {"target": target.isoformat(),
-            "window_start": add_duration(target, window, -1).isoformat(),
-            "window_end": add_duration(target, window).isoformat()}
+    return {
+        "target": target.isoformat(),
+        "window_start": add_duration(target, window, -1).isoformat(),
+        "window_end": add_duration(target, window).isoformat(),
+    }
 
 
-def _answer(protocol: Protocol, record: Record, state: _State,
-            account: KidneyBed | None) -> dict[str, Any]:
+def _answer(
+    protocol: Protocol, record: Record, state: _State, account: KidneyBed | None
+) -> dict[str, Any]:
     ctx = state.ctx
     order = protocol.doc["decision"]["precedence"]
     fired = sorted(state.fired, key=lambda f: order.index(f.category))
@@ -258,8 +354,10 @@ def _answer(protocol: Protocol, record: Record, state: _State,
     due = _due(ctx, action)
     missing = [m for f in fired if f.category == "need_data" for m in f.entry["missing"]]
     if action == "NEED_DATA" and due:
-        missing = [f"{m} (needed by {max(date.fromisoformat(due['window_start']), ctx.as_of)})"
-                   for m in missing]
+        missing = [
+            f"{m} (needed by {max(date.fromisoformat(due['window_start']), ctx.as_of)})"
+            for m in missing
+        ]
     return {
         **envelope("decision", protocol, record, ctx.as_of),
         "action": action,
@@ -273,7 +371,9 @@ def _answer(protocol: Protocol, record: Record, state: _State,
         "checked": state.checked,
         "kidney_bed": account.as_dict() if account else None,
         "missing": missing,
-        "next_surveillance": state.next_surveillance.isoformat() if state.next_surveillance else None,
+        "next_surveillance": state.next_surveillance.isoformat()
+        if state.next_surveillance
+        else None,
         "confirm_psa_by": state.confirm_psa_by.isoformat() if state.confirm_psa_by else None,
         "response": _response(ctx) if ctx.arm else None,
     }
@@ -292,7 +392,8 @@ def _response(ctx: Context) -> dict[str, Any]:
         "psa_latest": latest.value if latest else None,
         "psa_nadir": status.nadir.value if status.nadir else None,
         "psa_change_from_baseline_pct": None if change is None else round(change, 2),
-        "psa_change_from_nadir_pct": None if status.change(status.nadir) is None
+        "psa_change_from_nadir_pct": None
+        if status.change(status.nadir) is None
         else round(status.change(status.nadir) or 0.0, 2),
         "psa50": None if change is None else change <= psa50,
         "psa90": None if change is None else change <= psa90,
@@ -300,4 +401,3 @@ def _response(ctx: Context) -> dict[str, Any]:
         "tumour_volume_change_pct": None if tumour is None else round(tumour, 2),
         "recip": recip(ctx).category,
     }
-

@@ -13,7 +13,7 @@ from .record import Record
 from .rules import Evaluator
 from .tristate import Outcome, RuleResult
 
-__all__ = ["eligibility", "criterion_entry"]
+__all__ = ["criterion_entry", "eligibility"]
 
 
 def criterion_entry(criterion: dict[str, Any], kind: str, result: RuleResult) -> dict[str, Any]:
@@ -49,6 +49,9 @@ def eligibility(protocol: Protocol, record: Record, as_of: date) -> dict[str, An
         overall = "INDETERMINATE"
     else:
         overall = "ELIGIBLE"
-    return {**envelope("eligibility", protocol, record, as_of), "outcome": overall,
-            "criteria": criteria,
-            "missing": [m for c in criteria for m in c["missing"]]}
+    return {
+        **envelope("eligibility", protocol, record, as_of),
+        "outcome": overall,
+        "criteria": criteria,
+        "missing": [m for c in criteria for m in c["missing"]],
+    }

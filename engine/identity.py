@@ -16,13 +16,15 @@ ENGINE_VERSION = "0.1.0"
 
 def decision_id(kind: str, protocol: Protocol, record: Record, as_of: date) -> str:
     """sha256 over (kind, protocol sha256, canonical record, as_of, engine version)."""
-    return sha256_hex({
-        "kind": kind,
-        "protocol_sha256": protocol.sha256,
-        "input": record.doc,
-        "as_of": as_of.isoformat(),
-        "engine_version": ENGINE_VERSION,
-    })[:32]
+    return sha256_hex(
+        {
+            "kind": kind,
+            "protocol_sha256": protocol.sha256,
+            "input": record.doc,
+            "as_of": as_of.isoformat(),
+            "engine_version": ENGINE_VERSION,
+        }
+    )[:32]
 
 
 def envelope(kind: str, protocol: Protocol, record: Record, as_of: date) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from .bed import kidney_bed
 from .context import Context, lab_evidence
 from .response import pcwg3, psa_status, recip, tumour_change
 
-__all__ = ["Measured", "cockcroft_gault", "ckd_epi_2021", "measure"]
+__all__ = ["Measured", "ckd_epi_2021", "cockcroft_gault", "measure"]
 
 
 @dataclass
@@ -38,7 +38,7 @@ def ckd_epi_2021(scr_mg_dl: float, age: float, female: bool) -> float:
     """eGFR (mL/min/1.73 m²), CKD-EPI 2021 race-free equation."""
     kappa, alpha = (0.7, -0.241) if female else (0.9, -0.302)
     ratio = scr_mg_dl / kappa
-    egfr = 142 * min(ratio, 1) ** alpha * max(ratio, 1) ** -1.200 * 0.9938 ** age
+    egfr: float = 142 * min(ratio, 1) ** alpha * max(ratio, 1) ** -1.200 * 0.9938**age
     return egfr * 1.012 if female else egfr
 
 
@@ -57,8 +57,9 @@ def _age(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured
     age = ctx.age_on(at)
     if age is None:
         return Measured(None, "years", missing="no birth date or age")
-    return Measured(age, "years", [{"what": "age", "value": age, "unit": "years",
-                                    "pointer": "/subject"}])
+    return Measured(
+        age, "years", [{"what": "age", "value": age, "unit": "years", "pointer": "/subject"}]
+    )
 
 
 def _ecog(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
@@ -70,28 +71,60 @@ def _ecog(ctx: Context, within: Duration | None, scan: str, at: date) -> Measure
         span = f" within {within} before {at}" if within else ""
         return Measured(None, "score", missing=f"no ECOG assessment{span}")
     day, score, index = rows[-1]
-    return Measured(score, "score", [{"what": "ECOG", "value": score, "unit": "score",
-                                      "date": day.isoformat(), "pointer": f"/ecog/{index}"}])
+    return Measured(
+        score,
+        "score",
+        [
+            {
+                "what": "ECOG",
+                "value": score,
+                "unit": "score",
+                "date": day.isoformat(),
+                "pointer": f"/ecog/{index}",
+            }
+        ],
+    )
 
 
-def _renal(ctx: Context, within: Duration | None, at: date,
-           formula: Callable[..., float], needs_weight: bool, unit: str) -> Measured:
+def _renal(
+    ctx: Context,
+    within: Duration | None,
+    at: date,
+    formula: Callable[..., float],
+    needs_weight: bool,
+    unit: str,
+) -> Measured:
     lab = ctx.latest_lab("CREAT", within, at)
     age = ctx.age_on(at)
-    missing = [m for m, ok in (
-        (f"no creatinine within {within} before {at}" if within else "no creatinine", lab),
-        ("no birth date or age", age is not None),
-        ("no body weight", not needs_weight or ctx.record.weight_kg is not None)) if not ok]
+    missing = [
+        m
+        for m, ok in (
+            (f"no creatinine within {within} before {at}" if within else "no creatinine", lab),
+            ("no birth date or age", age is not None),
+            ("no body weight", not needs_weight or ctx.record.weight_kg is not None),
+        )
+        if not ok
+    ]
     if missing:
         return Measured(None, unit, missing="; ".join(missing))
     assert lab is not None and age is not None
     female = ctx.record.sex == "F"
-    args = (lab.value, age, ctx.record.weight_kg, female) if needs_weight else (lab.value, age, female)
-    observed = [lab_evidence(lab, "creatinine"), {"what": "age", "value": age, "unit": "years",
-                                                  "pointer": "/subject"}]
+    args = (
+        (lab.value, age, ctx.record.weight_kg, female) if needs_weight else (lab.value, age, female)
+    )
+    observed = [
+        lab_evidence(lab, "creatinine"),
+        {"what": "age", "value": age, "unit": "years", "pointer": "/subject"},
+    ]
     if needs_weight:
-        observed.append({"what": "weight", "value": ctx.record.weight_kg, "unit": "kg",
-                         "pointer": "/subject/weight"})
+        observed.append(
+            {
+                "what": "weight",
+                "value": ctx.record.weight_kg,
+                "unit": "kg",
+                "pointer": "/subject/weight",
+            }
+        )
     return Measured(round(formula(*args), 3), unit, observed)
 
 
@@ -112,7 +145,9 @@ def _crcl_change(ctx: Context, within: Duration | None, scan: str, at: date) -> 
     if base.value is None or base.value <= 0:
         return Measured(None, "%", now.observed, base.missing or "baseline CrCl is zero")
     change = (now.value - base.value) / base.value * 100
-    return Measured(round(change, 3), "%", [*now.observed, lab_evidence(base_lab, "baseline creatinine")])
+    return Measured(
+        round(change, 3), "%", [*now.observed, lab_evidence(base_lab, "baseline creatinine")]
+    )
 
 
 def _psa_change(reference: str) -> Callable[..., Measured]:
@@ -132,6 +167,7 @@ def _psa_change(reference: str) -> Callable[..., Measured]:
         if change is None:
             return Measured(None, "%", observed, "reference PSA is zero")
         return Measured(round(change, 3), "%", observed)
+
     return compute
 
 
@@ -141,8 +177,13 @@ def _pcwg3(ctx: Context, within: Duration | None, scan: str, at: date) -> Measur
         return Measured(None, "", missing=result.missing)
     m = Measured(result.status, "", result.observed)
     if result.confirm_by:
-        m.observed.append({"what": "confirmatory PSA due by", "value": result.confirm_by.isoformat(),
-                           "unit": "date"})
+        m.observed.append(
+            {
+                "what": "confirmatory PSA due by",
+                "value": result.confirm_by.isoformat(),
+                "unit": "date",
+            }
+        )
     return m
 
 
@@ -150,21 +191,38 @@ def _tumour(reference: str) -> Callable[..., Measured]:
     def compute(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
         change, observed, missing = tumour_change(ctx, scan, reference)
         return Measured(None if change is None else round(change, 3), "%", observed, missing)
+
     return compute
 
 
 def _new_lesions(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
     scans = list(ctx.record.spect or ())
     if not scans:
-        return Measured(None, "", missing="n/a: no post-cycle SPECT/CT yet" if ctx.record.spect
-                        is not None or ctx.cycles_given == 0 else "no post-cycle SPECT/CT")
+        return Measured(
+            None,
+            "",
+            missing="n/a: no post-cycle SPECT/CT yet"
+            if ctx.record.spect is not None or ctx.cycles_given == 0
+            else "no post-cycle SPECT/CT",
+        )
     latest = scans[-1]
     if latest.new_lesions is None:
-        return Measured(None, "", missing=f"new lesions not recorded on cycle {latest.cycle} SPECT/CT")
-    return Measured(latest.new_lesions, "", [{"what": f"new lesions (cycle {latest.cycle} SPECT/CT)",
-                                              "value": latest.new_lesions, "unit": "",
-                                              "date": latest.day.isoformat(),
-                                              "pointer": f"/spect_ct/{latest.index}"}])
+        return Measured(
+            None, "", missing=f"new lesions not recorded on cycle {latest.cycle} SPECT/CT"
+        )
+    return Measured(
+        latest.new_lesions,
+        "",
+        [
+            {
+                "what": f"new lesions (cycle {latest.cycle} SPECT/CT)",
+                "value": latest.new_lesions,
+                "unit": "",
+                "date": latest.day.isoformat(),
+                "pointer": f"/spect_ct/{latest.index}",
+            }
+        ],
+    )
 
 
 def _recip(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
@@ -181,22 +239,51 @@ def _kidney_bed(ctx: Context, within: Duration | None, scan: str, at: date) -> M
     account = kidney_bed(ctx, ctx.standard_activity)
     if account is None:
         return Measured(None, "Gy", missing="n/a: no kidney BED cap in this protocol arm")
-    return Measured(round(account.cumulative_gy, 4), "Gy",
-                    [{"what": "cumulative kidney BED", "value": round(account.cumulative_gy, 4),
-                      "unit": "Gy", "estimated": account.estimated}])
+    return Measured(
+        round(account.cumulative_gy, 4),
+        "Gy",
+        [
+            {
+                "what": "cumulative kidney BED",
+                "value": round(account.cumulative_gy, 4),
+                "unit": "Gy",
+                "estimated": account.estimated,
+            }
+        ],
+    )
 
 
 def _delay(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
     if ctx.due is None:
         return Measured(None, "d", missing="n/a: no cycle given yet")
     days = (at - ctx.due).days
-    return Measured(days, "d", [{"what": f"days past the due date of cycle {ctx.cycles_given + 1}",
-                                 "value": days, "unit": "d", "date": ctx.due.isoformat()}])
+    return Measured(
+        days,
+        "d",
+        [
+            {
+                "what": f"days past the due date of cycle {ctx.cycles_given + 1}",
+                "value": days,
+                "unit": "d",
+                "date": ctx.due.isoformat(),
+            }
+        ],
+    )
 
 
 def _cycles(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
-    return Measured(ctx.cycles_given, "count", [{"what": "cycles given", "value": ctx.cycles_given,
-                                                 "unit": "count", "pointer": "/administrations"}])
+    return Measured(
+        ctx.cycles_given,
+        "count",
+        [
+            {
+                "what": "cycles given",
+                "value": ctx.cycles_given,
+                "unit": "count",
+                "pointer": "/administrations",
+            }
+        ],
+    )
 
 
 _MEASURES: dict[str, Callable[[Context, Duration | None, str, date], Measured]] = {

@@ -23,8 +23,17 @@ from protocol.units import UnitError, analyte_to_canonical, to_canonical
 from .errors import RecordError
 
 __all__ = [
-    "AdverseEvent", "Administration", "Holiday", "Lab", "Pet", "Record", "Spect", "Therapy",
-    "parse_record", "read_record_text", "record_schema",
+    "Administration",
+    "AdverseEvent",
+    "Holiday",
+    "Lab",
+    "Pet",
+    "Record",
+    "Spect",
+    "Therapy",
+    "parse_record",
+    "read_record_text",
+    "record_schema",
 ]
 
 
@@ -139,8 +148,10 @@ class Record:
 
     def until(self, as_of: date) -> Record:
         """The record as known on ``as_of``: data dated after it are ignored."""
+
         def keep(items: tuple[Any, ...] | None, day: Any) -> Any:
             return None if items is None else tuple(i for i in items if day(i) <= as_of)
+
         return replace(
             self,
             therapies=keep(self.therapies, lambda t: t.start),
@@ -149,9 +160,13 @@ class Record:
             administrations=keep(self.administrations, lambda x: x.day),
             spect=keep(self.spect, lambda x: x.day),
             pets=keep(self.pets, lambda x: x.day),
-            holidays=None if self.holidays is None else tuple(
+            holidays=None
+            if self.holidays is None
+            else tuple(
                 Holiday(h.start, h.end if h.end and h.end <= as_of else None)
-                for h in self.holidays if h.start <= as_of),
+                for h in self.holidays
+                if h.start <= as_of
+            ),
             adverse_events=keep(self.adverse_events, lambda x: x.start),
             withdrawal_date=self.withdrawal_date if _le(self.withdrawal_date, as_of) else None,
             death_date=self.death_date if _le(self.death_date, as_of) else None,
@@ -174,24 +189,34 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(record_schema(), format_checker=FormatChecker())
 
 
-def parse_record(data: Any, positions: dict[str, tuple[int, int]] | None = None,
-                 file: str = "") -> Record:
+def parse_record(
+    data: Any, positions: dict[str, tuple[int, int]] | None = None, file: str = ""
+) -> Record:
     """Validate and normalise a record document; raise RecordError listing every problem."""
     errors = list(_validator().iter_errors(data))
     if errors:
         head = best_match(errors)
         ordered = [head, *(e for e in errors if e is not head)]
-        issues = [_locate(Issue("schema_violation", e.message, _pointer(e.absolute_path)),
-                          positions, file) for e in ordered]
-        raise RecordError("schema_violation",
-                          f"{file or 'record'}: {len(issues)} problem(s); first: {issues[0].message}",
-                          issues)
+        issues = [
+            _locate(
+                Issue("schema_violation", e.message, _pointer(e.absolute_path)), positions, file
+            )
+            for e in ordered
+        ]
+        raise RecordError(
+            "schema_violation",
+            f"{file or 'record'}: {len(issues)} problem(s); first: {issues[0].message}",
+            issues,
+        )
     builder = _Builder(data)
     record = builder.build()
     if builder.issues:
         issues = [_locate(i, positions, file) for i in builder.issues]
-        raise RecordError(issues[0].code, f"{file or 'record'}: {len(issues)} problem(s); "
-                          f"first: {issues[0].message}", issues)
+        raise RecordError(
+            issues[0].code,
+            f"{file or 'record'}: {len(issues)} problem(s); first: {issues[0].message}",
+            issues,
+        )
     return record
 
 
@@ -230,14 +255,17 @@ class _Builder:
             randomised_on=_date(rand["date"]) if rand else None,
             liver_metastases=history.get("liver_metastases"),
             therapies=self._list(history.get("prior_therapies"), self._therapy),
-            ecog=self._list(d.get("ecog"), lambda e, i: (self._day(e["dtc"], f"/ecog/{i}/dtc"),
-                                                         e["score"], i)),
+            ecog=self._list(
+                d.get("ecog"), lambda e, i: (self._day(e["dtc"], f"/ecog/{i}/dtc"), e["score"], i)
+            ),
             labs=self._list(d.get("labs"), self._lab),
             administrations=self._list(d.get("administrations"), self._administration),
             spect=self._list(d.get("spect_ct"), self._spect),
             pets=self._list(d.get("pet_ct"), self._pet),
-            holidays=self._list(d.get("holidays"), lambda h, i: Holiday(_date(h["start"]),
-                                                                      _date(h.get("end")))),
+            holidays=self._list(
+                d.get("holidays"),
+                lambda h, i: Holiday(date.fromisoformat(h["start"]), _date(h.get("end"))),
+            ),
             adverse_events=self._list(d.get("adverse_events"), self._ae),
             withdrawal_date=_date((d.get("withdrawal") or {}).get("date")),
             death_date=_date((d.get("death") or {}).get("date")),
@@ -254,8 +282,15 @@ class _Builder:
         try:
             return parse_datetime(text)
         except ValueError as exc:
-            self.issues.append(Issue("invalid_datetime", str(exc), pointer,
-                                     expected="ISO 8601 date or date-time with offset", found=text))
+            self.issues.append(
+                Issue(
+                    "invalid_datetime",
+                    str(exc),
+                    pointer,
+                    expected="ISO 8601 date or date-time with offset",
+                    found=text,
+                )
+            )
             return parse_datetime(text[:10])
 
     def _day(self, text: str, pointer: str) -> date:
@@ -267,8 +302,15 @@ class _Builder:
         try:
             return to_canonical(q["value"], q["unit"], kind)
         except UnitError as exc:
-            self.issues.append(Issue("unit_mismatch", str(exc), f"{pointer}/unit",
-                                     expected=f"a unit of {kind}", found=q["unit"]))
+            self.issues.append(
+                Issue(
+                    "unit_mismatch",
+                    str(exc),
+                    f"{pointer}/unit",
+                    expected=f"a unit of {kind}",
+                    found=q["unit"],
+                )
+            )
             return None
 
     def _lab(self, lab: dict[str, Any], i: int) -> Lab:
@@ -278,39 +320,79 @@ class _Builder:
             low = _opt(lab.get("ref_low"), lambda v: analyte_to_canonical(test, v, unit))
             high = _opt(lab.get("ref_high"), lambda v: analyte_to_canonical(test, v, unit))
         except UnitError as exc:
-            self.issues.append(Issue("unit_mismatch", str(exc), f"/labs/{i}/unit",
-                                     expected=f"a unit for {test}", found=unit,
-                                     fix="report the value in one of the listed units"))
+            self.issues.append(
+                Issue(
+                    "unit_mismatch",
+                    str(exc),
+                    f"/labs/{i}/unit",
+                    expected=f"a unit for {test}",
+                    found=unit,
+                    fix="report the value in one of the listed units",
+                )
+            )
             value, low, high = float("nan"), None, None
         from protocol.units import ANALYTES
-        return Lab(test, value, ANALYTES[test][1], f"{lab['value']:g} {unit}",
-                   self._when(lab["dtc"], f"/labs/{i}/dtc"), i, low, high)
+
+        return Lab(
+            test,
+            value,
+            ANALYTES[test][1],
+            f"{lab['value']:g} {unit}",
+            self._when(lab["dtc"], f"/labs/{i}/dtc"),
+            i,
+            low,
+            high,
+        )
 
     def _administration(self, a: dict[str, Any], i: int) -> Administration:
         activity = self._quantity(a["activity"], "activity", f"/administrations/{i}/activity")
-        return Administration(a["cycle"], self._when(a["dtc"], f"/administrations/{i}/dtc"),
-                              activity if activity is not None else float("nan"), i)
+        return Administration(
+            a["cycle"],
+            self._when(a["dtc"], f"/administrations/{i}/dtc"),
+            activity if activity is not None else float("nan"),
+            i,
+        )
 
     def _spect(self, s: dict[str, Any], i: int) -> Spect:
-        return Spect(s["cycle"], self._when(s["dtc"], f"/spect_ct/{i}/dtc"), i,
-                     s.get("hours_post_injection"), s.get("tumour_volume_ml"),
-                     s.get("new_lesions"), s.get("kidney_dose_gy"), s.get("kidney_teff_h"))
+        return Spect(
+            s["cycle"],
+            self._when(s["dtc"], f"/spect_ct/{i}/dtc"),
+            i,
+            s.get("hours_post_injection"),
+            s.get("tumour_volume_ml"),
+            s.get("new_lesions"),
+            s.get("kidney_dose_gy"),
+            s.get("kidney_teff_h"),
+        )
 
     def _pet(self, p: dict[str, Any], i: int) -> Pet:
-        return Pet(self._when(p["dtc"], f"/pet_ct/{i}/dtc"), i, p.get("psma_vol_ml"),
-                   p.get("new_lesions"), p.get("recip"))
+        return Pet(
+            self._when(p["dtc"], f"/pet_ct/{i}/dtc"),
+            i,
+            p.get("psma_vol_ml"),
+            p.get("new_lesions"),
+            p.get("recip"),
+        )
 
     def _ae(self, a: dict[str, Any], i: int) -> AdverseEvent:
         end = a.get("end")
-        return AdverseEvent(a["term"].lower(), a["grade"],
-                            self._day(a["start"], f"/adverse_events/{i}/start"),
-                            self._day(end, f"/adverse_events/{i}/end") if end else None, i)
+        return AdverseEvent(
+            a["term"].lower(),
+            a["grade"],
+            self._day(a["start"], f"/adverse_events/{i}/start"),
+            self._day(end, f"/adverse_events/{i}/end") if end else None,
+            i,
+        )
 
     def _therapy(self, t: dict[str, Any], i: int) -> Therapy:
         end = t.get("end")
-        return Therapy(t["class"], t.get("agent", ""),
-                       self._day(t["start"], f"/history/prior_therapies/{i}/start"),
-                       self._day(end, f"/history/prior_therapies/{i}/end") if end else None, i)
+        return Therapy(
+            t["class"],
+            t.get("agent", ""),
+            self._day(t["start"], f"/history/prior_therapies/{i}/start"),
+            self._day(end, f"/history/prior_therapies/{i}/end") if end else None,
+            i,
+        )
 
 
 def _sort_key(item: Any) -> Any:

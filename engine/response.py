@@ -76,7 +76,7 @@ def pcwg3(ctx: Context) -> Pcwg3:
         declined = nadir.value < baseline.value
         if not declined and (value.day - ctx.baseline_day).days < no_decline_days:
             continue
-        status, confirm = _confirm(series[i + 1:], value, nadir, rise_pct, rise_abs, confirm_days)
+        status, confirm = _confirm(series[i + 1 :], value, nadir, rise_pct, rise_abs, confirm_days)
         if status == "refuted":
             continue
         observed = [lab_evidence(nadir, "PSA nadir"), lab_evidence(value, "PSA first rise")]
@@ -88,12 +88,15 @@ def pcwg3(ctx: Context) -> Pcwg3:
 
 
 def _meets(value: Lab, nadir: Lab, rise_pct: float, rise_abs: float) -> bool:
-    return (value.value >= nadir.value * (1 + rise_pct / 100.0)
-            and value.value - nadir.value >= rise_abs)
+    return (
+        value.value >= nadir.value * (1 + rise_pct / 100.0)
+        and value.value - nadir.value >= rise_abs
+    )
 
 
-def _confirm(later: list[Lab], rise: Lab, nadir: Lab, rise_pct: float, rise_abs: float,
-             confirm_days: float) -> tuple[str, Lab | None]:
+def _confirm(
+    later: list[Lab], rise: Lab, nadir: Lab, rise_pct: float, rise_abs: float, confirm_days: float
+) -> tuple[str, Lab | None]:
     """Every later value must still meet the thresholds until one ≥ confirm_days after."""
     for value in later:
         if not _meets(value, nadir, rise_pct, rise_abs):
@@ -103,7 +106,9 @@ def _confirm(later: list[Lab], rise: Lab, nadir: Lab, rise_pct: float, rise_abs:
     return "unconfirmed", None
 
 
-def tumour_change(ctx: Context, scan: str, reference: str) -> tuple[float | None, list[dict[str, Any]], str]:
+def tumour_change(
+    ctx: Context, scan: str, reference: str
+) -> tuple[float | None, list[dict[str, Any]], str]:
     """% change of PSMA-avid tumour volume on SPECT/CT against cycle 1's or the nadir.
 
     Returns (change or None, evidence, missing-or-not-applicable message).
@@ -140,8 +145,13 @@ def _current_scan(ctx: Context, scans: list[Spect], scan: str) -> Spect | None:
 
 
 def _spect_evidence(s: Spect, what: str) -> dict[str, Any]:
-    return {"what": f"{what} tumour volume (cycle {s.cycle})", "value": s.tumour_volume_ml,
-            "unit": "mL", "date": s.day.isoformat(), "pointer": f"/spect_ct/{s.index}"}
+    return {
+        "what": f"{what} tumour volume (cycle {s.cycle})",
+        "value": s.tumour_volume_ml,
+        "unit": "mL",
+        "date": s.day.isoformat(),
+        "pointer": f"/spect_ct/{s.index}",
+    }
 
 
 @dataclass
@@ -167,26 +177,39 @@ def recip(ctx: Context) -> Recip:
     # On holiday the reference is the lowest PSMA-VOL since the holiday began;
     # on treatment the screening PET may serve when no later PET exists.
     screening = None if start else (ctx.record.screening_pet or {}).get("psma_vol_ml")
-    if not earlier and screening is None or latest.psma_vol_ml is None:
-        return Recip("NE", [_pet_evidence(latest, "PSMA PET/CT")],
-                     note="no reference PSMA-VOL to compare with")
+    if (not earlier and screening is None) or latest.psma_vol_ml is None:
+        return Recip(
+            "NE",
+            [_pet_evidence(latest, "PSMA PET/CT")],
+            note="no reference PSMA-VOL to compare with",
+        )
     return _categorise(ctx, latest, earlier, screening, start is not None)
 
 
-def _categorise(ctx: Context, latest: Pet, earlier: list[Pet], screening: float | None,
-                on_holiday: bool) -> Recip:
+def _categorise(
+    ctx: Context, latest: Pet, earlier: list[Pet], screening: float | None, on_holiday: bool
+) -> Recip:
     params = ctx.protocol.doc["response"]["recip"]
     pr = ctx.protocol.quantity(params["pr_change"], "percent")
     pd = ctx.protocol.quantity(params["pd_change"], "percent")
     if earlier:
         ref = min(earlier, key=lambda p: (p.psma_vol_ml, p.when))
         ref_vol: float = ref.psma_vol_ml or 0.0
-        observed = [_pet_evidence(ref, "PSMA-VOL reference" + (" (holiday nadir)" if on_holiday
-                                                                else " (nadir)"))]
+        observed = [
+            _pet_evidence(
+                ref, "PSMA-VOL reference" + (" (holiday nadir)" if on_holiday else " (nadir)")
+            )
+        ]
     else:
         ref_vol = float(screening or 0.0)
-        observed = [{"what": "PSMA-VOL reference (screening PET)", "value": ref_vol, "unit": "mL",
-                     "pointer": "/screening_pet/psma_vol_ml"}]
+        observed = [
+            {
+                "what": "PSMA-VOL reference (screening PET)",
+                "value": ref_vol,
+                "unit": "mL",
+                "pointer": "/screening_pet/psma_vol_ml",
+            }
+        ]
     observed.append(_pet_evidence(latest, "PSMA-VOL current"))
     vol = latest.psma_vol_ml or 0.0
     if vol == 0:
@@ -204,5 +227,10 @@ def _categorise(ctx: Context, latest: Pet, earlier: list[Pet], screening: float 
 def _pet_evidence(p: Pet, what: str) -> dict[str, Any]:
     value: Any = p.recip if p.recip is not None and what == "RECIP read" else p.psma_vol_ml
     unit = "" if what == "RECIP read" else "mL"
-    return {"what": what, "value": value, "unit": unit, "date": p.day.isoformat(),
-            "pointer": f"/pet_ct/{p.index}"}
+    return {
+        "what": what,
+        "value": value,
+        "unit": unit,
+        "date": p.day.isoformat(),
+        "pointer": f"/pet_ct/{p.index}",
+    }

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from protocol.durations import Duration, add_duration
-from protocol.units import ANALYTES, RELATIVE_UNITS, QUANTITIES, analyte_to_canonical
+from protocol.units import ANALYTES, QUANTITIES, RELATIVE_UNITS, analyte_to_canonical
 
 from .context import Context, lab_evidence, window_start
 from .ctcae import LAB_TERMS, grade_lab
@@ -24,8 +24,13 @@ from .tristate import RuleResult, combine_all, combine_any, negate
 __all__ = ["Evaluator"]
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-    "==": operator.eq, "!=": operator.ne, "in": lambda a, b: a in b,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "in": lambda a, b: a in b,
 }
 _COLLECTION_NAMES = {
     "prior_therapies": "prior therapy history",
@@ -84,10 +89,11 @@ class Evaluator:
         observed[0]["threshold_from"] = note
         return RuleResult.of(_OPS[op](lab.value, threshold), observed)
 
-    def _lab_threshold(self, test: str, body: dict[str, Any],
-                       lab: Any) -> tuple[float | None, str, str]:
+    def _lab_threshold(
+        self, test: str, body: dict[str, Any], lab: Any
+    ) -> tuple[float | None, str, str]:
         value, unit = self.protocol.raw(body["value"])
-        unit = body.get("unit", unit)
+        unit = str(body.get("unit", unit))
         value = float(value)
         if unit not in RELATIVE_UNITS:
             return analyte_to_canonical(test, value, unit), f"{value:g} {unit}", ""
@@ -110,9 +116,11 @@ class Evaluator:
                 return RuleResult.of(False, m.observed, [f"{name}: {m.missing}"])
             return RuleResult.unknown(f"{name}: {m.missing}", m.observed)
         target = self._measure_target(name, body)
-        return RuleResult.of(_OPS[op](m.value, target), [
-            {**o} for o in m.observed] + [{"what": name, "value": m.value, "unit": m.unit,
-                                           "compared": f"{op} {target}"}])
+        return RuleResult.of(
+            _OPS[op](m.value, target),
+            [{**o} for o in m.observed]
+            + [{"what": name, "value": m.value, "unit": m.unit, "compared": f"{op} {target}"}],
+        )
 
     def _measure_target(self, name: str, body: dict[str, Any]) -> Any:
         from protocol.model import MEASURE_KINDS
@@ -124,8 +132,11 @@ class Evaluator:
         if kind is None or isinstance(value, list | str | bool):
             return value
         unit = body.get("unit", unit) or QUANTITIES[kind][0]
-        return self.protocol.quantity({"param": body["value"]["param"]}, kind) \
-            if isinstance(body["value"], dict) else float(value) * QUANTITIES[kind][1][unit]
+        return (
+            self.protocol.quantity({"param": body["value"]["param"]}, kind)
+            if isinstance(body["value"], dict)
+            else float(value) * QUANTITIES[kind][1][unit]
+        )
 
     def _grade(self, body: dict[str, Any]) -> RuleResult:
         of, op, target = body["of"], body["op"], body["value"]
@@ -134,14 +145,18 @@ class Evaluator:
             if lab is None:
                 return RuleResult.unknown(f"no {ANALYTES[of][0]} result to grade")
             base = self.ctx.baseline_lab(of)
-            grade, note = grade_lab(of, lab.value, lab.ref_low, lab.ref_high,
-                                    base.value if base else None)
+            grade, note = grade_lab(
+                of, lab.value, lab.ref_low, lab.ref_high, base.value if base else None
+            )
             ev = {**lab_evidence(lab), "ctcae_grade": grade, "term": LAB_TERMS.get(of, of)}
             return RuleResult.of(_OPS[op](grade, target), [ev], [note] if note else [])
         if self.ctx.record.adverse_events is None:
             return RuleResult.unknown("adverse event history not recorded")
-        events = [a for a in self.ctx.record.adverse_events if a.term == of.lower()
-                  and a.start <= self.at and (a.end is None or a.end >= self.at)]
+        events = [
+            a
+            for a in self.ctx.record.adverse_events
+            if a.term == of.lower() and a.start <= self.at and (a.end is None or a.end >= self.at)
+        ]
         grade = max((a.grade for a in events), default=0)
         observed = [_ae_evidence(a) for a in events]
         return RuleResult.of(_OPS[op](grade, target), observed)
@@ -149,27 +164,63 @@ class Evaluator:
     def _items(self, of: str) -> list[tuple[dict[str, Any], date | None, str]] | None:
         rec = self.ctx.record
         if of == "prior_therapies":
-            return None if rec.therapies is None else [
-                ({"class": t.cls, "agent": t.agent}, t.end or t.start,
-                 f"/history/prior_therapies/{t.index}") for t in rec.therapies]
+            return (
+                None
+                if rec.therapies is None
+                else [
+                    (
+                        {"class": t.cls, "agent": t.agent},
+                        t.end or t.start,
+                        f"/history/prior_therapies/{t.index}",
+                    )
+                    for t in rec.therapies
+                ]
+            )
         if of in ("psma_positive_lesions", "psma_negative_lesions"):
             if rec.screening_pet is None:
                 return None
-            return [(dict(x), None, f"/screening_pet/{of}/{i}")
-                    for i, x in enumerate(rec.screening_pet[of])]
+            return [
+                (dict(x), None, f"/screening_pet/{of}/{i}")
+                for i, x in enumerate(rec.screening_pet[of])
+            ]
         if of == "adverse_events":
-            return None if rec.adverse_events is None else [
-                ({"term": a.term, "grade": a.grade}, a.end or self.at, f"/adverse_events/{a.index}")
-                for a in rec.adverse_events]
+            return (
+                None
+                if rec.adverse_events is None
+                else [
+                    (
+                        {"term": a.term, "grade": a.grade},
+                        a.end or self.at,
+                        f"/adverse_events/{a.index}",
+                    )
+                    for a in rec.adverse_events
+                ]
+            )
         if of == "administrations":
-            return None if rec.administrations is None else [
-                ({"cycle": a.cycle, "activity_gbq": a.activity_gbq}, a.day,
-                 f"/administrations/{a.index}") for a in rec.administrations]
-        return None if rec.holidays is None else [
-            ({"start": h.start.isoformat()}, h.end or self.at, f"/holidays/{i}")
-            for i, h in enumerate(rec.holidays)]
+            return (
+                None
+                if rec.administrations is None
+                else [
+                    (
+                        {"cycle": a.cycle, "activity_gbq": a.activity_gbq},
+                        a.day,
+                        f"/administrations/{a.index}",
+                    )
+                    for a in rec.administrations
+                ]
+            )
+        return (
+            None
+            if rec.holidays is None
+            else [
+                ({"start": h.start.isoformat()}, h.end or self.at, f"/holidays/{i}")
+                for i, h in enumerate(rec.holidays)
+            ]
+        )
 
-    def _matching(self, body: dict[str, Any], of: str) -> list[tuple[dict[str, Any], date | None, str]] | None:
+    def _matching(
+        self, body: dict[str, Any], of: str
+    ) -> list[tuple[dict[str, Any], date | None, str]] | None:
         items = self._items(of)
         if items is None:
             return None
@@ -180,7 +231,7 @@ class Evaluator:
         if isinstance(cond, list):
             return actual in cond
         if isinstance(cond, dict):
-            (op, value), = cond.items()
+            ((op, value),) = cond.items()
             number, _ = self.protocol.raw(value)
             return actual is not None and _OPS[op](actual, number)
         return bool(actual == cond)
@@ -195,8 +246,14 @@ class Evaluator:
             start = add_duration(self.at, within, -1)
             matching = [m for m in matching if m[1] is None or m[1] >= start]
         target = self.protocol.integer(body["value"])
-        observed = [{"what": of, "value": len(matching), "unit": "count",
-                     "matches": [m[2] for m in matching]}]
+        observed = [
+            {
+                "what": of,
+                "value": len(matching),
+                "unit": "count",
+                "matches": [m[2] for m in matching],
+            }
+        ]
         return RuleResult.of(_OPS[body["op"]](len(matching), target), observed)
 
     def _since(self, body: dict[str, Any]) -> RuleResult:
@@ -211,8 +268,10 @@ class Evaluator:
         assert last[1] is not None
         days = (self.at - last[1]).days
         limit = self.protocol.duration(body["value"]).days
-        return RuleResult.of(_OPS[body["op"]](days, limit), [
-            {"what": f"days since {of}", "value": days, "unit": "d", "pointer": last[2]}])
+        return RuleResult.of(
+            _OPS[body["op"]](days, limit),
+            [{"what": f"days since {of}", "value": days, "unit": "d", "pointer": last[2]}],
+        )
 
     def _field(self, body: dict[str, Any]) -> RuleResult:
         path, op = body["path"], body["op"]
@@ -221,8 +280,11 @@ class Evaluator:
             value = value.get(part) if isinstance(value, dict) else None
         value = self._field_as_of(path, value)
         pointer = "/" + path.replace(".", "/")
-        observed = [] if value is None else [{"what": path, "value": value, "unit": "",
-                                              "pointer": pointer}]
+        observed = (
+            []
+            if value is None
+            else [{"what": path, "value": value, "unit": "", "pointer": pointer}]
+        )
         if op == "exists":
             return RuleResult.of(value is not None, observed)
         if op == "absent":
@@ -239,8 +301,13 @@ class Evaluator:
 
 
 def _ae_evidence(a: Any) -> dict[str, Any]:
-    return {"what": a.term, "value": a.grade, "unit": "CTCAE grade", "date": a.start.isoformat(),
-            "pointer": f"/adverse_events/{a.index}"}
+    return {
+        "what": a.term,
+        "value": a.grade,
+        "unit": "CTCAE grade",
+        "date": a.start.isoformat(),
+        "pointer": f"/adverse_events/{a.index}",
+    }
 
 
 __all__ += ["window_start"]

@@ -23,8 +23,12 @@ __all__ = ["schedule"]
 
 def schedule(protocol: Protocol, record: Record, as_of: date, horizon: Duration) -> dict[str, Any]:
     ctx = Context(protocol, record.until(as_of), as_of)
-    answer = {**envelope("schedule", protocol, record, as_of), "horizon": str(horizon),
-              "phase": ctx.phase if ctx.arm else None, "events": []}
+    answer = {
+        **envelope("schedule", protocol, record, as_of),
+        "horizon": str(horizon),
+        "phase": ctx.phase if ctx.arm else None,
+        "events": [],
+    }
     if ctx.arm is None or record.death_date or record.withdrawal_date:
         return answer
     until = add_duration(as_of, horizon)
@@ -32,16 +36,21 @@ def schedule(protocol: Protocol, record: Record, as_of: date, horizon: Duration)
     if end is not None:
         until = min(until, end)
     events = _phase_events(ctx, until)
-    answer["events"] = sorted((e for e in events if as_of <= date.fromisoformat(e["date"]) <= until),
-                              key=lambda e: (e["date"], e["kind"]))
+    answer["events"] = sorted(
+        (e for e in events if as_of <= date.fromisoformat(e["date"]) <= until),
+        key=lambda e: (e["date"], e["kind"]),
+    )
     answer["ends"] = end.isoformat() if end else None
     return answer
 
 
 def _end(ctx: Context) -> date | None:
     first = ctx.first_admin
-    return add_duration(first.day, ctx.protocol.duration(ctx.protocol.doc["schedules"]["end"])) \
-        if first else None
+    return (
+        add_duration(first.day, ctx.protocol.duration(ctx.protocol.doc["schedules"]["end"]))
+        if first
+        else None
+    )
 
 
 def _phase_events(ctx: Context, until: date) -> list[dict[str, Any]]:
@@ -55,7 +64,9 @@ def _phase_events(ctx: Context, until: date) -> list[dict[str, Any]]:
         return _every(ctx, items["follow_up"], last.day, until, "follow_up")
     cycles = _cycles(ctx, until)
     anchor = ctx.last_admin.day if ctx.last_admin else ctx.as_of
-    events = _every(ctx, [i for i in items["treatment"] if "every" in i], anchor, until, "treatment")
+    events = _every(
+        ctx, [i for i in items["treatment"] if "every" in i], anchor, until, "treatment"
+    )
     for item in items["treatment"]:
         if "after_each_cycle" in item:
             events += _after_cycles(ctx, item, cycles)
@@ -69,16 +80,23 @@ def _cycles(ctx: Context, until: date) -> list[dict[str, Any]]:
     for n in range(ctx.cycles_given + 1, ctx.max_cycles + 1):
         if target > until:
             break
-        events.append({"date": target.isoformat(), "kind": "cycle", "cycle": n,
-                       "what": f"Cycle {n}: 177Lu-PSMA-617",
-                       "window_start": add_duration(target, ctx.window, -1).isoformat(),
-                       "window_end": add_duration(target, ctx.window).isoformat()})
+        events.append(
+            {
+                "date": target.isoformat(),
+                "kind": "cycle",
+                "cycle": n,
+                "what": f"Cycle {n}: 177Lu-PSMA-617",
+                "window_start": add_duration(target, ctx.window, -1).isoformat(),
+                "window_end": add_duration(target, ctx.window).isoformat(),
+            }
+        )
         target = add_duration(target, ctx.interval)
     return events
 
 
-def _every(ctx: Context, items: list[dict[str, Any]], anchor: date, until: date,
-           phase: str) -> list[dict[str, Any]]:
+def _every(
+    ctx: Context, items: list[dict[str, Any]], anchor: date, until: date, phase: str
+) -> list[dict[str, Any]]:
     events = []
     for item in items:
         if "every" not in item:
@@ -101,7 +119,9 @@ def _event(day: date, item: dict[str, Any], phase: str, window: Duration | None)
     return event
 
 
-def _after_cycles(ctx: Context, item: dict[str, Any], cycles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _after_cycles(
+    ctx: Context, item: dict[str, Any], cycles: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     start = ctx.protocol.duration(item["after_each_cycle"]["from"])
     stop = ctx.protocol.duration(item["after_each_cycle"]["to"])
     events = []
@@ -111,7 +131,15 @@ def _after_cycles(ctx: Context, item: dict[str, Any], cycles: list[dict[str, Any
     for cycle, day in given + planned:
         lo = day + timedelta(hours=start.hours)
         hi = day + timedelta(hours=stop.hours)
-        events.append({"date": lo.isoformat(), "kind": item["id"], "cycle": cycle,
-                       "what": f"{item['what']} after cycle {cycle}", "phase": "treatment",
-                       "window_start": lo.isoformat(), "window_end": hi.isoformat()})
+        events.append(
+            {
+                "date": lo.isoformat(),
+                "kind": item["id"],
+                "cycle": cycle,
+                "what": f"{item['what']} after cycle {cycle}",
+                "phase": "treatment",
+                "window_start": lo.isoformat(),
+                "window_end": hi.isoformat(),
+            }
+        )
     return events

@@ -59,13 +59,20 @@ class _Hit:
 
 def assess_toxicities(ctx: Context) -> list[ToxicityFinding]:
     dm = ctx.protocol.doc["dose_modification"]
-    claimed = {t.lower() for tox in dm["toxicities"] for t in tox["grade_of"].get("ae_terms", [])
-               if t != "*"}
+    claimed = {
+        t.lower()
+        for tox in dm["toxicities"]
+        for t in tox["grade_of"].get("ae_terms", [])
+        if t != "*"
+    }
     start = _span_start(ctx)
     findings = []
     for tox in dm["toxicities"]:
-        hits = [*_lab_hits(ctx, tox, start), *_ae_hits(ctx, tox, start, claimed),
-                *_trigger_hits(ctx, tox, start)]
+        hits = [
+            *_lab_hits(ctx, tox, start),
+            *_ae_hits(ctx, tox, start, claimed),
+            *_trigger_hits(ctx, tox, start),
+        ]
         finding = _verdict(ctx, tox, dm, hits)
         if finding is not None:
             findings.append(finding)
@@ -76,39 +83,67 @@ def _span_start(ctx: Context) -> date:
     if ctx.last_admin is not None:
         return ctx.last_admin.day
     lookback = ctx.protocol.doc["parameters"].get("lookback")
-    return add_duration(ctx.as_of, ctx.protocol.duration(lookback["value"]), -1) \
-        if lookback else ctx.as_of
+    return (
+        add_duration(ctx.as_of, ctx.protocol.duration(lookback["value"]), -1)
+        if lookback
+        else ctx.as_of
+    )
 
 
-def _verdict(ctx: Context, tox: dict[str, Any], dm: dict[str, Any],
-             hits: list[_Hit]) -> ToxicityFinding | None:
-    base: dict[str, Any] = {"id": tox["id"], "text": tox["text"], "source": tox["source"],
-                            "verification": tox["verification"]}
+def _verdict(
+    ctx: Context, tox: dict[str, Any], dm: dict[str, Any], hits: list[_Hit]
+) -> ToxicityFinding | None:
+    base: dict[str, Any] = {
+        "id": tox["id"],
+        "text": tox["text"],
+        "source": tox["source"],
+        "verification": tox["verification"],
+    }
     confirmed = [h for h in hits if h.confirmed]
     pending = [h for h in hits if not h.confirmed and h.current]
     if not confirmed:
         if not pending:
             return None
         hit = max(pending, key=lambda h: _SEVERITY[h.action])
-        return ToxicityFinding(action="withhold", observed=hit.observed, notes=[
-            f"{hit.label}: a single result; withhold pending a confirmatory value"], **base)
+        return ToxicityFinding(
+            action="withhold",
+            observed=hit.observed,
+            notes=[f"{hit.label}: a single result; withhold pending a confirmatory value"],
+            **base,
+        )
     worst = max(confirmed, key=lambda h: (_SEVERITY[h.action], h.day))
     observed = [o for h in confirmed for o in h.observed]
     recover_to = int(dm["recover_to_grade"])
     if worst.action == "discontinue":
         return ToxicityFinding(action="discontinue", observed=observed, notes=[worst.label], **base)
     if worst.action == "reduce" and ctx.reductions_given >= int(dm["max_reductions"]):
-        return ToxicityFinding(action="discontinue", observed=observed, notes=[
-            f"{worst.label} after the dose was already reduced (recurrence, or a second "
-            "toxicity needing reduction)"], **base)
+        return ToxicityFinding(
+            action="discontinue",
+            observed=observed,
+            notes=[
+                f"{worst.label} after the dose was already reduced (recurrence, or a second "
+                "toxicity needing reduction)"
+            ],
+            **base,
+        )
     now = [h for h in hits if h.current] + pending
     if now:
-        return ToxicityFinding(action="withhold", observed=observed, notes=[
-            f"{worst.label}; withhold until grade ≤ {recover_to} or baseline — now: "
-            + "; ".join(h.label for h in now)], **base)
+        return ToxicityFinding(
+            action="withhold",
+            observed=observed,
+            notes=[
+                f"{worst.label}; withhold until grade ≤ {recover_to} or baseline — now: "
+                + "; ".join(h.label for h in now)
+            ],
+            **base,
+        )
     if worst.action == "reduce":
-        return ToxicityFinding(action="reduce_next", observed=observed, notes=[
-            f"{worst.label}, recovered: next cycle at the reduced activity"], **base)
+        return ToxicityFinding(
+            action="reduce_next",
+            observed=observed,
+            notes=[f"{worst.label}, recovered: next cycle at the reduced activity"],
+            **base,
+        )
     return None  # withheld earlier and recovered
 
 
@@ -139,9 +174,16 @@ def _lab_hits(ctx: Context, tox: dict[str, Any], start: date) -> list[_Hit]:
                 if row.get("confirm"):
                     confirmed = previous is not None
                     action = _milder(action, previous["action"]) if previous else action
-                hits.append(_Hit(action, f"{test} CTCAE grade {grade}", lab.day,
-                                 [{**lab_evidence(lab), "ctcae_grade": grade}],
-                                 current=i == len(series) - 1, confirmed=confirmed))
+                hits.append(
+                    _Hit(
+                        action,
+                        f"{test} CTCAE grade {grade}",
+                        lab.day,
+                        [{**lab_evidence(lab), "ctcae_grade": grade}],
+                        current=i == len(series) - 1,
+                        confirmed=confirmed,
+                    )
+                )
             previous = row
     return hits
 
@@ -159,10 +201,23 @@ def _ae_hits(ctx: Context, tox: dict[str, Any], start: date, claimed: set[str]) 
         if row is None:
             continue
         ongoing = (ae.end is None or ae.end >= ctx.as_of) and ae.grade > recover_to
-        hits.append(_Hit(row["action"], f"{ae.term} grade {ae.grade}", max(ae.start, start),
-                         [{"what": ae.term, "value": ae.grade, "unit": "CTCAE grade",
-                           "date": ae.start.isoformat(), "pointer": f"/adverse_events/{ae.index}"}],
-                         current=ongoing))
+        hits.append(
+            _Hit(
+                row["action"],
+                f"{ae.term} grade {ae.grade}",
+                max(ae.start, start),
+                [
+                    {
+                        "what": ae.term,
+                        "value": ae.grade,
+                        "unit": "CTCAE grade",
+                        "date": ae.start.isoformat(),
+                        "pointer": f"/adverse_events/{ae.index}",
+                    }
+                ],
+                current=ongoing,
+            )
+        )
     return hits
 
 
@@ -177,7 +232,15 @@ def _trigger_hits(ctx: Context, tox: dict[str, Any], start: date) -> list[_Hit]:
             met = result.outcome is Outcome.MET
             if met and day >= start:
                 confirmed = previous_met or not trig.get("confirm")
-                hits.append(_Hit(trig["action"], f"{trig['id']}: {trig['text']}", day,
-                                 result.observed, current=day == days[-1], confirmed=confirmed))
+                hits.append(
+                    _Hit(
+                        trig["action"],
+                        f"{trig['id']}: {trig['text']}",
+                        day,
+                        result.observed,
+                        current=day == days[-1],
+                        confirmed=confirmed,
+                    )
+                )
             previous_met = met
     return hits

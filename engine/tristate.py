@@ -8,13 +8,13 @@ turns a rule MET.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 __all__ = ["Outcome", "RuleResult", "combine_all", "combine_any", "negate"]
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     MET = "MET"
     NOT_MET = "NOT_MET"
     INDETERMINATE = "INDETERMINATE"
@@ -30,8 +30,9 @@ class RuleResult:
     notes: list[str] = field(default_factory=list)
 
     @classmethod
-    def of(cls, met: bool, observed: list[dict[str, Any]] | None = None,
-           notes: list[str] | None = None) -> RuleResult:
+    def of(
+        cls, met: bool, observed: list[dict[str, Any]] | None = None, notes: list[str] | None = None
+    ) -> RuleResult:
         return cls(Outcome.MET if met else Outcome.NOT_MET, observed or [], [], notes or [])
 
     @classmethod
@@ -74,5 +75,6 @@ def combine_any(parts: list[RuleResult]) -> RuleResult:
 
 def negate(part: RuleResult) -> RuleResult:
     flipped = {Outcome.MET: Outcome.NOT_MET, Outcome.NOT_MET: Outcome.MET}
-    return RuleResult(flipped.get(part.outcome, part.outcome), part.observed, part.missing,
-                      part.notes)
+    return RuleResult(
+        flipped.get(part.outcome, part.outcome), part.observed, part.missing, part.notes
+    )

@@ -9,6 +9,7 @@ grade_table_gap, invalid_value.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -79,30 +80,49 @@ class _Checker:
             try:
                 quantity_of(unit)
             except UnitError:
-                yield Issue("unknown_unit", f"parameter {name!r} has unknown unit {unit!r}",
-                            f"/parameters/{name}/unit", expected="a known unit (GBq, Gy, h, "
-                            "mL/min, 10^9/L, g/dL, %, xULN …)", found=unit,
-                            fix="write the unit as listed in protocol/units.py")
+                yield Issue(
+                    "unknown_unit",
+                    f"parameter {name!r} has unknown unit {unit!r}",
+                    f"/parameters/{name}/unit",
+                    expected="a known unit (GBq, Gy, h, mL/min, 10^9/L, g/dL, %, xULN …)",
+                    found=unit,
+                    fix="write the unit as listed in protocol/units.py",
+                )
 
     # -- references to params, rules, citations, arms ----------------------------
     def _references(self, node: Any, path: tuple[str, ...]) -> Iterator[Issue]:
         if isinstance(node, dict):
             if set(node) == {"param"} and isinstance(node["param"], str):
                 if node["param"] not in self.params:
-                    yield Issue("unknown_parameter", f"unknown parameter {node['param']!r}",
-                                _ptr(path), expected="a name under /parameters",
-                                found=node["param"], fix="define it under parameters or fix the name")
+                    yield Issue(
+                        "unknown_parameter",
+                        f"unknown parameter {node['param']!r}",
+                        _ptr(path),
+                        expected="a name under /parameters",
+                        found=node["param"],
+                        fix="define it under parameters or fix the name",
+                    )
                 return
-            if path and path[-1] == "source" and "citation" in node:
-                if node["citation"] not in self.citations:
-                    yield Issue("unknown_citation", f"unknown citation {node['citation']!r}",
-                                _ptr((*path, "citation")), expected="an id in /protocol/citations",
-                                found=str(node["citation"]), fix="add the citation or fix the id")
-            if "ref" in node and len(node) == 1 and isinstance(node["ref"], str):
-                if node["ref"] not in self.rules:
-                    yield Issue("unknown_rule", f"unknown rule {node['ref']!r}", _ptr((*path, "ref")),
-                                expected="a name under /rules", found=node["ref"],
-                                fix="define it under rules or fix the name")
+            cited = node.get("citation")
+            if path and path[-1] == "source" and cited is not None and cited not in self.citations:
+                yield Issue(
+                    "unknown_citation",
+                    f"unknown citation {cited!r}",
+                    _ptr((*path, "citation")),
+                    expected="an id in /protocol/citations",
+                    found=str(cited),
+                    fix="add the citation or fix the id",
+                )
+            ref = node.get("ref") if set(node) == {"ref"} else None
+            if isinstance(ref, str) and ref not in self.rules:
+                yield Issue(
+                    "unknown_rule",
+                    f"unknown rule {ref!r}",
+                    _ptr((*path, "ref")),
+                    expected="a name under /rules",
+                    found=ref,
+                    fix="define it under rules or fix the name",
+                )
             for key, value in node.items():
                 yield from self._references(value, (*path, key))
         elif isinstance(node, list):
@@ -128,28 +148,46 @@ class _Checker:
             yield from _duration_issue(p["value"], where, used_at=_ptr(path))
         elif kind == "list":
             if not isinstance(p["value"], list):
-                yield Issue("invalid_value", f"parameter {value['param']!r} must be a list",
-                            where, expected="a list", found=repr(p["value"]))
+                yield Issue(
+                    "invalid_value",
+                    f"parameter {value['param']!r} must be a list",
+                    where,
+                    expected="a list",
+                    found=repr(p["value"]),
+                )
         else:
             yield from self._unit_fits(value["param"], p, kind, _ptr(path))
 
     def _unit_fits(self, name: str, p: dict[str, Any], kind: str, used_at: str) -> Iterator[Issue]:
         unit = p.get("unit")
         if isinstance(p["value"], bool) or not isinstance(p["value"], int | float):
-            yield Issue("invalid_value", f"parameter {name!r} used at {used_at} must be a number",
-                        f"/parameters/{name}/value", expected=f"a number in {_kind_units(kind)}",
-                        found=repr(p["value"]))
+            yield Issue(
+                "invalid_value",
+                f"parameter {name!r} used at {used_at} must be a number",
+                f"/parameters/{name}/value",
+                expected=f"a number in {_kind_units(kind)}",
+                found=repr(p["value"]),
+            )
             return
         if unit is None:
-            yield Issue("missing_unit", f"parameter {name!r} used at {used_at} has no unit",
-                        f"/parameters/{name}", expected=_kind_units(kind), found="no unit",
-                        fix=f"add unit: {_kind_units(kind).split(',')[0]}")
+            yield Issue(
+                "missing_unit",
+                f"parameter {name!r} used at {used_at} has no unit",
+                f"/parameters/{name}",
+                expected=_kind_units(kind),
+                found="no unit",
+                fix=f"add unit: {_kind_units(kind).split(',')[0]}",
+            )
             return
         if not _fits(unit, kind):
-            yield Issue("unit_mismatch",
-                        f"parameter {name!r} is in {unit} but {used_at} needs {_kind_label(kind)}",
-                        f"/parameters/{name}/unit", expected=_kind_units(kind), found=unit,
-                        fix=f"give {name} a value in {_kind_units(kind)}")
+            yield Issue(
+                "unit_mismatch",
+                f"parameter {name!r} is in {unit} but {used_at} needs {_kind_label(kind)}",
+                f"/parameters/{name}/unit",
+                expected=_kind_units(kind),
+                found=unit,
+                fix=f"give {name} a value in {_kind_units(kind)}",
+            )
 
     # -- rules ------------------------------------------------------------------------
     def _rules_everywhere(self) -> Iterator[Issue]:
@@ -167,8 +205,9 @@ class _Checker:
             for field, cond in (body.get("where") or {}).items():
                 if isinstance(cond, dict):
                     for v in cond.values():
-                        yield from self._check_kind(v, _WHERE_KINDS.get(field, "count"),
-                                                    (*at, "where", field))
+                        yield from self._check_kind(
+                            v, _WHERE_KINDS.get(field, "count"), (*at, "where", field)
+                        )
             if kind == "since":
                 yield from self._check_kind(body["value"], "duration", (*at, "value"))
             else:
@@ -181,17 +220,33 @@ class _Checker:
         if body["op"] == "exists":
             return
         if "value" not in body:
-            yield Issue("invalid_value", "a lab threshold needs a value", _ptr(at),
-                        expected="value and unit, or value: {param: NAME}", found="no value")
+            yield Issue(
+                "invalid_value",
+                "a lab threshold needs a value",
+                _ptr(at),
+                expected="value and unit, or value: {param: NAME}",
+                found="no value",
+            )
             return
         if isinstance(body["value"], dict):
             yield from self._check_kind(body["value"], kind, (*at, "value"))
         elif "unit" not in body:
-            yield Issue("missing_unit", f"lab threshold on {body['test']} has no unit", _ptr(at),
-                        expected=_kind_units(kind), found="no unit", fix="add unit: …")
+            yield Issue(
+                "missing_unit",
+                f"lab threshold on {body['test']} has no unit",
+                _ptr(at),
+                expected=_kind_units(kind),
+                found="no unit",
+                fix="add unit: …",
+            )
         elif not _fits(body["unit"], kind):
-            yield Issue("unit_mismatch", f"unit {body['unit']!r} does not fit {body['test']}",
-                        _ptr((*at, "unit")), expected=_kind_units(kind), found=body["unit"])
+            yield Issue(
+                "unit_mismatch",
+                f"unit {body['unit']!r} does not fit {body['test']}",
+                _ptr((*at, "unit")),
+                expected=_kind_units(kind),
+                found=body["unit"],
+            )
 
     def _measure(self, body: dict[str, Any], at: tuple[str, ...]) -> Iterator[Issue]:
         name, value = body["name"], body["value"]
@@ -201,8 +256,13 @@ class _Checker:
             values = value if isinstance(value, list) else [value]
             bad = [v for v in values if v not in allowed]
             if bad or isinstance(value, dict):
-                yield Issue("invalid_value", f"measure {name} takes one of {list(allowed)}",
-                            _ptr((*at, "value")), expected=str(list(allowed)), found=repr(value))
+                yield Issue(
+                    "invalid_value",
+                    f"measure {name} takes one of {list(allowed)}",
+                    _ptr((*at, "value")),
+                    expected=str(list(allowed)),
+                    found=repr(value),
+                )
             return
         if isinstance(value, dict):
             yield from self._check_kind(value, kind, (*at, "value"))
@@ -210,8 +270,13 @@ class _Checker:
             if isinstance(value, str):
                 yield from _duration_issue(value, _ptr((*at, "value")))
         elif "unit" in body and not _fits(body["unit"], kind):
-            yield Issue("unit_mismatch", f"unit {body['unit']!r} does not fit measure {name}",
-                        _ptr((*at, "unit")), expected=_kind_units(kind), found=body["unit"])
+            yield Issue(
+                "unit_mismatch",
+                f"unit {body['unit']!r} does not fit measure {name}",
+                _ptr((*at, "unit")),
+                expected=_kind_units(kind),
+                found=body["unit"],
+            )
 
     # -- ids, grade tables, arms ----------------------------------------------------------
     def _duplicate_ids(self) -> Iterator[Issue]:
@@ -219,9 +284,14 @@ class _Checker:
         for path, ident in _criterion_ids(self.doc):
             pointer = _ptr(path)
             if ident in seen:
-                yield Issue("duplicate_id", f"id {ident!r} is already used at {seen[ident]}",
-                            pointer, expected="a unique id", found=ident,
-                            fix="give each criterion, rule and trigger its own id")
+                yield Issue(
+                    "duplicate_id",
+                    f"id {ident!r} is already used at {seen[ident]}",
+                    pointer,
+                    expected="a unique id",
+                    found=ident,
+                    fix="give each criterion, rule and trigger its own id",
+                )
             else:
                 seen[ident] = pointer
 
@@ -231,21 +301,33 @@ class _Checker:
             base = ("dose_modification", "toxicities", str(i), "rows")
             for lo, hi, j in rows:
                 if lo > hi:
-                    yield Issue("invalid_value", f"grade range [{lo}, {hi}] is reversed",
-                                _ptr((*base, str(j), "grades")), expected="[low, high]",
-                                found=f"[{lo}, {hi}]")
-            for (lo1, hi1, j1), (lo2, _hi2, j2) in zip(rows, rows[1:], strict=False):
+                    yield Issue(
+                        "invalid_value",
+                        f"grade range [{lo}, {hi}] is reversed",
+                        _ptr((*base, str(j), "grades")),
+                        expected="[low, high]",
+                        found=f"[{lo}, {hi}]",
+                    )
+            for (_lo1, hi1, j1), (lo2, _hi2, j2) in itertools.pairwise(rows):
                 where = _ptr((*base, str(j2), "grades"))
                 if lo2 <= hi1 and tox["hit_policy"] == "unique":
-                    yield Issue("grade_table_overlap",
-                                f"toxicity {tox['id']!r}: rows {j1} and {j2} both cover grade {lo2}",
-                                where, expected=f"grades from {hi1 + 1}", found=f"from {lo2}",
-                                fix="make the grade ranges disjoint, or use hit_policy: priority")
+                    yield Issue(
+                        "grade_table_overlap",
+                        f"toxicity {tox['id']!r}: rows {j1} and {j2} both cover grade {lo2}",
+                        where,
+                        expected=f"grades from {hi1 + 1}",
+                        found=f"from {lo2}",
+                        fix="make the grade ranges disjoint, or use hit_policy: priority",
+                    )
                 elif lo2 > hi1 + 1:
-                    yield Issue("grade_table_gap",
-                                f"toxicity {tox['id']!r}: no row covers grade {hi1 + 1}",
-                                where, expected=f"grades from {hi1 + 1}", found=f"from {lo2}",
-                                fix="extend a row so the table covers every grade in its range")
+                    yield Issue(
+                        "grade_table_gap",
+                        f"toxicity {tox['id']!r}: no row covers grade {hi1 + 1}",
+                        where,
+                        expected=f"grades from {hi1 + 1}",
+                        found=f"from {lo2}",
+                        fix="extend a row so the table covers every grade in its range",
+                    )
 
     def _arms(self) -> Iterator[Issue]:
         seen: set[str] = set()
@@ -254,21 +336,37 @@ class _Checker:
                 yield Issue("duplicate_id", f"arm id {arm['id']!r} repeats", f"/arms/{i}/id")
             seen.add(arm["id"])
             if not isinstance(arm["activity"], dict) and "activity_unit" not in arm:
-                yield Issue("missing_unit", f"arm {arm['id']!r} activity has no unit",
-                            f"/arms/{i}/activity", expected="activity_unit: GBq", found="no unit")
+                yield Issue(
+                    "missing_unit",
+                    f"arm {arm['id']!r} activity has no unit",
+                    f"/arms/{i}/activity",
+                    expected="activity_unit: GBq",
+                    found="no unit",
+                )
             elif "activity_unit" in arm and not _fits(arm["activity_unit"], "activity"):
-                yield Issue("unit_mismatch", f"arm {arm['id']!r} activity is not in activity units",
-                            f"/arms/{i}/activity_unit", expected=_kind_units("activity"),
-                            found=arm["activity_unit"])
-        listed = [*self.doc.get("organ_limits", {}).get("kidney_bed", {}).get("arms", []),
-                  *self.doc["study"]["allocation"]]
+                yield Issue(
+                    "unit_mismatch",
+                    f"arm {arm['id']!r} activity is not in activity units",
+                    f"/arms/{i}/activity_unit",
+                    expected=_kind_units("activity"),
+                    found=arm["activity_unit"],
+                )
+        listed = [
+            *self.doc.get("organ_limits", {}).get("kidney_bed", {}).get("arms", []),
+            *self.doc["study"]["allocation"],
+        ]
         for rule_path, rule in _stop_rule_arms(self.doc):
             listed += rule
             del rule_path
         for arm_id in listed:
             if arm_id not in self.arms:
-                yield Issue("unknown_arm", f"unknown arm {arm_id!r}", "/arms",
-                            expected=f"one of {sorted(self.arms)}", found=arm_id)
+                yield Issue(
+                    "unknown_arm",
+                    f"unknown arm {arm_id!r}",
+                    "/arms",
+                    expected=f"one of {sorted(self.arms)}",
+                    found=arm_id,
+                )
 
 
 def _stop_rule_arms(doc: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
@@ -282,9 +380,13 @@ def _duration_issue(value: Any, pointer: str, used_at: str = "") -> Iterator[Iss
         parse_duration(value)
     except ValueError:
         extra = f" (used at {used_at})" if used_at else ""
-        yield Issue("invalid_duration", f"{value!r} is not an ISO 8601 duration{extra}", pointer,
-                    expected="an ISO 8601 duration such as P6W, P14D, P3M, PT72H",
-                    found=repr(value))
+        yield Issue(
+            "invalid_duration",
+            f"{value!r} is not an ISO 8601 duration{extra}",
+            pointer,
+            expected="an ISO 8601 duration such as P6W, P14D, P3M, PT72H",
+            found=repr(value),
+        )
 
 
 def _fits(unit: str, kind: str) -> bool:
@@ -330,8 +432,11 @@ _RULE_KINDS = {"all", "any", "not", "ref", "lab", "measure", "grade", "count", "
 def _find_rules(node: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
     """Every leaf rule in the document (inside criteria, named rules and triggers)."""
     if isinstance(node, dict):
-        if len(node) == 1 and next(iter(node)) in _RULE_KINDS and path and (
-            path[-1] in ("rule", "not") or path[-2:-1] in (("all",), ("any",), ("rules",))
+        if (
+            len(node) == 1
+            and next(iter(node)) in _RULE_KINDS
+            and path
+            and (path[-1] in ("rule", "not") or path[-2:-1] in (("all",), ("any",), ("rules",)))
         ):
             kind, body = next(iter(node.items()))
             if kind in ("all", "any"):

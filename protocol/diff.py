@@ -26,27 +26,41 @@ def diff_protocols(old: Protocol, new: Protocol) -> dict[str, Any]:
             continue
         entity, field = _entity(key)
         entry = changes.setdefault(entity, {"entity": entity, "fields": []})
-        entry["fields"].append({
-            "field": field,
-            "old": before.get(key),
-            "new": after.get(key),
-        })
+        entry["fields"].append(
+            {
+                "field": field,
+                "old": before.get(key),
+                "new": after.get(key),
+            }
+        )
     result = [_classify(e, before, after) for e in changes.values()]
-    counts = {k: sum(1 for c in result if c["change"] == k) for k in ("added", "removed", "changed")}
-    return {"from": old.ref, "to": new.ref, "from_sha256": old.sha256, "to_sha256": new.sha256,
-            "changes": result, "summary": counts}
+    counts = {
+        k: sum(1 for c in result if c["change"] == k) for k in ("added", "removed", "changed")
+    }
+    return {
+        "from": old.ref,
+        "to": new.ref,
+        "from_sha256": old.sha256,
+        "to_sha256": new.sha256,
+        "changes": result,
+        "summary": counts,
+    }
 
 
 def format_diff(diff: dict[str, Any]) -> str:
     """The diff as text for people: one block per entity, old → new per field."""
-    lines = [f"{diff['from']} → {diff['to']}: " + ", ".join(
-        f"{n} {k}" for k, n in diff["summary"].items())]
+    lines = [
+        f"{diff['from']} → {diff['to']}: "
+        + ", ".join(f"{n} {k}" for k, n in diff["summary"].items())
+    ]
     for c in diff["changes"]:
         lines.append(f"{c['change'].upper():8} {c['kind']} {c['id']}")
         if c["change"] != "changed":
             continue
         for f in c["fields"]:
-            lines.append(f"         {f['field'] or '(value)'}: {_show(f['old'])} → {_show(f['new'])}")
+            lines.append(
+                f"         {f['field'] or '(value)'}: {_show(f['old'])} → {_show(f['new'])}"
+            )
     return "\n".join(lines)
 
 
@@ -86,7 +100,9 @@ def _entity(key: tuple[str, ...]) -> tuple[str, str]:
     return "/".join(key[:2]) if len(key) > 1 else key[0], "/".join(key[2:])
 
 
-def _classify(entry: dict[str, Any], before: dict[Any, Any], after: dict[Any, Any]) -> dict[str, Any]:
+def _classify(
+    entry: dict[str, Any], before: dict[Any, Any], after: dict[Any, Any]
+) -> dict[str, Any]:
     entity: str = entry["entity"]
     prefix = tuple(entity.split("/"))
     in_old = any(k[: len(prefix)] == prefix for k in before)
@@ -94,7 +110,13 @@ def _classify(entry: dict[str, Any], before: dict[Any, Any], after: dict[Any, An
     change = "changed" if in_old and in_new else "added" if in_new else "removed"
     kind = _kind(prefix)
     ident = prefix[-1].strip("[]")
-    return {"change": change, "kind": kind, "id": ident, "entity": entity, "fields": entry["fields"]}
+    return {
+        "change": change,
+        "kind": kind,
+        "id": ident,
+        "entity": entity,
+        "fields": entry["fields"],
+    }
 
 
 def _kind(prefix: tuple[str, ...]) -> str:
@@ -109,7 +131,10 @@ def _kind(prefix: tuple[str, ...]) -> str:
         return "trigger"
     if section == "dose_modification" and len(prefix) > 2:
         return "toxicity"
-    if section in ("eligibility", "stop_rules") or prefix[-1] in ("entry", "restart") \
-            or section == "decision" and len(prefix) > 2:
+    if (
+        section in ("eligibility", "stop_rules")
+        or prefix[-1] in ("entry", "restart")
+        or (section == "decision" and len(prefix) > 2)
+    ):
         return "criterion"
     return "section"

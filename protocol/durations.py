@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 __all__ = ["Duration", "add_duration", "parse_date", "parse_datetime", "parse_duration"]
 
@@ -75,8 +75,8 @@ def parse_date(text: str) -> date:
 def parse_datetime(text: str) -> datetime:
     """An ISO 8601 date-time with an offset, in UTC; a bare date means that day's start in UTC."""
     if len(text) == 10:
-        return datetime.combine(date.fromisoformat(text), datetime.min.time(), timezone.utc)
+        return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if value.tzinfo is None:
         raise ValueError(f"{text!r} has no UTC offset; write e.g. {text}+00:00 or {text}Z")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)

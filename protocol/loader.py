@@ -54,8 +54,9 @@ def load_text(text: str, file: str = "") -> Protocol:
     issues = validate_document(data, positions, file)
     if issues:
         where = file or "<input>"
-        raise ProtocolError(issues[0].code, f"{where}: {len(issues)} problem(s); first: "
-                            f"{issues[0].message}", issues)
+        raise ProtocolError(
+            issues[0].code, f"{where}: {len(issues)} problem(s); first: {issues[0].message}", issues
+        )
     return Protocol(doc=data, sha256=sha256_hex(data), text=text, file=file, positions=positions)
 
 
@@ -84,15 +85,24 @@ def _schema_issue(error: ValidationError) -> Issue:
     if len(found) > 80:
         found = found[:77] + "..."
     fix = ""
-    if error.validator == "type" and isinstance(error.instance, int | float) \
-            and "string" in str(error.validator_value):
+    if (
+        error.validator == "type"
+        and isinstance(error.instance, int | float)
+        and "string" in str(error.validator_value)
+    ):
         fix = f'quote it: "{error.instance}" (YAML read it as a number)'
     elif error.validator == "additionalProperties":
         fix = "remove or rename the unexpected key (see the schema for allowed keys)"
     elif error.validator == "required":
         fix = "add the missing key"
-    return Issue(code="schema_violation", message=error.message, pointer=_pointer(error.absolute_path),
-                 expected=expected, found=found, fix=fix)
+    return Issue(
+        code="schema_violation",
+        message=error.message,
+        pointer=_pointer(error.absolute_path),
+        expected=expected,
+        found=found,
+        fix=fix,
+    )
 
 
 def _expected(error: ValidationError) -> str:
@@ -114,5 +124,14 @@ def _locate(issue: Issue, positions: Positions, file: str) -> Issue:
     while pointer not in positions and pointer:
         pointer = pointer.rsplit("/", 1)[0]
     line, column = positions.get(pointer, (None, None))
-    return Issue(issue.code, issue.message, issue.pointer, file, line, column, issue.expected,
-                 issue.found, issue.fix)
+    return Issue(
+        issue.code,
+        issue.message,
+        issue.pointer,
+        file,
+        line,
+        column,
+        issue.expected,
+        issue.found,
+        issue.fix,
+    )

@@ -97,9 +97,12 @@ class Protocol:
         try:
             raw = self.doc["parameters"][name]
         except KeyError:
-            raise ProtocolError("unknown_parameter", f"{self.ref} has no parameter {name!r}") from None
-        return Parameter(name, raw["value"], raw.get("unit"), raw["text"], raw["source"],
-                         raw["verification"])
+            raise ProtocolError(
+                "unknown_parameter", f"{self.ref} has no parameter {name!r}"
+            ) from None
+        return Parameter(
+            name, raw["value"], raw.get("unit"), raw["text"], raw["source"], raw["verification"]
+        )
 
     def raw(self, value: Any) -> tuple[Any, str | None]:
         """Resolve a value-or-{param} to (value, unit or None)."""
@@ -159,9 +162,14 @@ class Protocol:
             "supersedes": meta.get("supersedes"),
             "sha256": self.sha256,
             "arms": [
-                {"id": a["id"], "name": a["name"], "max_cycles": self.integer(a["max_cycles"]),
-                 "activity_gbq": self.quantity(a["activity"], "activity"),
-                 "interval": str(self.raw(a["interval"])[0]), "holidays": a["holidays"]}
+                {
+                    "id": a["id"],
+                    "name": a["name"],
+                    "max_cycles": self.integer(a["max_cycles"]),
+                    "activity_gbq": self.quantity(a["activity"], "activity"),
+                    "interval": str(self.raw(a["interval"])[0]),
+                    "holidays": a["holidays"],
+                }
                 for a in self.doc["arms"]
             ],
             "inclusion": len(self.doc["eligibility"]["inclusion"]),

@@ -24,19 +24,24 @@ class Registry:
         self._by_ref: dict[str, Protocol] = {}
         for p in protocols:
             if p.ref in self._by_ref and self._by_ref[p.ref].sha256 != p.sha256:
-                raise ProtocolError("duplicate_revision",
-                                    f"{p.ref} is defined twice with different content "
-                                    f"({self._by_ref[p.ref].file} and {p.file})")
+                raise ProtocolError(
+                    "duplicate_revision",
+                    f"{p.ref} is defined twice with different content "
+                    f"({self._by_ref[p.ref].file} and {p.file})",
+                )
             self._by_ref[p.ref] = p
         self._check_supersedes()
 
     @classmethod
     def bundled(cls, extra_dirs: list[Path] | None = None) -> Registry:
         """The revisions shipped in the package, plus every *.yaml in ``extra_dirs``."""
-        found = [load_text(f.read_text("utf-8"), f"protocol/revisions/{f.name}")
-                 for f in sorted(resources.files("protocol").joinpath("revisions").iterdir(),
-                                 key=lambda f: f.name)
-                 if f.name.endswith(".yaml")]
+        found = [
+            load_text(f.read_text("utf-8"), f"protocol/revisions/{f.name}")
+            for f in sorted(
+                resources.files("protocol").joinpath("revisions").iterdir(), key=lambda f: f.name
+            )
+            if f.name.endswith(".yaml")
+        ]
         for folder in extra_dirs or []:
             if not Path(folder).is_dir():
                 raise ProtocolError("not_found", f"{folder}: not a directory of protocol files")
@@ -52,8 +57,10 @@ class Registry:
             return load_file(ref)
         if "@" in ref:
             if ref not in self._by_ref:
-                raise ProtocolError("not_found", f"unknown protocol revision {ref!r}; "
-                                    f"known: {', '.join(sorted(self._by_ref))}")
+                raise ProtocolError(
+                    "not_found",
+                    f"unknown protocol revision {ref!r}; known: {', '.join(sorted(self._by_ref))}",
+                )
             return self._by_ref[ref]
         candidates = [p for p in self.all() if p.id == ref and p.status != "draft"]
         if not candidates:
@@ -70,11 +77,19 @@ class Registry:
         for p in self._by_ref.values():
             sup = p.doc["protocol"].get("supersedes")
             if sup and sup not in self._by_ref:
-                issues.append(Issue("unknown_supersedes",
-                                    f"{p.ref} supersedes {sup}, which is not in the registry",
-                                    "/protocol/supersedes", p.file,
-                                    *p.positions.get("/protocol/supersedes", (None, None)),
-                                    expected="an id@revision in the registry", found=sup))
+                line, column = p.positions.get("/protocol/supersedes", (0, 0))
+                issues.append(
+                    Issue(
+                        "unknown_supersedes",
+                        f"{p.ref} supersedes {sup}, which is not in the registry",
+                        "/protocol/supersedes",
+                        p.file,
+                        line or None,
+                        column or None,
+                        expected="an id@revision in the registry",
+                        found=sup,
+                    )
+                )
         if issues:
             raise ProtocolError("unknown_supersedes", issues[0].message, issues)
 

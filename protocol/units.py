@@ -47,8 +47,16 @@ QUANTITIES: dict[str, tuple[str, dict[str, float]]] = {
 
 RELATIVE_UNITS = ("xULN", "xLLN", "xBaseline")
 
-_COUNT = {"10^9/L": 1.0, "10^3/uL": 1.0, "10^3/µL": 1.0, "/uL": 1e-3, "/µL": 1e-3,
-          "/mm3": 1e-3, "cells/uL": 1e-3, "G/L": 1.0}
+_COUNT = {
+    "10^9/L": 1.0,
+    "10^3/uL": 1.0,
+    "10^3/µL": 1.0,
+    "/uL": 1e-3,
+    "/µL": 1e-3,
+    "/mm3": 1e-3,
+    "cells/uL": 1e-3,
+    "G/L": 1.0,
+}
 
 # SDTM LBTESTCD -> (name, canonical unit, {unit: factor to canonical})
 ANALYTES: dict[str, tuple[str, str, dict[str, float]]] = {
@@ -73,7 +81,7 @@ def quantity_of(unit: str) -> str:
             return kind
     if unit in RELATIVE_UNITS:
         return "relative"
-    for _, canonical, factors in ANALYTES.values():
+    for _, _canonical, factors in ANALYTES.values():
         if unit in factors:
             return "concentration"
     raise UnitError(f"unknown unit {unit!r}")
@@ -81,11 +89,9 @@ def quantity_of(unit: str) -> str:
 
 def to_canonical(value: float, unit: str, kind: str) -> float:
     """Convert ``value`` in ``unit`` to the canonical unit of quantity ``kind``."""
-    canonical, factors = QUANTITIES[kind]
+    factors = QUANTITIES[kind][1]
     if unit not in factors:
-        raise UnitError(
-            f"unit {unit!r} does not measure {kind}; use one of {', '.join(factors)}"
-        )
+        raise UnitError(f"unit {unit!r} does not measure {kind}; use one of {', '.join(factors)}")
     return value * factors[unit]
 
 
@@ -93,7 +99,7 @@ def analyte_to_canonical(test: str, value: float, unit: str) -> float:
     """Convert a lab result of SDTM test code ``test`` to its canonical unit."""
     if test not in ANALYTES:
         raise UnitError(f"unknown lab test code {test!r}; known: {', '.join(ANALYTES)}")
-    name, canonical, factors = ANALYTES[test]
+    name, _canonical, factors = ANALYTES[test]
     if unit not in factors:
         raise UnitError(
             f"unit {unit!r} does not fit {name} ({test}); use one of {', '.join(factors)}"

@@ -85,18 +85,28 @@ class _Builder:
             child = f"{pointer}/{escape_pointer(key)}"
             if key in out:
                 first = self.positions.get(child, (0, 0))
-                self._issue(key_node, child, "duplicate_key",
-                            f"duplicate key {key!r} (first defined at line {first[0]})")
+                self._issue(
+                    key_node,
+                    child,
+                    "duplicate_key",
+                    f"duplicate key {key!r} (first defined at line {first[0]})",
+                )
                 continue
             out[key] = self.build(value_node, child)
         return out
 
     def _issue(self, node: Node, pointer: str, code: str, message: str) -> None:
-        self.issues.append(Issue(
-            code=code, message=message, pointer=pointer, file=self.file,
-            line=node.start_mark.line + 1, column=node.start_mark.column + 1,
-            fix="each key once, written out in full",
-        ))
+        self.issues.append(
+            Issue(
+                code=code,
+                message=message,
+                pointer=pointer,
+                file=self.file,
+                line=node.start_mark.line + 1,
+                column=node.start_mark.column + 1,
+                fix="each key once, written out in full",
+            )
+        )
 
 
 def _scalar(node: ScalarNode) -> Any:

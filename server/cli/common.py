@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 from protocol import Protocol, ProtocolError, Registry
@@ -42,8 +42,15 @@ def emit_json(value: Any, pretty: bool = True) -> None:
 def fail(error: ProtocolError | ValueError, as_json: bool = False) -> int:
     """Report an input error on stderr (or as JSON on stdout) and return exit code 1."""
     if as_json and isinstance(error, ProtocolError):
-        emit_json({"error": {"code": error.code, "message": error.message,
-                             "issues": [i.as_dict() for i in error.issues]}})
+        emit_json(
+            {
+                "error": {
+                    "code": error.code,
+                    "message": error.message,
+                    "issues": [i.as_dict() for i in error.issues],
+                }
+            }
+        )
     else:
         print(f"error: {error}", file=sys.stderr)
     return 1
@@ -52,10 +59,11 @@ def fail(error: ProtocolError | ValueError, as_json: bool = False) -> int:
 def parse_as_of(text: str | None) -> date:
     """``--as-of`` as a date; today's date (UTC) when absent — the edge supplies the clock."""
     if text is None:
-        from datetime import datetime, timezone
+        from datetime import datetime
 
-        return datetime.now(timezone.utc).date()
+        return datetime.now(UTC).date()
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise SystemExit(f"flexmrt: error: --as-of {text!r} is not an ISO date (YYYY-MM-DD)")
+        print(f"flexmrt: error: --as-of {text!r} is not an ISO date (YYYY-MM-DD)", file=sys.stderr)
+        raise SystemExit(2) from None

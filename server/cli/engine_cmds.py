@@ -25,8 +25,12 @@ def register(sub: Any) -> None:
         p.add_argument("record", metavar="RECORD", help="patient record (YAML or JSON)")
         _common(p)
         if name == "schedule":
-            p.add_argument("--horizon", default="P24W", metavar="DURATION",
-                           help="how far ahead, ISO 8601 (default P24W)")
+            p.add_argument(
+                "--horizon",
+                default="P24W",
+                metavar="DURATION",
+                help="how far ahead, ISO 8601 (default P24W)",
+            )
         p.set_defaults(func=func)
     p = sub.add_parser("study", help="enrolment per arm and whether the interim analysis is due")
     p.add_argument("records", nargs="+", metavar="RECORD")
@@ -39,8 +43,12 @@ def register(sub: Any) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--protocol", required=True, metavar="REF",
-                   help="id, id@revision or a YAML path (e.g. a draft amendment)")
+    p.add_argument(
+        "--protocol",
+        required=True,
+        metavar="REF",
+        help="id, id@revision or a YAML path (e.g. a draft amendment)",
+    )
     p.add_argument("--as-of", metavar="DATE", help="evaluation date (default: today, UTC)")
     p.add_argument("--json", action="store_true", help="JSON output (sorted keys)")
 
@@ -69,8 +77,9 @@ def _run(args: argparse.Namespace, compute: Any, show: Any) -> int:
 
 
 def _eligibility(args: argparse.Namespace) -> int:
-    return _run(args, lambda p, d: engine.eligibility(p, read_record(args.record), d),
-                _show_eligibility)
+    return _run(
+        args, lambda p, d: engine.eligibility(p, read_record(args.record), d), _show_eligibility
+    )
 
 
 def _decide(args: argparse.Namespace) -> int:
@@ -83,13 +92,17 @@ def _schedule(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"flexmrt schedule: error: --horizon: {exc}", file=sys.stderr)
         return 2
-    return _run(args, lambda p, d: engine.schedule(p, read_record(args.record), d, horizon),
-                _show_schedule)
+    return _run(
+        args, lambda p, d: engine.schedule(p, read_record(args.record), d, horizon), _show_schedule
+    )
 
 
 def _study(args: argparse.Namespace) -> int:
-    return _run(args, lambda p, d: engine.study_status(p, [read_record(r) for r in args.records],
-                                                        d), _show_study)
+    return _run(
+        args,
+        lambda p, d: engine.study_status(p, [read_record(r) for r in args.records], d),
+        _show_study,
+    )
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -97,12 +110,18 @@ def _check(args: argparse.Namespace) -> int:
     for path in args.records:
         try:
             record = read_record(path)
-            results.append({"file": path, "valid": True, "subject_id": record.subject_id,
-                            "issues": []})
+            results.append(
+                {"file": path, "valid": True, "subject_id": record.subject_id, "issues": []}
+            )
         except engine.RecordError as exc:
-            results.append({"file": path, "valid": False,
-                            "issues": [i.as_dict() | {"text": str(i)} for i in exc.issues]
-                            or [{"code": exc.code, "text": exc.message}]})
+            results.append(
+                {
+                    "file": path,
+                    "valid": False,
+                    "issues": [i.as_dict() | {"text": str(i)} for i in exc.issues]
+                    or [{"code": exc.code, "text": exc.message}],
+                }
+            )
     if args.json:
         emit_json({"valid": all(r["valid"] for r in results), "results": results})
     else:
@@ -126,8 +145,10 @@ def _evidence(observed: list[dict[str, Any]]) -> str:
 
 
 def _show_eligibility(answer: dict[str, Any]) -> None:
-    print(f"{answer['subject_id']} on {answer['as_of']} under {answer['protocol']['ref']}: "
-          f"{answer['outcome']}")
+    print(
+        f"{answer['subject_id']} on {answer['as_of']} under {answer['protocol']['ref']}: "
+        f"{answer['outcome']}"
+    )
     for c in answer["criteria"]:
         mark = {"MET": "ok ", "NOT_MET": "NO ", "INDETERMINATE": "?? "}[c["outcome"]]
         print(f"  {mark} {c['id']:22} {c['text']}")
@@ -139,8 +160,10 @@ def _show_eligibility(answer: dict[str, Any]) -> None:
 
 
 def _show_decision(answer: dict[str, Any]) -> None:
-    head = f"{answer['subject_id']} on {answer['as_of']} under {answer['protocol']['ref']}: " \
-           f"{answer['action']}"
+    head = (
+        f"{answer['subject_id']} on {answer['as_of']} under {answer['protocol']['ref']}: "
+        f"{answer['action']}"
+    )
     if answer["cycle"]:
         head += f" cycle {answer['cycle']}"
     if answer["activity_gbq"]:
@@ -160,23 +183,30 @@ def _show_decision(answer: dict[str, Any]) -> None:
             print(f"        missing: {m}")
         src = r["source"]
         if src:
-            print(f"        source: {src.get('citation')}, {src.get('section')} "
-                  f"({r['verification']})")
+            print(
+                f"        source: {src.get('citation')}, {src.get('section')} ({r['verification']})"
+            )
     kb = answer["kidney_bed"]
     if kb:
-        print(f"  kidney BED: {kb['cumulative_gy']:.2f} Gy so far, {kb['projected_gy']:.2f} Gy "
-              f"after the next cycle (cap {kb['cap_gy']:g} Gy, {kb['cycles_remaining']} more "
-              f"cycle(s) fit{', estimated' if kb['estimated'] else ''})")
+        print(
+            f"  kidney BED: {kb['cumulative_gy']:.2f} Gy so far, {kb['projected_gy']:.2f} Gy "
+            f"after the next cycle (cap {kb['cap_gy']:g} Gy, {kb['cycles_remaining']} more "
+            f"cycle(s) fit{', estimated' if kb['estimated'] else ''})"
+        )
     if answer["next_surveillance"]:
         print(f"  next surveillance PSMA PET/CT by {answer['next_surveillance']}")
     if answer["confirm_psa_by"]:
         print(f"  confirmatory PSA due by {answer['confirm_psa_by']}")
-    print(f"  {len(answer['checked'])} rule(s) checked and passed; decision {answer['decision_id']}")
+    print(
+        f"  {len(answer['checked'])} rule(s) checked and passed; decision {answer['decision_id']}"
+    )
 
 
 def _show_schedule(answer: dict[str, Any]) -> None:
-    print(f"{answer['subject_id']} from {answer['as_of']} over {answer['horizon']} "
-          f"({answer['phase'] or 'not randomised'}):")
+    print(
+        f"{answer['subject_id']} from {answer['as_of']} over {answer['horizon']} "
+        f"({answer['phase'] or 'not randomised'}):"
+    )
     for e in answer["events"]:
         window = f"  [{e['window_start']} – {e['window_end']}]" if "window_start" in e else ""
         print(f"  {e['date']}  {e['what']}{window}")
@@ -185,8 +215,10 @@ def _show_schedule(answer: dict[str, Any]) -> None:
 
 
 def _show_study(answer: dict[str, Any]) -> None:
-    print(f"{answer['protocol']['ref']} on {answer['as_of']}: {answer['total']} randomised"
-          + (f" of {answer['target']}" if answer["target"] else ""))
+    print(
+        f"{answer['protocol']['ref']} on {answer['as_of']}: {answer['total']} randomised"
+        + (f" of {answer['target']}" if answer["target"] else "")
+    )
     for arm, n in answer["enrolled"].items():
         print(f"  {arm}: {n}")
     if answer["interim_threshold"] is not None:

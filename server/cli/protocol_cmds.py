@@ -44,15 +44,18 @@ def _validate(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     if args.bundled:
         try:
-            results += [{"file": p.file, "ref": p.ref, "sha256": p.sha256, "valid": True,
-                         "issues": []} for p in registry().all()]
+            results += [
+                {"file": p.file, "ref": p.ref, "sha256": p.sha256, "valid": True, "issues": []}
+                for p in registry().all()
+            ]
         except ProtocolError as exc:
             results.append(_invalid("bundled", exc))
     for path in args.paths:
         try:
             p = load_file(path)
-            results.append({"file": path, "ref": p.ref, "sha256": p.sha256, "valid": True,
-                            "issues": []})
+            results.append(
+                {"file": path, "ref": p.ref, "sha256": p.sha256, "valid": True, "issues": []}
+            )
         except ProtocolError as exc:
             results.append(_invalid(path, exc))
     if args.json:
@@ -70,7 +73,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _invalid(path: str, exc: ProtocolError) -> dict[str, Any]:
     issues = [{**i.as_dict(), "text": str(i)} for i in exc.issues] or [
-        {"code": exc.code, "message": exc.message, "text": exc.message}]
+        {"code": exc.code, "message": exc.message, "text": exc.message}
+    ]
     return {"file": path, "valid": False, "issues": issues}
 
 
@@ -79,15 +83,25 @@ def _protocols(args: argparse.Namespace) -> int:
         protocols = registry(args.protocols).all()
     except ProtocolError as exc:
         return fail(exc, args.json)
-    rows = [{"id": p.id, "revision": p.revision, "status": p.status,
-             "effective_from": p.effective_from.isoformat(), "sha256": p.sha256} for p in protocols]
+    rows = [
+        {
+            "id": p.id,
+            "revision": p.revision,
+            "status": p.status,
+            "effective_from": p.effective_from.isoformat(),
+            "sha256": p.sha256,
+        }
+        for p in protocols
+    ]
     if args.json:
         emit_json(rows)
         return 0
     print(f"{'ID':16} {'REVISION':9} {'STATUS':11} {'EFFECTIVE':11} SHA256")
     for r in rows:
-        print(f"{r['id']:16} {r['revision']:9} {r['status']:11} {r['effective_from']:11} "
-              f"{r['sha256']}")
+        print(
+            f"{r['id']:16} {r['revision']:9} {r['status']:11} {r['effective_from']:11} "
+            f"{r['sha256']}"
+        )
     return 0
 
 
@@ -104,18 +118,26 @@ def _show(args: argparse.Namespace) -> int:
     print(f"  {summary['title']}")
     print(f"  sha256 {summary['sha256']}")
     for arm in summary["arms"]:
-        print(f"  arm {arm['id']}: {arm['name']} — {arm['activity_gbq']} GBq every "
-              f"{arm['interval']}, up to {arm['max_cycles']} cycles, holidays "
-              f"{'allowed' if arm['holidays'] else 'not allowed'}")
+        print(
+            f"  arm {arm['id']}: {arm['name']} — {arm['activity_gbq']} GBq every "
+            f"{arm['interval']}, up to {arm['max_cycles']} cycles, holidays "
+            f"{'allowed' if arm['holidays'] else 'not allowed'}"
+        )
     lq = p.kidney_lq()
     if lq.cap_gy is not None:
-        print(f"  kidney BED cap {lq.cap_gy:g} Gy (α/β {lq.alpha_beta_gy:g} Gy, repair half-time "
-              f"{lq.repair_half_time_h:g} h, default T_eff {lq.effective_half_life_h:g} h)")
-    print(f"  eligibility: {summary['inclusion']} inclusion, {summary['exclusion']} exclusion "
-          "criteria")
+        print(
+            f"  kidney BED cap {lq.cap_gy:g} Gy (α/β {lq.alpha_beta_gy:g} Gy, repair half-time "
+            f"{lq.repair_half_time_h:g} h, default T_eff {lq.effective_half_life_h:g} h)"
+        )
+    print(
+        f"  eligibility: {summary['inclusion']} inclusion, {summary['exclusion']} exclusion "
+        "criteria"
+    )
     assumed = summary["assumed_parameters"]
-    print(f"  parameters: {summary['parameters']}, of which {len(assumed)} assumed: "
-          f"{', '.join(assumed)}")
+    print(
+        f"  parameters: {summary['parameters']}, of which {len(assumed)} assumed: "
+        f"{', '.join(assumed)}"
+    )
     return 0
 
 
