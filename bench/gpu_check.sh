@@ -19,5 +19,9 @@ status=0
 "$PY" -m pytest -q tests/dose -p no:cacheprovider --junitxml="$DEST/dose_tests.xml" \
     2>&1 | tee "$DEST/dose_tests.txt" || status=1
 "$PY" bench/gpu_compare.py "$DEST" 2>&1 | tee "$DEST/gpu_compare.txt" || status=1
+# Benchmark (bench/gpu_bench.py): dose step vs the bare cuFFT floor and the CPU, 128³–512³,
+# batch throughput; writes gpu_bench.md/.json and RESULTS.md with the dose-gpu table merged.
+# Merge back here with: python -m bench.gpu_bench --merge <DEST>/gpu_bench.md
+"$PY" -m bench.gpu_bench --out "$DEST" 2>&1 | tee "$DEST/gpu_bench.txt" || status=1
 echo "gpu_check: $([ "$status" = 0 ] && echo PASS || echo FAIL) (results in $DEST)"
 exit "$status"

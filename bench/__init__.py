@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` (CPU) and bench/gpu_check.sh (GPU); results in RESULTS.md."""
