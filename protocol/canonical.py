@@ -49,26 +49,25 @@ def _emit(value: Any) -> Any:
 
 
 def _number(x: float) -> str:
-    """ECMAScript Number.prototype.toString for a finite double."""
+    """ECMAScript Number::toString for a finite double (RFC 8785 section 3.2.2.3)."""
     if not math.isfinite(x):
         raise ValueError("NaN and infinity have no JSON form")
     if x == 0:
         return "0"
-    if x.is_integer() and abs(x) < 1e21:
-        return str(int(x))
-    text = repr(x)
-    if "e" not in text:
-        return text
-    mantissa, exponent = text.split("e")
-    exp = int(exponent)
-    digits = mantissa.replace(".", "").replace("-", "").rstrip("0") or "0"
     sign = "-" if x < 0 else ""
-    point = exp + 1  # position of the decimal point after the first digit
-    if -6 < point <= 0:
-        return f"{sign}0.{'0' * -point}{digits}"
-    if 0 < point <= 21:
-        if len(digits) <= point:
-            return f"{sign}{digits}{'0' * (point - len(digits))}"
-        return f"{sign}{digits[:point]}.{digits[point:]}"
-    head = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-    return f"{sign}{head}e{'+' if exp > 0 else '-'}{abs(exp)}"
+    mantissa, _, exponent = repr(abs(x)).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    fraction = fraction.rstrip("0") if fraction != "0" else ""
+    raw = (whole + fraction).lstrip("0")
+    n = len(raw) + int(exponent or 0) - len(fraction)  # value = 0.DIGITS × 10^n
+    digits = raw.rstrip("0")
+    k = len(digits)
+    if k <= n <= 21:
+        return f"{sign}{digits}{'0' * (n - k)}"
+    if 0 < n <= 21:
+        return f"{sign}{digits[:n]}.{digits[n:]}"
+    if -6 < n <= 0:
+        return f"{sign}0.{'0' * -n}{digits}"
+    e = n - 1
+    head = digits[0] + ("." + digits[1:] if k > 1 else "")
+    return f"{sign}{head}e{'+' if e > 0 else '-'}{abs(e)}"

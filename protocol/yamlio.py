@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import Issue, ProtocolError
@@ -45,6 +45,10 @@ def read_yaml(text: str, file: str = "") -> tuple[Any, Positions]:
             column=mark.column + 1 if mark else None,
             fix="correct the YAML syntax at this position",
         )
+        raise ProtocolError("yaml_syntax", f"{file or '<input>'}: invalid YAML", [issue]) from exc
+    except YAMLError as exc:  # e.g. ReaderError: characters YAML does not allow
+        issue = Issue(code="yaml_syntax", message=f"YAML error: {exc}", file=file,
+                      fix="remove control characters; save the file as UTF-8")
         raise ProtocolError("yaml_syntax", f"{file or '<input>'}: invalid YAML", [issue]) from exc
     if node is None:
         issue = Issue(code="empty_document", message="the document is empty", file=file)
