@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install clean bench proto
+.PHONY: run test lint typecheck pytest install clean bench proto proto-lint
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,9 +14,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The gRPC service on localhost:50051 with the bundled protocols (Ctrl-C stops it).
 run: $(STAMP)
-	$(BIN)/flexmrt validate --bundled
-	$(BIN)/flexmrt show flex-mrt
+	$(BIN)/flexmrt serve --host localhost --port 50051
+
+# gRPC stubs: proto/flexmrt/v1/*.proto → server/_gen (pinned grpcio-tools; never edit).
+proto: $(STAMP)
+	$(BIN)/python -m server.codegen
+
+# buf lint of the contract (fetches the pinned buf from the npm registry once).
+BUF_VERSION := 1.50.0
+proto-lint:
+	cd proto && npx --yes @bufbuild/buf@$(BUF_VERSION) lint
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -19,6 +19,7 @@ _GROUPS = (
     "server.cli.protocol_cmds",
     "server.cli.engine_cmds",
     "server.cli.dose_cmds",
+    "server.cli.serve_cmds",
 )
 
 

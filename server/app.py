@@ -1,0 +1,111 @@
+"""Assemble the gRPC server: servicers, health, reflection, interceptor, limits, TLS.
+
+``create_server("127.0.0.1:0", …)`` returns the (not yet started) service and the
+port it bound, so tests can use port 0. :meth:`Service.stop` is the graceful
+shutdown: health turns NOT_SERVING, new calls are refused, in-flight calls get
+``grace`` seconds to finish, then the decision log is flushed and closed.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from protocol import Registry
+from server._gen.flexmrt.v1 import decision_pb2 as _decision
+from server._gen.flexmrt.v1 import decision_pb2_grpc as _decision_grpc
+from server._gen.flexmrt.v1 import dosimetry_pb2 as _dosimetry
+from server._gen.flexmrt.v1 import dosimetry_pb2_grpc as _dosimetry_grpc
+from server._gen.flexmrt.v1 import protocol_pb2 as _protocol
+from server._gen.flexmrt.v1 import protocol_pb2_grpc as _protocol_grpc
+from server.decision_log import DecisionLog, open_log
+from server.edge import EdgeInterceptor
+from server.security import TokenStore
+from server.servicers import DecisionServicer, DosimetryServicer, ProtocolServicer
+
+__all__ = ["Limits", "Service", "create_server"]
+
+_log = logging.getLogger("flexmrt.server")
+SERVICE_NAMES = tuple(
+    module.DESCRIPTOR.services_by_name[name].full_name
+    for module, name in ((_protocol, "ProtocolService"), (_decision, "DecisionService"),
+                         (_dosimetry, "DosimetryService")))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one server process."""
+
+    max_message_bytes: int = 64 * 1024 * 1024  # both directions; RT Dose files are large
+    max_workers: int = 16  # threads serving calls
+    max_concurrent_rpcs: int = 256  # beyond this, RESOURCE_EXHAUSTED
+    max_call_s: float = 300.0  # server-side cap on any call's duration
+    max_dose_jobs: int = 1  # concurrent dose computations (memory, GPU)
+
+
+class Service:
+    """A running (or ready) flexmrt gRPC server with its health service and log."""
+
+    def __init__(self, server: grpc.Server, health_servicer: health.HealthServicer,
+                 log: DecisionLog) -> None:
+        self.server = server
+        self.health = health_servicer
+        self.log = log
+
+    def start(self) -> None:
+        self.server.start()
+        for name in ("", *SERVICE_NAMES):
+            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    def stop(self, grace: float = 30.0) -> None:
+        """Graceful shutdown: NOT_SERVING, finish in-flight calls, close the log."""
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace).wait()
+        self.log.close()
+        _log.info("stopped")
+
+    def wait(self) -> None:
+        self.server.wait_for_termination()
+
+
+def create_server(address: str = "127.0.0.1:0", *, db: str | Path = "var/flexmrt.sqlite",
+                  registry: Registry | None = None, log: DecisionLog | None = None,
+                  tokens: TokenStore | None = None,
+                  credentials: grpc.ServerCredentials | None = None,
+                  limits: Limits | None = None) -> tuple[Service, int]:
+    """Build the server bound to ``address`` ("host:port"; port 0 picks a free one)."""
+    limits = limits or Limits()
+    registry = registry or Registry.bundled()
+    log = log if log is not None else open_log(db)
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=limits.max_workers, thread_name_prefix="rpc"),
+        interceptors=[EdgeInterceptor(tokens, limits.max_call_s)],
+        maximum_concurrent_rpcs=limits.max_concurrent_rpcs,
+        options=[("grpc.max_receive_message_length", limits.max_message_bytes),
+                 ("grpc.max_send_message_length", limits.max_message_bytes),
+                 ("grpc.so_reuseport", 0)])
+    _protocol_grpc.add_ProtocolServiceServicer_to_server(ProtocolServicer(registry), server)
+    _decision_grpc.add_DecisionServiceServicer_to_server(DecisionServicer(registry, log), server)
+    _dosimetry_grpc.add_DosimetryServiceServicer_to_server(
+        DosimetryServicer(registry, limits.max_dose_jobs), server)
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    try:
+        if credentials is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, credentials)
+    except RuntimeError:
+        port = 0
+    if port == 0:
+        log.close()
+        raise OSError(f"cannot bind {address}")
+    return Service(server, health_servicer, log), port

@@ -1,0 +1,105 @@
+"""The interceptor every call passes: auth, caller identity, deadline cap, error mapping.
+
+- With a :class:`~server.security.TokenStore`, calls without a valid bearer token
+  get UNAUTHENTICATED (health checks are exempt so load balancers can probe).
+- The caller identity (token name, client certificate subject or ``anonymous``) is
+  available to servicers through :func:`current_caller` while the call runs.
+- A call running longer than ``max_call_s`` (whatever deadline the client asked
+  for) is cancelled.
+- Domain errors become status codes through :func:`server.status.to_status`;
+  anything else is INTERNAL, logged by type only.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+
+from server.security import TokenStore, certificate_subject
+from server.status import log_unexpected, to_status
+
+__all__ = ["EdgeInterceptor", "current_caller"]
+
+_log = logging.getLogger("flexmrt.server")
+_CALLER: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="anonymous")
+_EXEMPT = ("/grpc.health.v1.Health/",)
+_KINDS = ("unary_unary", "unary_stream", "stream_unary", "stream_stream")
+
+
+def current_caller() -> str:
+    """Identity of the caller of the RPC running in this thread."""
+    return _CALLER.get()
+
+
+class EdgeInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+    def __init__(self, tokens: TokenStore | None = None, max_call_s: float = 300.0) -> None:
+        self._tokens = tokens
+        self._max_call_s = max_call_s
+
+    def intercept_service(self, continuation: Callable[..., Any], details: Any) -> Any:
+        handler = continuation(details)
+        if handler is None:
+            return None
+        method: str = details.method
+        for kind in _KINDS:
+            behaviour = getattr(handler, kind)
+            if behaviour is not None:
+                streaming = kind.endswith("stream")
+                wrapped = self._wrap(behaviour, method, streaming)
+                return handler._replace(**{kind: wrapped})
+        return handler
+
+    def _wrap(self, behaviour: Callable[..., Any], method: str, streaming: bool) -> Any:
+        def call(request: Any, context: grpc.ServicerContext) -> Any:
+            caller = self._authenticate(method, context)
+            token = _CALLER.set(caller)
+            timer = self._cap(context)
+            try:
+                return behaviour(request, context)
+            except Exception as error:  # every error gets a status
+                _abort(context, method, error)
+            finally:
+                timer.cancel()
+                _CALLER.reset(token)
+
+        def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            caller = self._authenticate(method, context)
+            token = _CALLER.set(caller)
+            try:
+                yield from behaviour(request, context)
+            except Exception as error:
+                _abort(context, method, error)
+            finally:
+                _CALLER.reset(token)
+
+        return stream if streaming else call
+
+    def _authenticate(self, method: str, context: grpc.ServicerContext) -> str:
+        metadata = dict(context.invocation_metadata() or ())
+        name = self._tokens.name_for(metadata.get("authorization")) if self._tokens else None
+        if self._tokens is not None and name is None and not method.startswith(_EXEMPT):
+            _log.info("unauthenticated call to %s from %s", method, context.peer())
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "a valid bearer token is required")
+        return name or certificate_subject(context) or "anonymous"
+
+    def _cap(self, context: grpc.ServicerContext) -> threading.Timer:
+        remaining = context.time_remaining()
+        limit = self._max_call_s if remaining is None else min(remaining, self._max_call_s)
+        timer = threading.Timer(max(limit, 0.0), context.cancel)
+        timer.daemon = True
+        timer.start()
+        return timer
+
+
+def _abort(context: grpc.ServicerContext, method: str, error: Exception) -> None:
+    if context.code() is not None or not context.is_active():
+        raise error  # already aborted by the servicer, or cancelled
+    status = to_status(error)
+    if status is None:
+        status = log_unexpected(method, error)
+    context.abort_with_status(status)

@@ -1,0 +1,131 @@
+"""DecisionService: eligibility, next action, schedule, study status and the decision log.
+
+Eligibility and next-action answers are appended to the decision log before the
+response is returned (the append blocks until the entry is durable).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+import engine
+from protocol import Protocol, Registry, canonical_json, parse_duration, sha256_hex
+from server import convert
+from server._gen.flexmrt.v1 import decision_pb2 as _pb
+from server._gen.flexmrt.v1 import decision_pb2_grpc as _grpc
+from server.decision_log import DecisionLog, LogEntry
+from server.edge import current_caller
+from server.servicers.protocols import _ref
+from server.status import RequestError
+
+__all__ = ["DecisionServicer"]
+
+_log = logging.getLogger("flexmrt.server")
+_PAGE_DEFAULT, _PAGE_MAX = 50, 500
+_HORIZON_DEFAULT = "P6M"
+
+
+class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
+    def __init__(self, registry: Registry, log: DecisionLog) -> None:
+        self._registry = registry
+        self._log = log
+
+    def EvaluateEligibility(self, request: Any, context: Any) -> _pb.EvaluateEligibilityResponse:
+        protocol, record, as_of = self._inputs(request)
+        answer = engine.eligibility(protocol, record, as_of)
+        entry = self._append("eligibility", protocol, record, as_of, answer)
+        return _pb.EvaluateEligibilityResponse(report=convert.eligibility(answer),
+                                               log_sequence=entry.sequence,
+                                               answer_json=entry.answer_json)
+
+    def DecideNextAction(self, request: Any, context: Any) -> _pb.DecideNextActionResponse:
+        protocol, record, as_of = self._inputs(request)
+        answer = engine.decide(protocol, record, as_of)
+        entry = self._append("next_action", protocol, record, as_of, answer)
+        return _pb.DecideNextActionResponse(decision=convert.decision(answer),
+                                            log_sequence=entry.sequence,
+                                            answer_json=entry.answer_json)
+
+    def GetSchedule(self, request: Any, context: Any) -> _pb.GetScheduleResponse:
+        protocol, record, as_of = self._inputs(request)
+        text = request.horizon or _HORIZON_DEFAULT
+        try:
+            horizon = parse_duration(text)
+        except ValueError as error:
+            raise RequestError.invalid("horizon", str(error)) from None
+        return convert.schedule(engine.schedule(protocol, record, as_of, horizon))
+
+    def GetStudyStatus(self, request: Any, context: Any) -> _pb.GetStudyStatusResponse:
+        as_of = convert.as_of_date(request.as_of)
+        protocol = self._registry.resolve(_ref(request.protocol_ref, "protocol_ref"), as_of)
+        records = [_record(text, f"record_json[{i}]")
+                   for i, text in enumerate(request.record_json)]
+        return convert.study_status(engine.study_status(protocol, records, as_of))
+
+    def GetDecision(self, request: Any, context: Any) -> _pb.GetDecisionResponse:
+        if request.sequence:
+            entry = self._log.get(request.sequence)
+            missing = f"no decision log entry {request.sequence}"
+        elif request.decision_id:
+            entry = self._log.latest(request.decision_id)
+            missing = f"no logged decision {request.decision_id}"
+        else:
+            raise RequestError.invalid("decision_id", "decision_id or sequence is required")
+        if entry is None:
+            raise RequestError.not_found(missing)
+        return _pb.GetDecisionResponse(entry=convert.log_entry(entry))
+
+    def ListDecisions(self, request: Any, context: Any) -> _pb.ListDecisionsResponse:
+        if not request.subject_id:
+            raise RequestError.invalid("subject_id", "subject_id is required")
+        if request.page_size < 0:
+            raise RequestError.invalid("page_size", "page_size must not be negative")
+        size = min(request.page_size or _PAGE_DEFAULT, _PAGE_MAX)
+        after = _page_token(request.page_token)
+        found = self._log.by_subject(request.subject_id, after, size + 1)
+        page = found[:size]
+        token = str(page[-1].sequence) if len(found) > size else ""
+        return _pb.ListDecisionsResponse(entries=[convert.log_entry(e) for e in page],
+                                         next_page_token=token)
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def _inputs(self, request: Any) -> tuple[Protocol, engine.Record, date]:
+        as_of = convert.as_of_date(request.as_of)
+        protocol = self._registry.resolve(_ref(request.protocol_ref, "protocol_ref"), as_of)
+        return protocol, _record(request.record_json, "record_json"), as_of
+
+    def _append(self, kind: str, protocol: Protocol, record: engine.Record, as_of: date,
+                answer: dict[str, Any]) -> LogEntry:
+        entry = self._log.append(LogEntry(
+            decision_id=answer["decision_id"], kind=kind, caller=current_caller(),
+            subject_id=record.subject_id, protocol_ref=protocol.ref,
+            protocol_sha256=protocol.sha256, input_json=canonical_json(record.doc),
+            input_sha256=sha256_hex(record.doc), as_of=as_of.isoformat(),
+            engine_version=engine.ENGINE_VERSION, answer_json=canonical_json(answer)))
+        _log.info("logged %s %s (entry %d)", kind, entry.decision_id, entry.sequence)
+        return entry
+
+
+def _record(text: str, field: str) -> engine.Record:
+    """Parse a record's JSON text; issue pointers of the i-th record name its field."""
+    if not text.strip():
+        raise RequestError.invalid(field, f"{field} is required: a patient record as JSON text")
+    try:
+        return engine.read_record_text(text, field)
+    except engine.RecordError as error:
+        if field == "record_json":
+            raise
+        issues = [replace(i, pointer=f"{field}{i.pointer}") for i in error.issues]
+        raise engine.RecordError(error.code, f"{field}: {error.message}", issues) from None
+
+
+def _page_token(token: str) -> int:
+    if not token:
+        return 0
+    if not token.isdigit():
+        raise RequestError.invalid("page_token", "page_token is not one this server issued")
+    return int(token)

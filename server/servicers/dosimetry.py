@@ -1,0 +1,191 @@
+"""DosimetryService: DICOM streamed in → per-structure dose and BED (and RT Dose) back.
+
+The files land in a private temporary folder laid out as the ``flexmrt dose``
+command expects (``spect/<series>/``, ``masks/``, ``ct/``), gpu_dose computes the
+study, and the folder is removed. Paths in errors name the uploaded files, never
+the server's folders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from gpu_dose import DoseError, Settings, compute_dose
+from gpu_dose.dicom_io import write_rt_dose
+from protocol import Registry
+from server._gen.flexmrt.v1 import dosimetry_pb2 as _pb
+from server._gen.flexmrt.v1 import dosimetry_pb2_grpc as _grpc
+from server.servicers.protocols import _ref
+from server.status import RequestError
+
+__all__ = ["DosimetryServicer"]
+
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+_ROLES = {_pb.FILE_ROLE_SPECT: "spect", _pb.FILE_ROLE_MASKS: "masks", _pb.FILE_ROLE_CT: "ct"}
+_TIA = {_pb.TIA_METHOD_UNSPECIFIED: "prior-half-life", _pb.TIA_METHOD_HANSCHEID: "hanscheid",
+        _pb.TIA_METHOD_PRIOR_HALF_LIFE: "prior-half-life", _pb.TIA_METHOD_FIT: "fit"}
+_DOSE = {_pb.DOSE_METHOD_UNSPECIFIED: "kernel", _pb.DOSE_METHOD_KERNEL: "kernel",
+         _pb.DOSE_METHOD_LOCAL: "local"}
+_MAX_UPLOAD_BYTES = 4 * 1024**3
+
+
+class DosimetryServicer(_grpc.DosimetryServiceServicer):  # type: ignore[misc]
+    def __init__(self, registry: Registry, max_jobs: int = 1) -> None:
+        self._registry = registry
+        self._jobs = threading.BoundedSemaphore(max_jobs)
+
+    def ComputeDose(self, request_iterator: Any, context: Any) -> _pb.ComputeDoseResponse:
+        with tempfile.TemporaryDirectory(prefix="flexmrt-dose-") as tmp:
+            root = Path(tmp)
+            settings = _receive(request_iterator, root)
+            study = _study(root)
+            with self._jobs:
+                try:
+                    result = compute_dose(study["spect"], study["masks"], study.get("ct"),
+                                          self._settings(settings))
+                    rt_dose = _rt_dose(result, root) if settings.return_rt_dose else b""
+                except DoseError as error:
+                    raise _named(error, root) from None
+            return _response(result, root, rt_dose)
+
+    def _settings(self, s: Any) -> Settings:
+        teff = {str(k): float(v) for k, v in s.teff_h.items()}
+        if any(v <= 0 for v in teff.values()):
+            raise RequestError.invalid("settings.teff_h", "effective half-lives must be > 0 h")
+        lq: dict[str, float] = {}
+        notes = ["α/β 2.6 Gy and repair half-time 2.8 h: defaults (MISSION.md, assumed)"]
+        if s.protocol_ref:
+            kidney = self._registry.resolve(_ref(s.protocol_ref, "settings.protocol_ref"))
+            found = kidney.kidney_lq()
+            lq = {"alpha_beta_gy": found.alpha_beta_gy,
+                  "repair_half_time_h": found.repair_half_time_h}
+            if not any("kidney" in k for k in teff):
+                teff["kidney"] = found.effective_half_life_h
+            notes = [f"α/β {found.alpha_beta_gy} Gy, T_rep {found.repair_half_time_h} h and "
+                     f"kidney population T_eff {found.effective_half_life_h} h from protocol "
+                     f"{kidney.ref}"]
+        return Settings(
+            method=_TIA[s.tia_method], teff_h=teff, dose_method=_DOSE[s.dose_method],
+            dtype="float64" if s.float64 else "float32",
+            injected_mbq=s.injected_gbq * 1000.0 if s.HasField("injected_gbq") else None,
+            injection_time=_injection_time(s.injection_time),
+            calibration_bq_ml_per_count=s.calibration_bq_ml_per_count
+            if s.HasField("calibration_bq_ml_per_count") else None,
+            notes=tuple(notes), **lq)
+
+
+def _receive(requests: Any, root: Path) -> Any:
+    """Write the streamed chunks under ``root``; return the settings message."""
+    settings = None
+    total = 0
+    for request in requests:
+        part = request.WhichOneof("part")
+        if part == "settings":
+            if settings is not None:
+                raise RequestError.invalid("settings", "settings may be sent only once")
+            settings = request.settings
+            continue
+        if settings is None:
+            raise RequestError.invalid("settings", "the first message must carry the settings")
+        if part != "chunk":
+            raise RequestError.invalid("part", "each message carries settings or a chunk")
+        total += len(request.chunk.data)
+        if total > _MAX_UPLOAD_BYTES:
+            raise RequestError.invalid("chunk", "the study is larger than 4 GiB")
+        with _target(request.chunk, root).open("ab") as out:
+            out.write(request.chunk.data)
+    if settings is None:
+        raise RequestError.invalid("settings", "no settings received")
+    return settings
+
+
+def _target(chunk: Any, root: Path) -> Path:
+    role = _ROLES.get(chunk.role)
+    if role is None:
+        raise RequestError.invalid("chunk.role", "role must be SPECT, MASKS or CT")
+    series = chunk.series or "1"
+    for field, text in (("chunk.series", series), ("chunk.name", chunk.name)):
+        if not _NAME.match(text):
+            raise RequestError.invalid(field, f"{field} {text!r} must be 1–128 letters, "
+                                              "digits, '.', '_' or '-'")
+    folder = root / role / series if role == "spect" else root / role
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / chunk.name
+
+
+def _study(root: Path) -> dict[str, Any]:
+    spect = sorted(p for p in (root / "spect").glob("*") if p.is_dir())
+    if not spect:
+        raise RequestError.invalid("chunk.role", "no SPECT file received")
+    if not (root / "masks").is_dir():
+        raise RequestError.invalid("chunk.role", "no masks (SEG or RTSTRUCT) received")
+    study: dict[str, Any] = {"spect": spect, "masks": root / "masks"}
+    if (root / "ct").is_dir():
+        study["ct"] = root / "ct"
+    return study
+
+
+def _injection_time(text: str) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise RequestError.invalid("settings.injection_time",
+                                   f"{text!r} is not an RFC 3339 date-time") from None
+    if when.tzinfo is None:
+        raise RequestError.invalid("settings.injection_time", "needs a UTC offset")
+    return when
+
+
+def _rt_dose(result: Any, root: Path) -> bytes:
+    path = write_rt_dose(root / "rtdose.dcm", result.dose_gy, result.scan.geometry,
+                         result.scan, comment="flexmrt gpu_dose absorbed dose")
+    return Path(path).read_bytes()
+
+
+def _named(error: DoseError, root: Path) -> RequestError:
+    """The error with upload-relative paths instead of the server's temporary folder."""
+    prefix = f"{root}/"
+    path = error.path.replace(prefix, "")
+    field = ": ".join(part for part in (path, error.tag) if part) or "chunk"
+    return RequestError.invalid(field, str(error).replace(prefix, ""), reason=error.code)
+
+
+def _relative(path: str, root: Path) -> str:
+    return path.replace(f"{root}/", "")
+
+
+def _response(result: Any, root: Path, rt_dose: bytes) -> _pb.ComputeDoseResponse:
+    summary = result.to_dict()
+    structures = [_structure(s) for _, s in sorted(result.structures.items())]
+    spect = [_pb.TimePoint(series=Path(_relative(im.path, root)).parts[1]
+                           if len(Path(_relative(im.path, root)).parts) > 1 else im.path,
+                           acquired=im.acquired.isoformat(),
+                           hours_post_injection=im.hours_post_injection)
+             for im in result.spect]
+    return _pb.ComputeDoseResponse(
+        structures=structures, spect=spect,
+        injected_gbq=(summary["injected_mbq"] or 0.0) / 1000.0, injected=summary["injected"],
+        backend=result.backend, alpha_beta_gy=result.settings.alpha_beta_gy,
+        repair_half_time_h=result.settings.repair_half_time_h,
+        notes=list(result.settings.notes),
+        warnings=[_relative(w, root) for w in result.warnings], rt_dose_dicom=rt_dose)
+
+
+def _structure(s: Any) -> _pb.StructureDose:
+    out = _pb.StructureDose(
+        name=s.name, voxels=s.voxels, volume_ml=s.volume_ml, mass_g=s.mass_g, mean_gy=s.mean_gy,
+        max_gy=s.max_gy, d2_gy=s.d2_gy, d50_gy=s.d50_gy, d98_gy=s.d98_gy, tia_mbq_h=s.tia_mbq_h,
+        dvh=_pb.DoseVolumeHistogram(dose_gy=s.dvh.get("dose_gy", []),
+                                    fraction=s.dvh.get("fraction", [])))
+    for name in ("gy_per_gbq", "teff_h", "mean_bed_gy", "eubed_gy"):
+        value = getattr(s, name)
+        if value is not None:
+            setattr(out, name, float(value))
+    return out

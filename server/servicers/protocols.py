@@ -1,0 +1,54 @@
+"""ProtocolService: list, fetch, validate and diff protocol revisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from protocol import ProtocolError, Registry, diff_protocols, load_text
+from protocol.diff import format_diff
+from server import convert
+from server._gen.flexmrt.v1 import protocol_pb2 as _pb
+from server._gen.flexmrt.v1 import protocol_pb2_grpc as _grpc
+from server.status import RequestError
+
+__all__ = ["ProtocolServicer"]
+
+
+class ProtocolServicer(_grpc.ProtocolServiceServicer):  # type: ignore[misc]
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
+    def ListProtocols(self, request: Any, context: Any) -> _pb.ListProtocolsResponse:
+        return _pb.ListProtocolsResponse(
+            protocols=[convert.protocol_summary(p.summary()) for p in self._registry.all()])
+
+    def GetProtocol(self, request: Any, context: Any) -> _pb.GetProtocolResponse:
+        found = self._registry.resolve(_ref(request.ref, "ref"),
+                                       convert.as_of_date(request.on, "on") if request.on else None)
+        return _pb.GetProtocolResponse(summary=convert.protocol_summary(found.summary()),
+                                       yaml_text=found.text, sha256=found.sha256)
+
+    def ValidateProtocol(self, request: Any, context: Any) -> _pb.ValidateProtocolResponse:
+        try:
+            loaded = load_text(request.yaml_text, request.file_name or "<request>")
+        except ProtocolError as error:
+            return _pb.ValidateProtocolResponse(
+                valid=False, code=error.code, message=error.message,
+                issues=[convert.issue(i.as_dict()) for i in error.issues])
+        return _pb.ValidateProtocolResponse(valid=True,
+                                            summary=convert.protocol_summary(loaded.summary()))
+
+    def DiffProtocols(self, request: Any, context: Any) -> _pb.DiffProtocolsResponse:
+        old = self._registry.resolve(_ref(request.from_ref, "from_ref"))
+        new = self._registry.resolve(_ref(request.to_ref, "to_ref"))
+        result = diff_protocols(old, new)
+        return convert.diff(result, format_diff(result))
+
+
+def _ref(ref: str, field: str) -> str:
+    """A registry reference; file paths are not accepted over the wire."""
+    if not ref:
+        raise RequestError.invalid(field, f"{field} is required (\"id\" or \"id@revision\")")
+    if "/" in ref or ref.endswith((".yaml", ".yml")):
+        raise RequestError.invalid(field, f"{field} must be \"id\" or \"id@revision\", not a path")
+    return ref
