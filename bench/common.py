@@ -29,6 +29,7 @@ __all__ = [
     "read_section",
     "round_robin",
     "section_header",
+    "short_path",
     "timed",
     "write_section",
 ]
@@ -175,3 +176,15 @@ def read_section(name: str, path: Path = RESULTS) -> str | None:
     text = path.read_text() if path.exists() else ""
     match = re.search(re.escape(begin) + r"\n(.*?)\n" + re.escape(end), text, re.DOTALL)
     return match.group(1) if match else None
+
+
+def short_path(file: str) -> str:
+    """A profiled function's file: relative to the repository, or from site-packages on."""
+    path = Path(file)
+    root = RESULTS.resolve().parent.parent
+    if path.is_absolute() and path.resolve().is_relative_to(root) \
+            and "site-packages" not in path.parts:
+        return str(path.resolve().relative_to(root))
+    if "site-packages" in path.parts:
+        return "/".join(path.parts[path.parts.index("site-packages") + 1:])
+    return "/".join(path.parts[-2:]) if path.suffix else file

@@ -30,6 +30,7 @@ from bench.common import (
     percentile,
     round_robin,
     section_header,
+    short_path,
     write_section,
 )
 
@@ -176,20 +177,12 @@ def profile_section(calls: int, top: int = 12) -> str:
     rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)  # type: ignore
     table = Table(["function", "own time %", "cumulative %", "calls per decide"])
     for (file, line, func), (_, ncalls, tt, ct, _) in rows[:top]:
-        where = f"{_short(file)}:{line} `{func}`"
+        where = f"{short_path(file)}:{line} `{func}`"
         table.add(where, f"{100 * tt / total:.1f}", f"{100 * ct / total:.1f}",
                   f"{ncalls / calls:.0f}")
     note = (f"cProfile over {calls} `decide` calls on the long record; the top {top} "
             "functions by own time (cProfile inflates per-call overhead of small functions).")
     return section_header("Where `decide` spends its time", note) + "\n" + table.markdown()
-
-
-def _short(file: str) -> str:
-    path = Path(file)
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return "/".join(path.parts[-2:]) if path.suffix else file
 
 
 def main(argv: list[str] | None = None) -> int:
