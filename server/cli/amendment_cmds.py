@@ -1,0 +1,63 @@
+"""`flexmrt replay` — whom an amendment affects, before it is adopted."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from typing import Any
+
+import engine
+from engine.amendment import assess_amendment, summarise
+from protocol import ProtocolError
+
+from .common import emit_json, fail, parse_as_of, resolve_protocol
+from .engine_cmds import read_record
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("replay", help="evaluate patients under two revisions and list what flips")
+    p.add_argument("--from", dest="old", required=True, metavar="REF", help="current revision")
+    p.add_argument("--to", dest="new", required=True, metavar="REF_OR_PATH",
+                   help="the amendment (id@revision or a draft YAML file)")
+    p.add_argument("records", nargs="*", metavar="RECORD")
+    p.add_argument("--log", metavar="DB", help="replay every decision in a decision log instead")
+    p.add_argument("--as-of", metavar="DATE", help="evaluation date for RECORDs (default today)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_replay)
+
+
+def _cases(args: argparse.Namespace) -> list[tuple[engine.Record, date]]:
+    if args.log:
+        from server.decision_log.replay import logged_cases
+
+        return logged_cases(args.log)
+    as_of = parse_as_of(args.as_of)
+    return [(read_record(path), as_of) for path in args.records]
+
+
+def _replay(args: argparse.Namespace) -> int:
+    if bool(args.records) == bool(args.log):
+        print("flexmrt replay: error: give RECORD files or --log DB (one of them)")
+        return 2
+    try:
+        old, new = resolve_protocol(args.old), resolve_protocol(args.new)
+        results = list(assess_amendment(old, new, _cases(args)))
+    except (ProtocolError, engine.RecordError) as exc:
+        return fail(exc, args.json)
+    summary = summarise(old, new, results)
+    if args.json:
+        emit_json({"summary": summary, "subjects": results})
+        return 0
+    for r in results:
+        if not r["changed"]:
+            continue
+        print(f"{r['subject_id']} ({r['as_of']}): "
+              + ", ".join(f"{c['field']} {c['old']} → {c['new']}" for c in r["changes"]))
+        for rule in r["rules"]:
+            print(f"    rule {rule['id']}: {rule['old']} → {rule['new']}")
+    kinds = ", ".join(f"{k} {n}" for k, n in summary["by_kind"].items()) or "none"
+    print(f"{summary['from']} → {summary['to']}: {summary['subjects']} subject(s), "
+          f"{summary['unchanged']} unchanged, {summary['changed']} changed ({kinds})")
+    return 0
