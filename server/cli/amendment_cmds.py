@@ -19,8 +19,13 @@ __all__ = ["register"]
 def register(sub: Any) -> None:
     p = sub.add_parser("replay", help="evaluate patients under two revisions and list what flips")
     p.add_argument("--from", dest="old", required=True, metavar="REF", help="current revision")
-    p.add_argument("--to", dest="new", required=True, metavar="REF_OR_PATH",
-                   help="the amendment (id@revision or a draft YAML file)")
+    p.add_argument(
+        "--to",
+        dest="new",
+        required=True,
+        metavar="REF_OR_PATH",
+        help="the amendment (id@revision or a draft YAML file)",
+    )
     p.add_argument("records", nargs="*", metavar="RECORD")
     p.add_argument("--log", metavar="DB", help="replay every decision in a decision log instead")
     p.add_argument("--as-of", metavar="DATE", help="evaluation date for RECORDs (default today)")
@@ -53,11 +58,15 @@ def _replay(args: argparse.Namespace) -> int:
     for r in results:
         if not r["changed"]:
             continue
-        print(f"{r['subject_id']} ({r['as_of']}): "
-              + ", ".join(f"{c['field']} {c['old']} → {c['new']}" for c in r["changes"]))
+        print(
+            f"{r['subject_id']} ({r['as_of']}): "
+            + ", ".join(f"{c['field']} {c['old']} → {c['new']}" for c in r["changes"])
+        )
         for rule in r["rules"]:
             print(f"    rule {rule['id']}: {rule['old']} → {rule['new']}")
     kinds = ", ".join(f"{k} {n}" for k, n in summary["by_kind"].items()) or "none"
-    print(f"{summary['from']} → {summary['to']}: {summary['subjects']} subject(s), "
-          f"{summary['unchanged']} unchanged, {summary['changed']} changed ({kinds})")
+    print(
+        f"{summary['from']} → {summary['to']}: {summary['subjects']} subject(s), "
+        f"{summary['unchanged']} unchanged, {summary['changed']} changed ({kinds})"
+    )
     return 0

@@ -13,12 +13,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.dates as mdates  # noqa: E402 — the backend must be chosen first
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
-from engine import Record  # noqa: E402
-from engine.ctcae import grade_lab  # noqa: E402
+from engine import Record
+from engine.ctcae import grade_lab
 
 __all__ = ["timeline_figure"]
 
@@ -26,8 +26,9 @@ _GRADED = ("HGB", "PLAT", "NEUT", "WBC", "CREAT")
 _GRADE_COLOURS = ["#e8f5e9", "#fff59d", "#ffb74d", "#e53935", "#6a1b9a"]
 
 
-def timeline_figure(record: Record, decision: dict[str, Any], as_of: date,
-                    dvh: dict[str, Any] | None = None) -> Figure:
+def timeline_figure(
+    record: Record, decision: dict[str, Any], as_of: date, dvh: dict[str, Any] | None = None
+) -> Figure:
     """The timeline figure for ``record`` with the engine's ``decision`` on ``as_of``.
 
     Only data dated on or before ``as_of`` are drawn, as the engine sees them.
@@ -35,11 +36,19 @@ def timeline_figure(record: Record, decision: dict[str, Any], as_of: date,
     record = record.until(as_of)
     plt.rcParams["svg.hashsalt"] = "flexmrt"
     panels = 5 + (1 if dvh else 0)
-    fig, axes = plt.subplots(panels, 1, figsize=(11, 2.1 * panels), sharex=False,
-                             gridspec_kw={"height_ratios": [1, 1.6, 1.3, 1.3, 1.1]
-                                          + ([2.0] if dvh else [])})
-    fig.suptitle(f"{record.subject_id} — {decision['protocol']['ref']} on {as_of}: "
-                 f"{decision['action']}", fontsize=12, x=0.01, ha="left")
+    fig, axes = plt.subplots(
+        panels,
+        1,
+        figsize=(11, 2.1 * panels),
+        sharex=False,
+        gridspec_kw={"height_ratios": [1, 1.6, 1.3, 1.3, 1.1] + ([2.0] if dvh else [])},
+    )
+    fig.suptitle(
+        f"{record.subject_id} — {decision['protocol']['ref']} on {as_of}: {decision['action']}",
+        fontsize=12,
+        x=0.01,
+        ha="left",
+    )
     time_axes = list(axes[:5])
     _cycles(time_axes[0], record)
     _psa(time_axes[1], record, decision)
@@ -65,7 +74,7 @@ def _num(day: date | datetime) -> float:
 
 def _share_dates(axes: list[Any], record: Record, as_of: date) -> None:
     days = [a.day for a in record.administrations or ()] + [x.day for x in record.labs or ()]
-    start = min(days + [as_of])
+    start = min([*days, as_of])
     for ax in axes:
         ax.set_xlim(_num(start) - 14, _num(as_of) + 60)
 
@@ -85,8 +94,13 @@ def _cycles(ax: Any, record: Record) -> None:
     for a in admins:
         reduced = a.activity_gbq < top * 0.99
         ax.bar(_num(a.day), a.activity_gbq, width=6, color="#ef6c00" if reduced else "#1565c0")
-        ax.annotate(f"C{a.cycle}" + (" ↓" if reduced else ""), (_num(a.day), a.activity_gbq),
-                    ha="center", va="bottom", fontsize=7)
+        ax.annotate(
+            f"C{a.cycle}" + (" ↓" if reduced else ""),
+            (_num(a.day), a.activity_gbq),
+            ha="center",
+            va="bottom",
+            fontsize=7,
+        )
     ax.set_ylim(0, top * 1.35)
     ax.set_title("Cycles (reduced activity in orange; holidays shaded)", fontsize=9, loc="left")
 
@@ -103,8 +117,13 @@ def _psa(ax: Any, record: Record, decision: dict[str, Any]) -> None:
     if nadir:
         ax.axhline(nadir, color="#2e7d32", ls="--", lw=0.8, label=f"nadir {nadir:g}")
         threshold = max(nadir * 1.25, nadir + 2.0)
-        ax.axhline(threshold, color="#c62828", ls="--", lw=0.8,
-                   label=f"PCWG3 progression threshold {threshold:g}")
+        ax.axhline(
+            threshold,
+            color="#c62828",
+            ls="--",
+            lw=0.8,
+            label=f"PCWG3 progression threshold {threshold:g}",
+        )
         ax.legend(fontsize=7, loc="upper right")
 
 
@@ -113,8 +132,14 @@ def _tumour(ax: Any, record: Record) -> None:
     scans = [s for s in record.spect or () if s.tumour_volume_ml is not None]
     base = next((s.tumour_volume_ml for s in scans if s.cycle == 1), None)
     if not scans or not base:
-        ax.text(0.5, 0.5, "no post-cycle SPECT/CT volumes (cycle 1 is the baseline)",
-                transform=ax.transAxes, ha="center", color="grey")
+        ax.text(
+            0.5,
+            0.5,
+            "no post-cycle SPECT/CT volumes (cycle 1 is the baseline)",
+            transform=ax.transAxes,
+            ha="center",
+            color="grey",
+        )
         return
     changes = [((s.tumour_volume_ml or 0) - base) / base * 100 for s in scans]
     ax.plot([_num(s.when) for s in scans], changes, "s-", color="#6a1b9a", ms=3)
@@ -128,8 +153,14 @@ def _kidney(ax: Any, record: Record, decision: dict[str, Any], as_of: date) -> N
     ax.set_title("Cumulative kidney BED (Gy)", fontsize=9, loc="left")
     kb = decision.get("kidney_bed")
     if not kb:
-        ax.text(0.5, 0.5, "no kidney BED cap in this protocol arm", transform=ax.transAxes,
-                ha="center", color="grey")
+        ax.text(
+            0.5,
+            0.5,
+            "no kidney BED cap in this protocol arm",
+            transform=ax.transAxes,
+            ha="center",
+            color="grey",
+        )
         return
     days = {a.cycle: a.day for a in record.administrations or ()}
     total, xs, ys = 0.0, [], []
@@ -138,14 +169,19 @@ def _kidney(ax: Any, record: Record, decision: dict[str, Any], as_of: date) -> N
         xs.append(_num(days[c["cycle"]]))
         ys.append(total)
     if xs:
-        ax.step(xs + [_num(as_of)], ys + ys[-1:], where="post", color="#00838f",
-                label="cumulative")
+        ax.step([*xs, _num(as_of)], ys + ys[-1:], where="post", color="#00838f", label="cumulative")
     ax.axhline(kb["cap_gy"], color="#c62828", lw=1, label=f"cap {kb['cap_gy']:g} Gy")
     due = (decision.get("due") or {}).get("target")
     when = _num(date.fromisoformat(due)) if due else _num(as_of)
-    ax.plot([when], [kb["projected_gy"]], "D", color="#00838f", mfc="white",
-            label=f"after next cycle {kb['projected_gy']:.1f} Gy"
-            + (" (estimated)" if kb["estimated"] else ""))
+    ax.plot(
+        [when],
+        [kb["projected_gy"]],
+        "D",
+        color="#00838f",
+        mfc="white",
+        label=f"after next cycle {kb['projected_gy']:.1f} Gy"
+        + (" (estimated)" if kb["estimated"] else ""),
+    )
     ax.set_ylim(0, max(kb["cap_gy"], kb["projected_gy"]) * 1.15)
     ax.legend(fontsize=7, loc="upper left")
 
@@ -158,11 +194,17 @@ def _grades(ax: Any, record: Record) -> None:
     for row, test in enumerate(_GRADED):
         for x in (lab for lab in labs if lab.test == test):
             grade = grade_lab(test, x.value, x.ref_low, x.ref_high)[0]
-            ax.scatter(_num(x.when), row, s=40, marker="s", color=_GRADE_COLOURS[min(grade, 4)],
-                       edgecolors="#424242", linewidths=0.3)
+            ax.scatter(
+                _num(x.when),
+                row,
+                s=40,
+                marker="s",
+                color=_GRADE_COLOURS[min(grade, 4)],
+                edgecolors="#424242",
+                linewidths=0.3,
+            )
             if grade >= 2:
-                ax.annotate(str(grade), (_num(x.when), row), fontsize=6, ha="center",
-                            va="center")
+                ax.annotate(str(grade), (_num(x.when), row), fontsize=6, ha="center", va="center")
 
 
 def _dvh(ax: Any, dvh: dict[str, Any]) -> None:

@@ -43,8 +43,13 @@ window.addEventListener('load', function () {
 """
 
 
-def render_report(protocol: Protocol, record: engine.Record, as_of: date, out: Path,
-                  dose_results: dict[str, Any] | None = None) -> dict[str, Path]:
+def render_report(
+    protocol: Protocol,
+    record: engine.Record,
+    as_of: date,
+    out: Path,
+    dose_results: dict[str, Any] | None = None,
+) -> dict[str, Path]:
     """Write report.html, timeline.png and timeline.svg into ``out``; return their paths."""
     out.mkdir(parents=True, exist_ok=True)
     decision = engine.decide(protocol, record, as_of)
@@ -66,8 +71,11 @@ def render_report(protocol: Protocol, record: engine.Record, as_of: date, out: P
 def _dvh(results: dict[str, Any] | None) -> dict[str, Any] | None:
     if not results:
         return None
-    wanted = {k: v["dvh"] for k, v in results.get("structures", {}).items()
-              if "dvh" in v and ("kidney" in k or "tumour" in k)}
+    wanted = {
+        k: v["dvh"]
+        for k, v in results.get("structures", {}).items()
+        if "dvh" in v and ("kidney" in k or "tumour" in k)
+    }
     return wanted or None
 
 
@@ -75,8 +83,9 @@ def _e(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _html(decision: dict[str, Any], eligibility: dict[str, Any], schedule: dict[str, Any],
-          png: bytes) -> str:
+def _html(
+    decision: dict[str, Any], eligibility: dict[str, Any], schedule: dict[str, Any], png: bytes
+) -> str:
     image = base64.b64encode(png).decode("ascii")
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
@@ -107,13 +116,17 @@ def _decision(d: dict[str, Any]) -> str:
         text += f" · {_e(d['activity_gbq'])} GBq"
     text += "</span>"
     if d["due"]:
-        text += (f"<p>Target {_e(d['due']['target'])} (window {_e(d['due']['window_start'])} – "
-                 f"{_e(d['due']['window_end'])})</p>")
+        text += (
+            f"<p>Target {_e(d['due']['target'])} (window {_e(d['due']['window_start'])} – "
+            f"{_e(d['due']['window_end'])})</p>"
+        )
     kb = d["kidney_bed"]
     if kb:
-        text += (f"<p>Kidney BED {kb['cumulative_gy']:.2f} Gy so far; {kb['projected_gy']:.2f} Gy "
-                 f"after the next cycle (cap {kb['cap_gy']:g} Gy; {kb['cycles_remaining']} more "
-                 f"cycle(s) fit{'; estimated' if kb['estimated'] else ''}).</p>")
+        text += (
+            f"<p>Kidney BED {kb['cumulative_gy']:.2f} Gy so far; {kb['projected_gy']:.2f} Gy "
+            f"after the next cycle (cap {kb['cap_gy']:g} Gy; {kb['cycles_remaining']} more "
+            f"cycle(s) fit{'; estimated' if kb['estimated'] else ''}).</p>"
+        )
     return f"<h2>Decision</h2>{text}"
 
 
@@ -135,7 +148,8 @@ def _reasons(title: str, rules: list[dict[str, Any]]) -> str:
         + "".join(f"<br><span class='missing'>missing: {_e(m)}</span>" for m in r["missing"])
         + f"</td><td class='src'>{_e(r['source'].get('citation', ''))}, "
         f"{_e(r['source'].get('section', ''))} ({_e(r['verification'])})</td></tr>"
-        for r in rules)
+        for r in rules
+    )
     head = "<tr><th>category</th><th>rule</th><th>outcome</th><th>evidence</th><th>source</th></tr>"
     return f"<h2>{_e(title)}</h2><table>{head}{rows}</table>"
 
@@ -149,20 +163,28 @@ def _missing(decision: dict[str, Any], eligibility: dict[str, Any]) -> str:
 
 
 def _schedule(schedule: dict[str, Any]) -> str:
-    rows = "".join(f"<tr><td>{_e(e['date'])}</td><td>{_e(e['what'])}</td><td>"
-                   f"{_e(e.get('window_start', ''))} – {_e(e.get('window_end', ''))}</td></tr>"
-                   for e in schedule["events"][:12])
-    return (f"<h2>Next scheduled events</h2><table><tr><th>date</th><th>what</th>"
-            f"<th>window</th></tr>{rows or '<tr><td colspan=3>nothing scheduled</td></tr>'}</table>")
+    rows = "".join(
+        f"<tr><td>{_e(e['date'])}</td><td>{_e(e['what'])}</td><td>"
+        f"{_e(e.get('window_start', ''))} – {_e(e.get('window_end', ''))}</td></tr>"
+        for e in schedule["events"][:12]
+    )
+    return (
+        f"<h2>Next scheduled events</h2><table><tr><th>date</th><th>what</th>"
+        f"<th>window</th></tr>{rows or '<tr><td colspan=3>nothing scheduled</td></tr>'}</table>"
+    )
 
 
 def _eligibility(e: dict[str, Any]) -> str:
-    rows = "".join(f"<tr><td>{_e(c['id'])}</td><td>{_e(c['text'])}</td>"
-                   f"<td class='{_e(c['outcome'])}'>{_e(c['outcome'])}</td>"
-                   f"<td>{_observed(c['observed'])}"
-                   + "".join(f"<br><span class='missing'>missing: {_e(m)}</span>"
-                             for m in c["missing"]) + "</td></tr>" for c in e["criteria"])
-    return (f"<h2>Eligibility checklist: {_e(e['outcome'])} (as of {_e(e['as_of'])})</h2>"
-            f"<table><tr><th>id</th><th>criterion</th><th>outcome</th><th>evidence</th></tr>"
-            f"{rows}</table>")
-
+    rows = "".join(
+        f"<tr><td>{_e(c['id'])}</td><td>{_e(c['text'])}</td>"
+        f"<td class='{_e(c['outcome'])}'>{_e(c['outcome'])}</td>"
+        f"<td>{_observed(c['observed'])}"
+        + "".join(f"<br><span class='missing'>missing: {_e(m)}</span>" for m in c["missing"])
+        + "</td></tr>"
+        for c in e["criteria"]
+    )
+    return (
+        f"<h2>Eligibility checklist: {_e(e['outcome'])} (as of {_e(e['as_of'])})</h2>"
+        f"<table><tr><th>id</th><th>criterion</th><th>outcome</th><th>evidence</th></tr>"
+        f"{rows}</table>"
+    )
