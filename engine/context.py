@@ -76,6 +76,13 @@ class Context:
                 return h
         return None
 
+    @cached_property
+    def restarted_on(self) -> date | None:
+        """The end of the latest completed holiday: the restart, from which progression on
+        treatment is judged again (the restart's own progression does not stop it)."""
+        ends = [h.end for h in self.record.holidays or () if h.end is not None]
+        return max(ends) if ends else None
+
     @property
     def phase(self) -> str:
         if self.open_holiday is not None:

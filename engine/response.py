@@ -121,7 +121,8 @@ def tumour_change(
     current = _current_scan(ctx, scans, scan)
     if current is None:
         return None, [], f"no SPECT/CT tumour volume for cycle {ctx.cycles_given}"
-    earlier = [s for s in scans if s.when < current.when]
+    since = ctx.restarted_on if ctx.open_holiday is None else None
+    earlier = [s for s in scans if s.when < current.when and (since is None or s.day >= since)]
     if reference == "cycle1":
         ref = next((s for s in scans if s.cycle == 1), None)
         if ref is None:
@@ -163,20 +164,28 @@ class Recip:
 
 
 def recip(ctx: Context) -> Recip:
-    """RECIP 1.0 on the latest PSMA PET/CT in scope (since the holiday began, when on one)."""
+    """RECIP 1.0 on the latest PSMA PET/CT in scope.
+
+    On holiday the scope starts at the holiday's start and the reference is the lowest
+    PSMA-VOL since then. On treatment after a restart the scope starts after the restart
+    (the PET that caused it does not stop treatment) and the last PET before it is the
+    reference until a later one is lower; before any holiday the screening PET may serve.
+    """
     if ctx.record.pets is None:
         return Recip("NE", [], note="no PSMA PET/CT follow-up recorded")
     start = ctx.open_holiday.start if ctx.open_holiday else None
-    scope = [p for p in ctx.record.pets if start is None or p.day >= start]
+    restart = None if start else ctx.restarted_on
+    scope = [p for p in ctx.record.pets if _in_scope(p.day, start, restart)]
     if not scope:
         return Recip("NE", [], note="no PSMA PET/CT in scope yet")
     latest = scope[-1]
     if latest.recip is not None:
         return Recip(latest.recip, [_pet_evidence(latest, "RECIP read")])
     earlier = [p for p in scope[:-1] if p.psma_vol_ml is not None]
-    # On holiday the reference is the lowest PSMA-VOL since the holiday began;
-    # on treatment the screening PET may serve when no later PET exists.
-    screening = None if start else (ctx.record.screening_pet or {}).get("psma_vol_ml")
+    if not earlier and restart is not None:
+        before = [p for p in ctx.record.pets if p.day <= restart and p.psma_vol_ml is not None]
+        earlier = before[-1:]
+    screening = None if start or restart else (ctx.record.screening_pet or {}).get("psma_vol_ml")
     if (not earlier and screening is None) or latest.psma_vol_ml is None:
         return Recip(
             "NE",
@@ -184,6 +193,12 @@ def recip(ctx: Context) -> Recip:
             note="no reference PSMA-VOL to compare with",
         )
     return _categorise(ctx, latest, earlier, screening, start is not None)
+
+
+def _in_scope(day: date, holiday_start: date | None, restart: date | None) -> bool:
+    if holiday_start is not None:
+        return day >= holiday_start
+    return restart is None or day > restart
 
 
 def _categorise(

@@ -19,7 +19,8 @@ A case file holds one case:
 Matching: a mapping matches when each of its keys matches the answer's value; a
 list of entries with ``id`` (criteria, reasons, checked) is looked up by id — the
 wanted value may be an outcome string (for criteria), a mapping to match, or, for
-a wanted list of ids, mere presence; ``not_reasons`` lists ids that must not fire;
+a wanted list of ids, mere presence; ``not_reasons`` lists ids that must not fire
+and ``first_reason`` names the rule that won;
 ``{approx: x, abs: tol}`` compares numbers; ``{contains: text}`` looks for text in
 a string or in any string of a list; ``events`` (schedule) lists events that must
 each match one event of the answer; other lists match element by element.
@@ -153,7 +154,9 @@ def match(actual: Any, want: Any, where: str = "") -> None:
 
 
 def _match_key(actual: dict[str, Any], key: str, value: Any, where: str) -> None:
-    if key == "not_reasons":
+    if key == "first_reason":
+        assert actual["reasons"][0]["id"] == value, f"{where}: {actual['reasons'][0]['id']!r}"
+    elif key == "not_reasons":
         fired = {r["id"] for r in actual["reasons"]}
         assert not fired & set(value), f"{where}: fired {sorted(fired & set(value))}"
     elif key == "events":
