@@ -75,17 +75,19 @@ def verify_chain(entries: Iterable[LogEntry], head: tuple[int, str] | None = Non
     rows = list(entries)
     report = VerifyReport(entries=len(rows))
     moved = {r.sequence for r in rows if r.content_hash() != r.entry_hash}
-    last_seq, last_hash = 0, ""
+    last_seq, last_hash, explained = 0, "", False
     for row in rows:
         gap = row.sequence > last_seq + 1
         if gap:
             report.problems.append(_deleted(last_seq + 1, row.sequence - 1))
         if row.content_hash() != row.entry_hash:
             report.problems.append(_altered(row, moved))
-        elif row.prev_hash != last_hash and not gap:
+        elif row.prev_hash != last_hash and not gap and not explained:
             report.problems.append(Problem(row.sequence, "chain_broken",
                                            f"entry {row.sequence} does not follow entry "
                                            f"{last_seq} (inserted or replaced)"))
+        explained = bool(report.problems) and report.problems[-1].sequence == row.sequence \
+            and report.problems[-1].kind == "reordered"
         last_seq, last_hash = row.sequence, row.entry_hash
     if head is not None:
         report.problems += _check_head(head, last_seq, last_hash)

@@ -1,0 +1,149 @@
+"""The decision log: durable appends, group commit, hash chain, tamper detection, CLI."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from server.decision_log import LogEntry, open_log
+from server.decision_log.sqlite import verify_sqlite
+
+
+def _entry(i: int, subject: str = "S-1") -> LogEntry:
+    return LogEntry(decision_id=f"d{i % 3}", kind="eligibility", caller="test",
+                    subject_id=subject, protocol_ref="flex-mrt@1.0", protocol_sha256="ab" * 32,
+                    input_json=f'{{"i":{i}}}', input_sha256="cd" * 32, as_of="2025-01-15",
+                    engine_version="0", answer_json=f'{{"answer":{i}}}')
+
+
+@pytest.fixture
+def db(tmp_path):
+    """A log file with 6 entries, closed."""
+    path = tmp_path / "log.sqlite"
+    log = open_log(path)
+    for i in range(6):
+        log.append(_entry(i))
+    log.close()
+    return path
+
+
+def _tampered(db, tmp_path, *statements):
+    copy = tmp_path / "copy.sqlite"
+    shutil.copy(db, copy)
+    conn = sqlite3.connect(copy)
+    for sql in statements:
+        conn.execute(sql)
+    conn.commit()
+    conn.close()
+    return verify_sqlite(copy)
+
+
+def test_append_seals_and_chains(tmp_path):
+    log = open_log(tmp_path / "var" / "log.sqlite")
+    first, second = log.append(_entry(0)), log.append(_entry(1))
+    assert (first.sequence, second.sequence) == (1, 2)
+    assert first.prev_hash == "" and second.prev_hash == first.entry_hash
+    assert second.entry_hash == second.content_hash()
+    assert log.get(2) == second and log.latest("d1") == second
+    assert [e.sequence for e in log.by_subject("S-1", 0, 10)] == [1, 2]
+    assert log.verify().ok
+    log.close()
+
+
+def test_wal_and_full_sync(tmp_path):
+    log = open_log(tmp_path / "log.sqlite")
+    conn = log._conn
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    log.close()
+
+
+def test_concurrent_appends_get_unique_contiguous_sequences(tmp_path):
+    log = open_log(tmp_path / "log.sqlite")
+    got: list[int] = []
+    lock = threading.Lock()
+
+    def work(t: int) -> None:
+        for i in range(50):
+            seq = log.append(_entry(t * 100 + i)).sequence
+            with lock:
+                got.append(seq)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(got) == list(range(1, 401))
+    report = log.verify()
+    assert report.ok and report.entries == 400
+    log.close()
+
+
+def test_intact_log_verifies(db):
+    report = verify_sqlite(db)
+    assert report.ok and report.entries == 6
+
+
+def test_edited_entry_is_named(db, tmp_path):
+    report = _tampered(db, tmp_path,
+                       "UPDATE entries SET answer_json = '{\"answer\":99}' WHERE sequence = 3")
+    assert [(p.sequence, p.kind) for p in report.problems] == [(3, "edited")]
+
+
+def test_deleted_entry_is_named(db, tmp_path):
+    report = _tampered(db, tmp_path, "DELETE FROM entries WHERE sequence = 4")
+    assert [(p.sequence, p.kind) for p in report.problems] == [(4, "deleted")]
+
+
+def test_deleted_last_entry_is_named(db, tmp_path):
+    report = _tampered(db, tmp_path, "DELETE FROM entries WHERE sequence = 6")
+    assert [(p.sequence, p.kind) for p in report.problems] == [(6, "deleted")]
+
+
+def test_reordered_entries_are_named(db, tmp_path):
+    report = _tampered(db, tmp_path,
+                       "UPDATE entries SET sequence = -2 WHERE sequence = 2",
+                       "UPDATE entries SET sequence = 2 WHERE sequence = 3",
+                       "UPDATE entries SET sequence = 3 WHERE sequence = -2")
+    assert [(p.sequence, p.kind) for p in report.problems] == [(2, "reordered"),
+                                                                (3, "reordered")]
+    assert "written as entry 3" in report.problems[0].message
+
+
+def test_rehashed_edit_breaks_the_link(db, tmp_path):
+    copy = tmp_path / "copy.sqlite"
+    shutil.copy(db, copy)
+    conn = sqlite3.connect(copy)
+    columns = LogEntry.columns()
+    row = conn.execute(f"SELECT {', '.join(columns)} FROM entries WHERE sequence = 2").fetchone()
+    forged = LogEntry(**dict(zip(columns, row, strict=True)))
+    forged = forged.sealed(2, forged.recorded_at, forged.prev_hash)
+    forged = LogEntry(**{**forged.__dict__, "answer_json": "{}"})
+    forged = forged.sealed(2, forged.recorded_at, forged.prev_hash)
+    conn.execute("UPDATE entries SET answer_json = ?, entry_hash = ? WHERE sequence = 2",
+                 (forged.answer_json, forged.entry_hash))
+    conn.commit()
+    conn.close()
+    report = verify_sqlite(copy)
+    assert [(p.sequence, p.kind) for p in report.problems] == [(3, "chain_broken")]
+
+
+def _audit(*args):
+    return subprocess.run([sys.executable, "-m", "server.cli", "audit", "verify", *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_audit_verify_cli(db, tmp_path):
+    ok = _audit("--db", str(db))
+    assert ok.returncode == 0 and "6 entries, chain intact" in ok.stdout
+    _tampered(db, tmp_path, "DELETE FROM entries WHERE sequence = 2")
+    broken = _audit("--db", str(tmp_path / "copy.sqlite"))
+    assert broken.returncode == 1
+    assert "entry 2: entry 2 deleted" in broken.stdout and "BROKEN" in broken.stdout
+    assert _audit("--db", str(tmp_path / "absent.sqlite")).returncode == 1
