@@ -1,0 +1,62 @@
+"""The example patients reproduce their documented outcomes through the CLI.
+
+Each ``examples/patients/*.yaml`` starts with lines of the form
+``# Documented outcome: flexmrt CALL FILE --protocol REF --as-of DATE → OUTCOME
+[cycle N] [at X GBq] [(RULE-ID, …)]``; the rule ids must be among the fired rules
+(decide) or the criteria not met (eligibility).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "patients"
+_LINE = re.compile(
+    r"^# Documented outcome: flexmrt (?P<args>.+?) → (?P<outcome>[A-Z_]+)"
+    r"(?: cycle (?P<cycle>\d+))?(?: at (?P<gbq>[\d.]+) GBq)?(?: \((?P<ids>[^)]*)\))?\s*$"
+)
+
+
+def _documented() -> list[Any]:
+    params = []
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.startswith("# Documented outcome:"):
+                continue
+            m = _LINE.match(line)
+            assert m, f"{path.name}: cannot parse {line!r}"
+            params.append(pytest.param(m.groupdict(), id=f"{path.stem}:{m['args'].split()[-1]}"))
+    return params
+
+
+def test_at_least_ten_examples() -> None:
+    assert len(list(EXAMPLES.glob("flx-*.yaml"))) >= 10
+    assert len(_documented()) >= 10
+
+
+@pytest.mark.parametrize("doc", _documented())
+def test_documented_outcome(doc: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    args = doc["args"].split()
+    args[1] = str(ROOT / args[1])
+    assert main([*args, "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    if args[0] == "eligibility":
+        assert answer["outcome"] == doc["outcome"]
+        ids = {c["id"] for c in answer["criteria"] if c["outcome"] != "MET"}
+    else:
+        assert answer["action"] == doc["outcome"]
+        ids = {r["id"] for r in answer["reasons"]}
+    if doc["cycle"]:
+        assert answer["cycle"] == int(doc["cycle"])
+    if doc["gbq"]:
+        assert answer["activity_gbq"] == pytest.approx(float(doc["gbq"]))
+    wanted = {i.strip() for i in (doc["ids"] or "").split(",") if i.strip()}
+    assert wanted <= ids, f"{wanted - ids} not among {sorted(ids)}"
