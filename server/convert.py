@@ -49,7 +49,7 @@ def value(item: Any) -> struct_pb2.Value:
     return holder.fields["v"]
 
 
-def _set(target: Any, **fields: Any) -> Any:
+def _set(target: Any, /, **fields: Any) -> Any:
     """Set scalar fields that are not None (None = absent / unset)."""
     for name, item in fields.items():
         if item is not None:

@@ -6,13 +6,15 @@ response is returned (the append blocks until the entry is durable).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import replace
 from datetime import date
 from typing import Any
 
 import engine
-from protocol import Protocol, Registry, canonical_json, parse_duration, sha256_hex
+from protocol import Protocol, Registry, canonical_json, parse_duration
 from server import convert
 from server._gen.flexmrt.v1 import decision_pb2 as _pb
 from server._gen.flexmrt.v1 import decision_pb2_grpc as _grpc
@@ -100,11 +102,13 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
 
     def _append(self, kind: str, protocol: Protocol, record: engine.Record, as_of: date,
                 answer: dict[str, Any]) -> LogEntry:
+        input_json = canonical_json(record.doc)
         entry = self._log.append(LogEntry(
             decision_id=answer["decision_id"], kind=kind, caller=current_caller(),
             subject_id=record.subject_id, protocol_ref=protocol.ref,
-            protocol_sha256=protocol.sha256, input_json=canonical_json(record.doc),
-            input_sha256=sha256_hex(record.doc), as_of=as_of.isoformat(),
+            protocol_sha256=protocol.sha256, input_json=input_json,
+            input_sha256=hashlib.sha256(input_json.encode("utf-8")).hexdigest(),
+            as_of=as_of.isoformat(),
             engine_version=engine.ENGINE_VERSION, answer_json=canonical_json(answer)))
         _log.info("logged %s %s (entry %d)", kind, entry.decision_id, entry.sequence)
         return entry
@@ -115,12 +119,32 @@ def _record(text: str, field: str) -> engine.Record:
     if not text.strip():
         raise RequestError.invalid(field, f"{field} is required: a patient record as JSON text")
     try:
-        return engine.read_record_text(text, field)
+        data = json.loads(text, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as error:
+        raise RequestError.invalid(field, f"{field} is not JSON: {error.msg} at line "
+                                          f"{error.lineno} column {error.colno}") from None
+    except _DuplicateKey as error:
+        raise RequestError.invalid(field, f"{field} has the key {error} twice") from None
+    try:
+        return engine.parse_record(data, file=field)
     except engine.RecordError as error:
         if field == "record_json":
             raise
         issues = [replace(i, pointer=f"{field}{i.pointer}") for i in error.issues]
         raise engine.RecordError(error.code, f"{field}: {error.message}", issues) from None
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in out:
+            raise _DuplicateKey(repr(key))
+        out[key] = item
+    return out
 
 
 def _page_token(token: str) -> int:

@@ -152,7 +152,12 @@ def _bad_unit():
     ("flex-mrt", record_json(), "15.01.2025", grpc.StatusCode.INVALID_ARGUMENT, ["as_of"]),
     ("flex-mrt", "", AS_OF, grpc.StatusCode.INVALID_ARGUMENT, ["record_json"]),
     ("flex-mrt", _bad_unit(), AS_OF, grpc.StatusCode.INVALID_ARGUMENT, ["/labs/0/unit"]),
-    ("flex-mrt", '{"record_version": 1', AS_OF, grpc.StatusCode.INVALID_ARGUMENT, None),
+    ("flex-mrt", '{"record_version": 1', AS_OF, grpc.StatusCode.INVALID_ARGUMENT,
+     ["record_json"]),
+    ("flex-mrt", '{"record_version": 1, "record_version": 1}', AS_OF,
+     grpc.StatusCode.INVALID_ARGUMENT, ["record_json"]),
+    ("flex-mrt", '{"record_version": 1, "subject": {"id": "X"}}', AS_OF,
+     grpc.StatusCode.INVALID_ARGUMENT, None),
 ])
 def test_decision_errors(channel, service, ref, text, as_of, code, fields):
     stub = decisions(channel)
