@@ -70,8 +70,14 @@ class Context:
         return self.protocol.integer(self.arm["max_cycles"]) if self.arm else 0
 
     @cached_property
+    def holidays(self) -> tuple[Holiday, ...]:
+        """Recorded holidays, where the arm has holidays (elsewhere a pause is a delay)."""
+        allowed = bool(self.arm and self.arm.get("holidays") and self.protocol.doc.get("holidays"))
+        return (self.record.holidays or ()) if allowed else ()
+
+    @cached_property
     def open_holiday(self) -> Holiday | None:
-        for h in self.record.holidays or ():
+        for h in self.holidays:
             if h.end is None:
                 return h
         return None
@@ -80,7 +86,7 @@ class Context:
     def restarted_on(self) -> date | None:
         """The end of the latest completed holiday: the restart, from which progression on
         treatment is judged again (the restart's own progression does not stop it)."""
-        ends = [h.end for h in self.record.holidays or () if h.end is not None]
+        ends = [h.end for h in self.holidays if h.end is not None]
         return max(ends) if ends else None
 
     @property
@@ -122,7 +128,7 @@ class Context:
     def holiday_days_since(self, day: date) -> int:
         """Days spent on completed holidays that started on or after ``day``."""
         total = 0
-        for h in self.record.holidays or ():
+        for h in self.holidays:
             if h.start >= day and h.end is not None:
                 total += (h.end - h.start).days
         return total

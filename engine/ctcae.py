@@ -65,7 +65,7 @@ def _grade_high(
     if test == "CREAT" and baseline:
         ratio_b = value / baseline
         grade_b = 3 if ratio_b > 3.0 else 2 if ratio_b > 1.5 else 0
-    if high is None:
+    if high is None or high <= 0:
         note = (
             "no upper reference limit reported: graded against baseline only"
             if grade_b

@@ -189,7 +189,7 @@ def _holiday_rules(state: _State) -> bool:
 def _holiday_decision_point(ctx: Context, holidays: dict[str, Any]) -> bool:
     after = ctx.protocol.raw(holidays["assess_after_cycles"])[0]
     last = ctx.last_admin
-    started_since = any(h.start >= last.day for h in ctx.record.holidays or ()) if last else True
+    started_since = any(h.start >= last.day for h in ctx.holidays) if last else True
     return ctx.cycles_given in after and not started_since
 
 

@@ -105,6 +105,8 @@ def _renal(
         )
         if not ok
     ]
+    if lab is not None and lab.value <= 0:
+        missing.append(f"creatinine of {lab.day} is {lab.reported}: no clearance can be computed")
     if missing:
         return Measured(None, unit, missing="; ".join(missing))
     assert lab is not None and age is not None

@@ -116,6 +116,15 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
         return {"error": exc.code, "pointers": [i.pointer for i in exc.issues]}
     if call == "check":
         return {"valid": True}
+    try:
+        return _evaluate(call, protocol, record, as_of, case)
+    except engine.RecordError as exc:
+        return {"error": exc.code, "pointers": [i.pointer for i in exc.issues]}
+
+
+def _evaluate(
+    call: str, protocol: Any, record: engine.Record, as_of: date, case: dict[str, Any]
+) -> dict[str, Any]:
     if call == "eligibility":
         return engine.eligibility(protocol, record, as_of)
     if call == "decide":
@@ -181,8 +190,10 @@ def _matches(actual: Any, want: Any) -> bool:
 
 
 def _is_id_list(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(
-        isinstance(v, dict) and "id" in v for v in value
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(v, dict) and "id" in v for v in value)
     )
 
 
