@@ -17,7 +17,7 @@ from protocol.durations import Duration
 
 from .bed import kidney_bed
 from .context import Context, lab_evidence
-from .response import pcwg3, psa_status, recip, tumour_change
+from .response import pcwg3, percent_change, psa_status, recip, tumour_change
 
 __all__ = ["Measured", "ckd_epi_2021", "cockcroft_gault", "measure"]
 
@@ -146,7 +146,9 @@ def _crcl_change(ctx: Context, within: Duration | None, scan: str, at: date) -> 
     base = _crcl(ctx, None, scan, base_lab.day)
     if base.value is None or base.value <= 0:
         return Measured(None, "%", now.observed, base.missing or "baseline CrCl is zero")
-    change = (now.value - base.value) / base.value * 100
+    change = percent_change(now.value, base.value)
+    if change is None:
+        return Measured(None, "%", now.observed, "baseline CrCl too small to compare with")
     return Measured(
         round(change, 3), "%", [*now.observed, lab_evidence(base_lab, "baseline creatinine")]
     )

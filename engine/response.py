@@ -11,6 +11,7 @@ PD PSMA-VOL ≥ +20 % with new lesions; SD otherwise.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -18,7 +19,16 @@ from typing import Any
 from .context import Context, lab_evidence
 from .record import Lab, Pet, Spect
 
-__all__ = ["Pcwg3", "PsaStatus", "Recip", "pcwg3", "psa_status", "recip", "tumour_change"]
+__all__ = [
+    "Pcwg3",
+    "PsaStatus",
+    "Recip",
+    "pcwg3",
+    "percent_change",
+    "psa_status",
+    "recip",
+    "tumour_change",
+]
 
 
 @dataclass
@@ -28,9 +38,18 @@ class PsaStatus:
     nadir: Lab | None
 
     def change(self, against: Lab | None) -> float | None:
-        if against is None or self.latest is None or against.value <= 0:
+        if against is None or self.latest is None:
             return None
-        return (self.latest.value - against.value) / against.value * 100.0
+        return percent_change(self.latest.value, against.value)
+
+
+def percent_change(value: float, reference: float) -> float | None:
+    """(value − reference) / reference in %; None when the reference is zero or so small
+    that the change has no finite value."""
+    if reference <= 0:
+        return None
+    change = (value - reference) / reference * 100.0
+    return change if math.isfinite(change) else None
 
 
 def psa_status(ctx: Context) -> PsaStatus:
@@ -132,9 +151,9 @@ def tumour_change(
             return None, [], "n/a: fewer than two post-cycle SPECT/CT scans"
         ref = min(earlier, key=lambda s: (s.tumour_volume_ml, s.when))
     assert ref.tumour_volume_ml is not None and current.tumour_volume_ml is not None
-    if ref.tumour_volume_ml <= 0:
+    change = percent_change(current.tumour_volume_ml, ref.tumour_volume_ml)
+    if change is None:
         return None, [], "reference tumour volume is zero"
-    change = (current.tumour_volume_ml - ref.tumour_volume_ml) / ref.tumour_volume_ml * 100
     label = "cycle-1 SPECT/CT" if reference == "cycle1" else "SPECT/CT nadir"
     return change, [_spect_evidence(ref, label), _spect_evidence(current, "SPECT/CT current")], ""
 
