@@ -5,6 +5,7 @@ same inputs give byte-identical canonical JSON, and every answer carries a
 decision id derived from (protocol sha256, canonical input, as_of, engine version).
 """
 
+from .amendment import assess_amendment, compare_subject, summarise
 from .bed import bed_per_cycle, kidney_bed
 from .decision import decide
 from .eligibility import eligibility
@@ -21,9 +22,11 @@ __all__ = [
     "Outcome",
     "Record",
     "RecordError",
+    "assess_amendment",
     "bed_per_cycle",
     "ckd_epi_2021",
     "cockcroft_gault",
+    "compare_subject",
     "decide",
     "decision_id",
     "eligibility",
@@ -33,4 +36,5 @@ __all__ = [
     "record_schema",
     "schedule",
     "study_status",
+    "summarise",
 ]
