@@ -139,6 +139,8 @@ def _evidence(observed: list[dict[str, Any]]) -> str:
     parts = []
     for o in observed:
         value = o.get("reported") or f"{o.get('value')} {o.get('unit', '')}".strip()
+        if o.get("unit") == "CTCAE grade":
+            value = f"grade {o.get('value')}"
         when = f" ({o['date']})" if o.get("date") else ""
         parts.append(f"{o.get('what')} {value}{when}")
     return "; ".join(parts)
