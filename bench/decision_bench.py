@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "patients"
 PROTOCOL = "flex-mrt"
 _DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+_AS_OF = re.compile(r"--as-of (\d{4}-\d{2}-\d{2})")
 _LAB_UNITS = {"HGB": ("g/dL", 13.0, 17.0), "PLAT": ("10^9/L", 150, 400),
               "WBC": ("10^9/L", 4.0, 10.0), "NEUT": ("10^9/L", 1.8, 7.5),
               "CREAT": ("mg/dL", 0.7, 1.2), "ALT": ("U/L", 7, 56), "PSA": ("ng/mL", None, None),
@@ -47,12 +48,14 @@ _LAB_UNITS = {"HGB": ("g/dL", 13.0, 17.0), "PLAT": ("10^9/L", 150, 400),
 def example_as_of(text: str) -> dt.date:
     """The evaluation date a patient file documents in its header comment.
 
-    The first date on a comment line naming the documented outcome; else the latest
-    date anywhere in the file.
+    The ``--as-of`` of the first documented outcome under flex-mrt (else of any
+    documented outcome); else the latest date anywhere in the file.
     """
-    for line in text.splitlines():
-        if line.startswith("#") and "outcome" in line.lower() and _DATE.search(line):
-            return dt.date.fromisoformat(_DATE.findall(line)[-1])
+    documented = [line for line in text.splitlines()
+                  if line.startswith("#") and _AS_OF.search(line)]
+    preferred = [line for line in documented if f"--protocol {PROTOCOL}" in line] or documented
+    if preferred:
+        return dt.date.fromisoformat(_AS_OF.search(preferred[0]).group(1))  # type: ignore
     return max(dt.date.fromisoformat(d) for d in _DATE.findall(text))
 
 
@@ -156,6 +159,13 @@ def latency_section(calls: int) -> tuple[str, dict[str, Any]]:
         table.add(name, f"`{op}`", said, f"{p50 * 1e6:.0f}", f"{p99 * 1e6:.0f}",
                   f"{1 / p50:,.0f}")
         raw[key] = {"p50_s": p50, "p99_s": p99, "calls": len(runs), "answer": said}
+    examples = [k for k in times if not k.startswith("long history")]
+    for op in ("eligibility", "decide"):
+        pooled = [t for k in examples if k.endswith(f"|{op}") for t in times[k]]
+        if pooled:
+            p50, p99 = percentile(pooled, 50), percentile(pooled, 99)
+            table.add(f"**all {len(examples) // 2} examples, pooled**", f"`{op}`", "",
+                      f"{p50 * 1e6:.0f}", f"{p99 * 1e6:.0f}", f"{1 / p50:,.0f}")
     note = (f"Protocol {PROTOCOL}; {calls} calls of each row, interleaved; examples evaluated "
             "on the date their header documents. `parse_record`: validating and normalising "
             "the long record from a dict (what the gRPC edge does per request).")

@@ -137,32 +137,37 @@ def decide_request() -> tuple[Any, str]:
         as_of=as_of.isoformat()), name
 
 
-async def _client(port: int, rpc: str, request: Any, until: float,
-                  latencies: list[float]) -> None:
-    import grpc
+def _call(channel: Any, rpc: str, request: Any) -> tuple[Any, Any]:
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     from server._gen.flexmrt.v1 import decision_pb2_grpc
 
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        if rpc == "Check":
-            call, req = health_pb2_grpc.HealthStub(channel).Check, health_pb2.HealthCheckRequest()
-        else:
-            call, req = decision_pb2_grpc.DecisionServiceStub(channel).DecideNextAction, request
-        await call(req)  # connect and warm up
-        while (now := time.perf_counter()) < until:
-            await call(req)
-            latencies.append(time.perf_counter() - now)
+    if rpc == "Check":
+        return health_pb2_grpc.HealthStub(channel).Check, health_pb2.HealthCheckRequest()
+    return decision_pb2_grpc.DecisionServiceStub(channel).DecideNextAction, request
+
+
+async def _client(call: Any, request: Any, until: float, latencies: list[float]) -> None:
+    while (now := time.perf_counter()) < until:
+        await call(request)
+        latencies.append(time.perf_counter() - now)
 
 
 async def _load(port: int, rpc: str, request: Any, clients: int,
                 seconds: float) -> dict[str, float]:
-    latencies: list[float] = []
-    until = time.perf_counter() + seconds
-    started = time.perf_counter()
-    await asyncio.gather(*(_client(port, rpc, request, until, latencies)
-                           for _ in range(clients)))
-    elapsed = time.perf_counter() - started
+    import grpc
+
+    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}") for _ in range(clients)]
+    try:
+        calls = [_call(channel, rpc, request) for channel in channels]
+        await asyncio.gather(*(call(req) for call, req in calls))  # connect, warm up
+        latencies: list[float] = []
+        started = time.perf_counter()
+        await asyncio.gather(*(_client(call, req, started + seconds, latencies)
+                               for call, req in calls))
+        elapsed = time.perf_counter() - started
+    finally:
+        await asyncio.gather(*(channel.close() for channel in channels))
     return {"rps": len(latencies) / elapsed, "p50": percentile(latencies, 50),
             "p99": percentile(latencies, 99), "calls": len(latencies)}
 
@@ -259,9 +264,7 @@ def _handler_parts(servicer: Any, request: Any) -> dict[str, Any]:
     doc = json.loads(request.record_json)
     return {
         "whole handler (log on)": lambda: servicer.DecideNextAction(request, _Context()),
-        "read_record_text(record_json) (ruamel YAML → parse_record)":
-            lambda: engine.read_record_text(request.record_json, "record_json"),
-        "json.loads + parse_record (same record, JSON parser)":
+        "record_json → Record (json.loads + engine.parse_record)":
             lambda: engine.parse_record(json.loads(request.record_json)),
         "of which JSON Schema validation": lambda: list(_validator().iter_errors(doc)),
         "engine.decide": lambda: engine.decide(protocol, record, as_of),
