@@ -164,7 +164,7 @@ def latency_section(calls: int) -> tuple[str, dict[str, Any]]:
         pooled = [t for k in examples if k.endswith(f"|{op}") for t in times[k]]
         if pooled:
             p50, p99 = percentile(pooled, 50), percentile(pooled, 99)
-            table.add(f"**all {len(examples) // 2} examples, pooled**", f"`{op}`", "",
+            table.add(f"**all {len(examples) // 2} examples, pooled**", f"`{op}`", "—",
                       f"{p50 * 1e6:.0f}", f"{p99 * 1e6:.0f}", f"{1 / p50:,.0f}")
     note = (f"Protocol {PROTOCOL}; {calls} calls of each row, interleaved; examples evaluated "
             "on the date their header documents. `parse_record`: validating and normalising "
