@@ -18,6 +18,8 @@ __all__ = ["main"]
 _GROUPS = (
     "server.cli.protocol_cmds",
     "server.cli.engine_cmds",
+    "server.cli.amendment_cmds",
+    "server.cli.report_cmds",
     "server.cli.dose_cmds",
     "server.cli.serve_cmds",
 )
