@@ -7,11 +7,14 @@ unset; observation keys the messages do not name go into ``Observation.extra``.
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 from google.protobuf import struct_pb2
 
+import engine
 from server._gen.flexmrt.v1 import common_pb2 as _common
 from server._gen.flexmrt.v1 import decision_pb2 as _decision
 from server._gen.flexmrt.v1 import protocol_pb2 as _protocol
@@ -228,4 +231,54 @@ def log_entry(e: Any) -> _decision.LogEntry:
         out.eligibility.CopyFrom(eligibility(answer))
     else:
         out.decision.CopyFrom(decision(answer))
+    return out
+
+
+def subject_impact(r: dict[str, Any]) -> _protocol.SubjectImpact:
+    return _protocol.SubjectImpact(
+        subject_id=r["subject_id"], as_of=r["as_of"], changed=r["changed"],
+        changes=[_protocol.SubjectChange(field=c["field"], old_value=value(c["old"]),
+                                         new_value=value(c["new"])) for c in r["changes"]],
+        rules=[_protocol.RuleFlip(id=f["id"], old_outcome=f["old"] or "",
+                                  new_outcome=f["new"] or "") for f in r["rules"]])
+
+
+def amendment_summary(s: dict[str, Any]) -> _protocol.AmendmentSummary:
+    return _protocol.AmendmentSummary(
+        from_protocol=_common.ProtocolIdentity(ref=s["from"], sha256=s["from_sha256"]),
+        to_protocol=_common.ProtocolIdentity(ref=s["to"], sha256=s["to_sha256"]),
+        subjects=s["subjects"], unchanged=s["unchanged"], changed=s["changed"],
+        by_kind=s["by_kind"])
+
+
+def record_from_json(text: str, field: str) -> engine.Record:
+    """Parse a record's JSON text; issue pointers of the i-th record name its field."""
+    if not text.strip():
+        raise RequestError.invalid(field, f"{field} is required: a patient record as JSON text")
+    try:
+        data = json.loads(text, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as error:
+        raise RequestError.invalid(field, f"{field} is not JSON: {error.msg} at line "
+                                          f"{error.lineno} column {error.colno}") from None
+    except _DuplicateKey as error:
+        raise RequestError.invalid(field, f"{field} has the key {error} twice") from None
+    try:
+        return engine.parse_record(data, file=field)
+    except engine.RecordError as error:
+        if field == "record_json":
+            raise
+        issues = [replace(i, pointer=f"{field}{i.pointer}") for i in error.issues]
+        raise engine.RecordError(error.code, f"{field}: {error.message}", issues) from None
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in out:
+            raise _DuplicateKey(repr(key))
+        out[key] = item
     return out

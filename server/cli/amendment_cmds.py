@@ -51,6 +51,9 @@ def _replay(args: argparse.Namespace) -> int:
         results = list(assess_amendment(old, new, _cases(args)))
     except (ProtocolError, engine.RecordError) as exc:
         return fail(exc, args.json)
+    except FileNotFoundError as exc:
+        print(f"error: --log: {exc}")
+        return 1
     summary = summarise(old, new, results)
     if args.json:
         emit_json({"summary": summary, "subjects": results})

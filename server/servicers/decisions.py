@@ -7,9 +7,7 @@ response is returned (the append blocks until the entry is durable).
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -63,7 +61,7 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
     def GetStudyStatus(self, request: Any, context: Any) -> _pb.GetStudyStatusResponse:
         as_of = convert.as_of_date(request.as_of)
         protocol = self._registry.resolve(_ref(request.protocol_ref, "protocol_ref"), as_of)
-        records = [_record(text, f"record_json[{i}]")
+        records = [convert.record_from_json(text, f"record_json[{i}]")
                    for i, text in enumerate(request.record_json)]
         return convert.study_status(engine.study_status(protocol, records, as_of))
 
@@ -98,7 +96,7 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
     def _inputs(self, request: Any) -> tuple[Protocol, engine.Record, date]:
         as_of = convert.as_of_date(request.as_of)
         protocol = self._registry.resolve(_ref(request.protocol_ref, "protocol_ref"), as_of)
-        return protocol, _record(request.record_json, "record_json"), as_of
+        return protocol, convert.record_from_json(request.record_json, "record_json"), as_of
 
     def _append(self, kind: str, protocol: Protocol, record: engine.Record, as_of: date,
                 answer: dict[str, Any]) -> LogEntry:
@@ -112,39 +110,6 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
             engine_version=engine.ENGINE_VERSION, answer_json=canonical_json(answer)))
         _log.info("logged %s %s (entry %d)", kind, entry.decision_id, entry.sequence)
         return entry
-
-
-def _record(text: str, field: str) -> engine.Record:
-    """Parse a record's JSON text; issue pointers of the i-th record name its field."""
-    if not text.strip():
-        raise RequestError.invalid(field, f"{field} is required: a patient record as JSON text")
-    try:
-        data = json.loads(text, object_pairs_hook=_unique_keys)
-    except json.JSONDecodeError as error:
-        raise RequestError.invalid(field, f"{field} is not JSON: {error.msg} at line "
-                                          f"{error.lineno} column {error.colno}") from None
-    except _DuplicateKey as error:
-        raise RequestError.invalid(field, f"{field} has the key {error} twice") from None
-    try:
-        return engine.parse_record(data, file=field)
-    except engine.RecordError as error:
-        if field == "record_json":
-            raise
-        issues = [replace(i, pointer=f"{field}{i.pointer}") for i in error.issues]
-        raise engine.RecordError(error.code, f"{field}: {error.message}", issues) from None
-
-
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, item in pairs:
-        if key in out:
-            raise _DuplicateKey(repr(key))
-        out[key] = item
-    return out
 
 
 def _page_token(token: str) -> int:

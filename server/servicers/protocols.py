@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from protocol import ProtocolError, Registry, diff_protocols, load_text
+from engine.amendment import compare_subject, summarise
+from protocol import Protocol, ProtocolError, Registry, diff_protocols, load_text
 from protocol.diff import format_diff
 from server import convert
 from server._gen.flexmrt.v1 import protocol_pb2 as _pb
@@ -43,6 +45,27 @@ class ProtocolServicer(_grpc.ProtocolServiceServicer):  # type: ignore[misc]
         new = self._registry.resolve(_ref(request.to_ref, "to_ref"))
         result = diff_protocols(old, new)
         return convert.diff(result, format_diff(result))
+
+    def AssessAmendment(self, request: Any, context: Any) -> Iterator[Any]:
+        old = self._registry.resolve(_ref(request.from_ref, "from_ref"))
+        new = self._amendment(request)
+        as_of = convert.as_of_date(request.as_of)
+        records = [convert.record_from_json(text, f"record_json[{i}]")
+                   for i, text in enumerate(request.record_json)]
+        results = []
+        for record in records:
+            result = compare_subject(old, new, record, as_of)
+            results.append(result)
+            yield _pb.AssessAmendmentResponse(subject=convert.subject_impact(result))
+        yield _pb.AssessAmendmentResponse(summary=convert.amendment_summary(
+            summarise(old, new, results)))
+
+    def _amendment(self, request: Any) -> Protocol:
+        if bool(request.to_ref) == bool(request.to_yaml_text):
+            raise RequestError.invalid("to_ref", "give exactly one of to_ref or to_yaml_text")
+        if request.to_yaml_text:
+            return load_text(request.to_yaml_text, "to_yaml_text")
+        return self._registry.resolve(_ref(request.to_ref, "to_ref"))
 
 
 def _ref(ref: str, field: str) -> str:

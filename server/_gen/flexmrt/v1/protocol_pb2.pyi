@@ -165,3 +165,82 @@ class DiffProtocolsResponse(_message.Message):
     changed_count: int
     text: str
     def __init__(self, from_protocol: _Optional[_Union[_common_pb2.ProtocolIdentity, _Mapping]] = ..., to_protocol: _Optional[_Union[_common_pb2.ProtocolIdentity, _Mapping]] = ..., changes: _Optional[_Iterable[_Union[EntityChange, _Mapping]]] = ..., added_count: _Optional[int] = ..., removed_count: _Optional[int] = ..., changed_count: _Optional[int] = ..., text: _Optional[str] = ...) -> None: ...
+
+class AssessAmendmentRequest(_message.Message):
+    __slots__ = ("from_ref", "to_ref", "to_yaml_text", "record_json", "as_of")
+    FROM_REF_FIELD_NUMBER: _ClassVar[int]
+    TO_REF_FIELD_NUMBER: _ClassVar[int]
+    TO_YAML_TEXT_FIELD_NUMBER: _ClassVar[int]
+    RECORD_JSON_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    from_ref: str
+    to_ref: str
+    to_yaml_text: str
+    record_json: _containers.RepeatedScalarFieldContainer[str]
+    as_of: str
+    def __init__(self, from_ref: _Optional[str] = ..., to_ref: _Optional[str] = ..., to_yaml_text: _Optional[str] = ..., record_json: _Optional[_Iterable[str]] = ..., as_of: _Optional[str] = ...) -> None: ...
+
+class SubjectChange(_message.Message):
+    __slots__ = ("field", "old_value", "new_value")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    OLD_VALUE_FIELD_NUMBER: _ClassVar[int]
+    NEW_VALUE_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    old_value: _struct_pb2.Value
+    new_value: _struct_pb2.Value
+    def __init__(self, field: _Optional[str] = ..., old_value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., new_value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
+
+class RuleFlip(_message.Message):
+    __slots__ = ("id", "old_outcome", "new_outcome")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    OLD_OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    NEW_OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    old_outcome: str
+    new_outcome: str
+    def __init__(self, id: _Optional[str] = ..., old_outcome: _Optional[str] = ..., new_outcome: _Optional[str] = ...) -> None: ...
+
+class SubjectImpact(_message.Message):
+    __slots__ = ("subject_id", "as_of", "changed", "changes", "rules")
+    SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    subject_id: str
+    as_of: str
+    changed: bool
+    changes: _containers.RepeatedCompositeFieldContainer[SubjectChange]
+    rules: _containers.RepeatedCompositeFieldContainer[RuleFlip]
+    def __init__(self, subject_id: _Optional[str] = ..., as_of: _Optional[str] = ..., changed: _Optional[bool] = ..., changes: _Optional[_Iterable[_Union[SubjectChange, _Mapping]]] = ..., rules: _Optional[_Iterable[_Union[RuleFlip, _Mapping]]] = ...) -> None: ...
+
+class AmendmentSummary(_message.Message):
+    __slots__ = ("from_protocol", "to_protocol", "subjects", "unchanged", "changed", "by_kind")
+    class ByKindEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    FROM_PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    TO_PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    SUBJECTS_FIELD_NUMBER: _ClassVar[int]
+    UNCHANGED_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    BY_KIND_FIELD_NUMBER: _ClassVar[int]
+    from_protocol: _common_pb2.ProtocolIdentity
+    to_protocol: _common_pb2.ProtocolIdentity
+    subjects: int
+    unchanged: int
+    changed: int
+    by_kind: _containers.ScalarMap[str, int]
+    def __init__(self, from_protocol: _Optional[_Union[_common_pb2.ProtocolIdentity, _Mapping]] = ..., to_protocol: _Optional[_Union[_common_pb2.ProtocolIdentity, _Mapping]] = ..., subjects: _Optional[int] = ..., unchanged: _Optional[int] = ..., changed: _Optional[int] = ..., by_kind: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class AssessAmendmentResponse(_message.Message):
+    __slots__ = ("subject", "summary")
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    subject: SubjectImpact
+    summary: AmendmentSummary
+    def __init__(self, subject: _Optional[_Union[SubjectImpact, _Mapping]] = ..., summary: _Optional[_Union[AmendmentSummary, _Mapping]] = ...) -> None: ...

@@ -55,6 +55,11 @@ class ProtocolServiceStub:
                 request_serializer=flexmrt_dot_v1_dot_protocol__pb2.DiffProtocolsRequest.SerializeToString,
                 response_deserializer=flexmrt_dot_v1_dot_protocol__pb2.DiffProtocolsResponse.FromString,
                 _registered_method=True)
+        self.AssessAmendment = channel.unary_stream(
+                '/flexmrt.v1.ProtocolService/AssessAmendment',
+                request_serializer=flexmrt_dot_v1_dot_protocol__pb2.AssessAmendmentRequest.SerializeToString,
+                response_deserializer=flexmrt_dot_v1_dot_protocol__pb2.AssessAmendmentResponse.FromString,
+                _registered_method=True)
 
 
 class ProtocolServiceServicer:
@@ -91,6 +96,15 @@ class ProtocolServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AssessAmendment(self, request, context):
+        """Evaluates every record under both revisions and streams, per subject, what flips
+        (eligibility outcome, next action, cycle, activity, cycles remaining under the kidney
+        cap) with the rules responsible; the last message is the summary.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProtocolServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -113,6 +127,11 @@ def add_ProtocolServiceServicer_to_server(servicer, server):
                     servicer.DiffProtocols,
                     request_deserializer=flexmrt_dot_v1_dot_protocol__pb2.DiffProtocolsRequest.FromString,
                     response_serializer=flexmrt_dot_v1_dot_protocol__pb2.DiffProtocolsResponse.SerializeToString,
+            ),
+            'AssessAmendment': grpc.unary_stream_rpc_method_handler(
+                    servicer.AssessAmendment,
+                    request_deserializer=flexmrt_dot_v1_dot_protocol__pb2.AssessAmendmentRequest.FromString,
+                    response_serializer=flexmrt_dot_v1_dot_protocol__pb2.AssessAmendmentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -224,6 +243,33 @@ class ProtocolService:
             '/flexmrt.v1.ProtocolService/DiffProtocols',
             flexmrt_dot_v1_dot_protocol__pb2.DiffProtocolsRequest.SerializeToString,
             flexmrt_dot_v1_dot_protocol__pb2.DiffProtocolsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AssessAmendment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/flexmrt.v1.ProtocolService/AssessAmendment',
+            flexmrt_dot_v1_dot_protocol__pb2.AssessAmendmentRequest.SerializeToString,
+            flexmrt_dot_v1_dot_protocol__pb2.AssessAmendmentResponse.FromString,
             options,
             channel_credentials,
             insecure,
