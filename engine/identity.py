@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Any
 
-from protocol import Protocol, canonical_json, sha256_hex
+from protocol import Protocol, sha256_hex
 
 from .record import Record
 
-__all__ = ["ENGINE_VERSION", "decision_id", "envelope"]
+__all__ = ["ENGINE_VERSION", "decision_id", "envelope", "input_sha256"]
 
 ENGINE_VERSION = "0.1.0"
 
 
+def input_sha256(record: Record) -> str:
+    """sha256 of the record's canonical JSON (the logged input's identity)."""
+    return hashlib.sha256(record.canonical.encode("utf-8")).hexdigest()
+
+
 def decision_id(kind: str, protocol: Protocol, record: Record, as_of: date) -> str:
-    """sha256 over (kind, protocol sha256, canonical record, as_of, engine version)."""
+    """sha256 over (kind, protocol sha256, canonical input's sha256, as_of, engine version)."""
     return sha256_hex(
         {
             "kind": kind,
             "protocol_sha256": protocol.sha256,
-            "input": record.doc,
+            "input_sha256": input_sha256(record),
             "as_of": as_of.isoformat(),
             "engine_version": ENGINE_VERSION,
         }
@@ -34,10 +40,6 @@ def envelope(kind: str, protocol: Protocol, record: Record, as_of: date) -> dict
         "protocol": {"ref": protocol.ref, "sha256": protocol.sha256},
         "as_of": as_of.isoformat(),
         "engine_version": ENGINE_VERSION,
-        "input_sha256": sha256_hex(record.doc),
+        "input_sha256": input_sha256(record),
         "decision_id": decision_id(kind, protocol, record, as_of),
     }
-
-
-def canonical(answer: dict[str, Any]) -> str:
-    return canonical_json(answer)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import best_match
 
+from protocol.canonical import canonical_json
 from protocol.durations import parse_datetime
 from protocol.errors import Issue
 from protocol.units import UnitError, analyte_to_canonical, to_canonical
@@ -145,6 +146,11 @@ class Record:
     withdrawal_date: date | None
     death_date: date | None
     screening_pet: dict[str, Any] | None = field(default=None)
+
+    @cached_property
+    def canonical(self) -> str:
+        """The input document as canonical JSON (RFC 8785), computed once per record."""
+        return canonical_json(self.doc)
 
     def until(self, as_of: date) -> Record:
         """The record as known on ``as_of``: data dated after it are ignored."""

@@ -11,8 +11,54 @@ __all__ = ["canonical_json", "sha256_hex"]
 
 
 def canonical_json(value: Any) -> str:
-    """Serialise ``value`` per RFC 8785: sorted keys (UTF-16 order), no spaces, ES6 numbers."""
-    return "".join(_emit(value))
+    """Serialise ``value`` per RFC 8785: sorted keys (UTF-16 order), no spaces, ES6 numbers.
+
+    Fast path: where every number and key is one on which Python's ``json`` already
+    agrees with RFC 8785 (see :func:`_prepare`), the C encoder does the work; anything
+    else goes through the reference serialiser :func:`_emit`.
+    """
+    prepared = _prepare(value)
+    if prepared is _SLOW:
+        return "".join(_emit(value))
+    return json.dumps(prepared, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class _Slow:
+    pass
+
+
+_SLOW: Any = _Slow()
+_SAFE_INT = 2.0**53
+
+
+def _prepare(value: Any) -> Any:
+    """``value`` with integral doubles as ints, or _SLOW where ``json`` would differ.
+
+    Python's float repr equals ECMAScript's for non-integral 1e-4 ≤ |x| < 1e16 (both
+    print fixed notation with the shortest round-trip digits); integral doubles below
+    2^53 print exactly as ints. Key order differs only for characters ≥ U+E000
+    (code point vs UTF-16 order), so those keys take the slow path.
+    """
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < _SAFE_INT:
+            return int(value)
+        return value if 1e-4 <= abs(value) < 1e16 else _SLOW
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or (key and max(key) >= "\ue000"):
+                return _SLOW
+            prepared = _prepare(item)
+            if prepared is _SLOW:
+                return _SLOW
+            out[key] = prepared
+        return out
+    if isinstance(value, list | tuple):
+        items = [_prepare(item) for item in value]
+        return _SLOW if any(item is _SLOW for item in items) else items
+    if value is None or isinstance(value, str | int):
+        return value
+    raise TypeError(f"cannot canonicalise {type(value).__name__}")
 
 
 def sha256_hex(value: Any) -> str:

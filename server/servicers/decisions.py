@@ -6,7 +6,6 @@ response is returned (the append blocks until the entry is durable).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import date
 from typing import Any
@@ -100,12 +99,12 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
 
     def _append(self, kind: str, protocol: Protocol, record: engine.Record, as_of: date,
                 answer: dict[str, Any]) -> LogEntry:
-        input_json = canonical_json(record.doc)
+        input_json = record.canonical  # computed once per request, shared with the engine
         entry = self._log.append(LogEntry(
             decision_id=answer["decision_id"], kind=kind, caller=current_caller(),
             subject_id=record.subject_id, protocol_ref=protocol.ref,
             protocol_sha256=protocol.sha256, input_json=input_json,
-            input_sha256=hashlib.sha256(input_json.encode("utf-8")).hexdigest(),
+            input_sha256=answer["input_sha256"],
             as_of=as_of.isoformat(),
             engine_version=engine.ENGINE_VERSION, answer_json=canonical_json(answer)))
         _log.info("logged %s %s (entry %d)", kind, entry.decision_id, entry.sequence)

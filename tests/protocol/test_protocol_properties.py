@@ -100,3 +100,16 @@ def test_protocol_load_canonical_load_is_identity(name: str, indent: int) -> Non
     assert again.doc == first.doc
     assert again.sha256 == first.sha256
     assert load_text(canonical_json(first.doc)).sha256 == first.sha256
+
+
+@given(_json)
+def test_fast_path_agrees_with_the_reference_serialiser(value: Any) -> None:
+    from protocol.canonical import _emit
+
+    assert canonical_json(value) == "".join(_emit(value))
+
+
+@given(st.dictionaries(st.text(max_size=4), st.integers(), max_size=6))
+def test_key_order_is_utf16_even_beyond_the_bmp(value: dict[str, Any]) -> None:
+    text = canonical_json({**value, "\U0001f600": 1, "\ufb01": 2})
+    assert text.index('"\ufb01"') > text.index('"\U0001f600"')
