@@ -68,7 +68,7 @@ def _ecog(ctx: Context, within: Duration | None, scan: str, at: date) -> Measure
     start = window_start(at, within)
     rows = [e for e in ctx.record.ecog or () if e[0] <= at and (start is None or e[0] >= start)]
     if not rows:
-        span = f" within {within} before {at}" if within else ""
+        span = f" within {within.human()} before {at}" if within else ""
         return Measured(None, "score", missing=f"no ECOG assessment{span}")
     day, score, index = rows[-1]
     return Measured(
@@ -99,7 +99,10 @@ def _renal(
     missing = [
         m
         for m, ok in (
-            (f"no creatinine within {within} before {at}" if within else "no creatinine", lab),
+            (
+                f"no creatinine within {within.human()} before {at}" if within else "no creatinine",
+                lab,
+            ),
             ("no birth date or age", age is not None),
             ("no body weight", not needs_weight or ctx.record.weight_kg is not None),
         )

@@ -77,7 +77,11 @@ class Evaluator:
         within = self._within(body)
         lab = self.ctx.latest_lab(test, within, self.at)
         if lab is None:
-            span = f" within {within} before {self.at}" if within else f" on or before {self.at}"
+            span = (
+                f" within {within.human()} before {self.at}"
+                if within
+                else f" on or before {self.at}"
+            )
             return RuleResult.unknown(f"no {ANALYTES[test][0]} ({test}) result{span}")
         observed = [lab_evidence(lab)]
         if op == "exists":

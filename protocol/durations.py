@@ -34,6 +34,20 @@ class Duration:
         """Approximate length in days (30.4375 days per month)."""
         return self.months * DAYS_PER_MONTH + self.hours / 24.0
 
+    def human(self) -> str:
+        """Plain words for messages: "14 days", "6 months", "72 h"."""
+        parts = []
+        if self.months:
+            parts.append(f"{self.months} month{'s' if self.months != 1 else ''}")
+        if self.hours:
+            days = self.hours / 24
+            parts.append(
+                f"{days:g} day{'s' if days != 1 else ''}"
+                if days.is_integer()
+                else f"{self.hours:g} h"
+            )
+        return " ".join(parts) or "0 days"
+
     def __str__(self) -> str:
         parts = "P"
         if self.months:
