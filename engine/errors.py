@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from protocol.errors import Issue
+from protocol.errors import Issue, IssuesError
 
 __all__ = ["Issue", "RecordError"]
 
 
-@dataclass
-class RecordError(ValueError):
+class RecordError(IssuesError):
     """An invalid patient record: every problem, each with its JSON pointer.
 
     Missing clinical data is not an error (it makes rules INDETERMINATE); a value
     of the wrong type, an unknown unit or a unit that does not fit the field is.
     """
-
-    code: str
-    message: str
-    issues: list[Issue] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        super().__init__(self.message)
-
-    def __str__(self) -> str:
-        return "\n".join([self.message, *(f"  {i}" for i in self.issues)])

@@ -18,7 +18,7 @@ from jsonschema.exceptions import best_match
 
 from protocol.canonical import canonical_json
 from protocol.durations import parse_datetime
-from protocol.errors import Issue
+from protocol.errors import Issue, locate
 from protocol.units import UnitError, analyte_to_canonical, to_canonical
 
 from .errors import RecordError
@@ -204,9 +204,7 @@ def parse_record(
         head = best_match(errors)
         ordered = [head, *(e for e in errors if e is not head)]
         issues = [
-            _locate(
-                Issue("schema_violation", e.message, _pointer(e.absolute_path)), positions, file
-            )
+            locate(Issue("schema_violation", e.message, _pointer(e.absolute_path)), positions, file)
             for e in ordered
         ]
         raise RecordError(
@@ -217,7 +215,7 @@ def parse_record(
     builder = _Builder(data)
     record = builder.build()
     if builder.issues:
-        issues = [_locate(i, positions, file) for i in builder.issues]
+        issues = [locate(i, positions, file) for i in builder.issues]
         raise RecordError(
             issues[0].code,
             f"{file or 'record'}: {len(issues)} problem(s); first: {issues[0].message}",
@@ -228,15 +226,6 @@ def parse_record(
 
 def _pointer(path: Any) -> str:
     return "".join(f"/{p}" for p in path)
-
-
-def _locate(issue: Issue, positions: dict[str, tuple[int, int]] | None, file: str) -> Issue:
-    positions = positions or {}
-    pointer = issue.pointer
-    while pointer not in positions and pointer:
-        pointer = pointer.rsplit("/", 1)[0]
-    line, column = positions.get(pointer, (None, None))
-    return replace(issue, file=file, line=line, column=column)
 
 
 class _Builder:

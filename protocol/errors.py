@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-__all__ = ["Issue", "ProtocolError"]
+__all__ = ["Issue", "IssuesError", "ProtocolError", "locate"]
 
 
 @dataclass(frozen=True)
@@ -54,12 +54,8 @@ class Issue:
 
 
 @dataclass
-class ProtocolError(ValueError):
-    """A protocol (or reference to one) that cannot be used.
-
-    ``code`` is stable (``schema_violation``, ``unknown_parameter``, ``not_found`` …);
-    ``issues`` lists every problem found, the first being the headline.
-    """
+class IssuesError(ValueError):
+    """Base of the packages' error types: a stable ``code``, a headline, every issue."""
 
     code: str
     message: str
@@ -69,7 +65,22 @@ class ProtocolError(ValueError):
         super().__init__(self.message)
 
     def __str__(self) -> str:
-        if not self.issues:
-            return self.message
-        lines = [self.message, *(f"  {issue}" for issue in self.issues)]
-        return "\n".join(lines)
+        return "\n".join([self.message, *(f"  {issue}" for issue in self.issues)])
+
+
+class ProtocolError(IssuesError):
+    """A protocol (or reference to one) that cannot be used.
+
+    ``code`` is stable (``schema_violation``, ``unknown_parameter``, ``not_found`` …);
+    ``issues`` lists every problem found, the first being the headline.
+    """
+
+
+def locate(issue: Issue, positions: dict[str, tuple[int, int]] | None, file: str) -> Issue:
+    """``issue`` with ``file`` and the line/column of its pointer (or nearest ancestor)."""
+    positions = positions or {}
+    pointer = issue.pointer
+    while pointer not in positions and pointer:
+        pointer = pointer.rsplit("/", 1)[0]
+    line, column = positions.get(pointer, (None, None))
+    return replace(issue, file=file, line=line, column=column)

@@ -17,7 +17,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from .canonical import sha256_hex
 from .checks import semantic_issues
-from .errors import Issue, ProtocolError
+from .errors import Issue, ProtocolError, locate
 from .model import Protocol
 from .yamlio import Positions, escape_pointer, read_yaml
 
@@ -67,8 +67,8 @@ def validate_document(data: Any, positions: Positions | None = None, file: str =
     if errors:
         head = best_match(errors)
         ordered = [head, *sorted((e for e in errors if e is not head), key=_error_order)]
-        return [_locate(_schema_issue(e), positions, file) for e in ordered]
-    return [_locate(i, positions, file) for i in semantic_issues(data)]
+        return [locate(_schema_issue(e), positions, file) for e in ordered]
+    return [locate(i, positions, file) for i in semantic_issues(data)]
 
 
 def _error_order(error: ValidationError) -> tuple[str, str]:
@@ -117,21 +117,3 @@ def _expected(error: ValidationError) -> str:
         return "keys " + ", ".join(value)
     desc = error.schema.get("description") if isinstance(error.schema, dict) else None
     return str(desc or f"{error.validator} {value}")[:120]
-
-
-def _locate(issue: Issue, positions: Positions, file: str) -> Issue:
-    pointer = issue.pointer
-    while pointer not in positions and pointer:
-        pointer = pointer.rsplit("/", 1)[0]
-    line, column = positions.get(pointer, (None, None))
-    return Issue(
-        issue.code,
-        issue.message,
-        issue.pointer,
-        file,
-        line,
-        column,
-        issue.expected,
-        issue.found,
-        issue.fix,
-    )

@@ -9,8 +9,17 @@ from typing import Any
 
 from protocol import Protocol, ProtocolError, Registry
 from protocol.canonical import canonical_json
+from protocol.errors import IssuesError
 
-__all__ = ["emit_json", "fail", "parse_as_of", "registry", "resolve_protocol"]
+__all__ = [
+    "emit_json",
+    "fail",
+    "invalid_file",
+    "parse_as_of",
+    "registry",
+    "report_files",
+    "resolve_protocol",
+]
 
 _REGISTRY: Registry | None = None
 
@@ -67,3 +76,27 @@ def parse_as_of(text: str | None) -> date:
     except ValueError:
         print(f"flexmrt: error: --as-of {text!r} is not an ISO date (YYYY-MM-DD)", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def invalid_file(path: str, error: IssuesError) -> dict[str, Any]:
+    """A failed file's result row: every issue, each with its one-line text."""
+    issues = [{**i.as_dict(), "text": str(i)} for i in error.issues] or [
+        {"code": error.code, "message": error.message, "text": error.message}
+    ]
+    return {"file": path, "valid": False, "issues": issues}
+
+
+def report_files(results: list[dict[str, Any]], as_json: bool, ok_text: Any) -> int:
+    """Print per-file validation results; exit code 0 when every file is valid, else 1."""
+    valid = all(r["valid"] for r in results)
+    if as_json:
+        emit_json({"valid": valid, "results": results})
+        return 0 if valid else 1
+    for r in results:
+        if r["valid"]:
+            print(f"ok      {r['file']}  {ok_text(r)}")
+            continue
+        print(f"INVALID {r['file']}: {len(r['issues'])} problem(s)")
+        for issue in r["issues"]:
+            print(f"  {issue['text']}")
+    return 0 if valid else 1

@@ -18,30 +18,49 @@ _METHODS = ("hanscheid", "prior-half-life", "fit")
 
 def register(sub: Any) -> None:
     p = sub.add_parser("dose", help="kidney and tumour dose and BED from quantitative SPECT/CT")
-    p.add_argument("--spect", action="append", required=True, metavar="PATH",
-                   help="SPECT time point (NM multi-frame file or slice folder); repeat for more")
+    p.add_argument(
+        "--spect",
+        action="append",
+        required=True,
+        metavar="PATH",
+        help="SPECT time point (NM multi-frame file or slice folder); repeat for more",
+    )
     p.add_argument("--masks", required=True, metavar="PATH", help="DICOM SEG or RTSTRUCT")
     p.add_argument("--ct", metavar="PATH", help="CT series for density correction and mass")
     _common(p)
     p.add_argument("--injected-gbq", type=float, metavar="X", help="overrides the DICOM header")
-    p.add_argument("--injection-time", metavar="ISO8601",
-                   help="injection date-time with offset, e.g. 2024-03-04T09:30:00+01:00")
-    p.add_argument("--calibration", type=float, metavar="BQML_PER_COUNT",
-                   help="calibration factor for SPECT stored in counts (Bq/mL per count)")
+    p.add_argument(
+        "--injection-time",
+        metavar="ISO8601",
+        help="injection date-time with offset, e.g. 2024-03-04T09:30:00+01:00",
+    )
+    p.add_argument(
+        "--calibration",
+        type=float,
+        metavar="BQML_PER_COUNT",
+        help="calibration factor for SPECT stored in counts (Bq/mL per count)",
+    )
     p.add_argument("--cycle", type=int, metavar="N", help="also print the record's spect_ct entry")
     p.set_defaults(func=_dose)
 
     p = sub.add_parser("dose-batch", help="run `dose` over every study folder under ROOT")
-    p.add_argument("root", metavar="ROOT",
-                   help="folder of studies, each with spect*/, masks/ and optionally ct/")
+    p.add_argument(
+        "root",
+        metavar="ROOT",
+        help="folder of studies, each with spect*/, masks/ and optionally ct/",
+    )
     p.add_argument("--no-ct", action="store_true", help="ignore ct/ folders")
     _common(p)
     p.set_defaults(func=_batch)
 
     p = sub.add_parser("phantom", help="write a DICOM phantom study (SPECT, CT, SEG) to try `dose`")
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write the study into")
-    p.add_argument("--times-h", default="24", metavar="H[,H…]",
-                   help="SPECT time points in hours after injection (default 24)")
+    p.add_argument(
+        "--times-h",
+        default="24",
+        metavar="H[,H…]",
+        help="SPECT time points in hours after injection (default 24)",
+    )
     p.add_argument("--shape", default="40,40,48", metavar="X,Y,Z", help="SPECT grid (voxels)")
     p.set_defaults(func=_phantom)
 
@@ -62,25 +81,46 @@ def _phantom(args: Any) -> int:
     spect = " ".join(f"--spect {p}" for p in phantom.spect)
     print(f"wrote phantom study to {phantom.root}")
     for name, truth in phantom.truth.items():
-        print(f"  {name}: {truth['volume_ml']:.1f} mL, T_eff {truth['teff_h']:g} h, "
-              f"local-deposition dose {truth['local_dose_gy']:.3f} Gy")
-    print(f"try: flexmrt dose {spect} --masks {phantom.masks} --ct {phantom.ct} "
-          f"--protocol flex-mrt --cycle 1 --out {phantom.root}/dose")
+        print(
+            f"  {name}: {truth['volume_ml']:.1f} mL, T_eff {truth['teff_h']:g} h, "
+            f"local-deposition dose {truth['local_dose_gy']:.3f} Gy"
+        )
+    print(
+        f"try: flexmrt dose {spect} --masks {phantom.masks} --ct {phantom.ct} "
+        f"--protocol flex-mrt --cycle 1 --out {phantom.root}/dose"
+    )
     return 0
 
 
 def _common(p: Any) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="where RT Dose and JSON go")
-    p.add_argument("--protocol", metavar="REF", help="take α/β, repair half-time and the "
-                   "kidney's population T_eff from this protocol (e.g. flex-mrt)")
-    p.add_argument("--method", choices=_METHODS, default="prior-half-life",
-                   help="time-integrated activity method (default prior-half-life)")
-    p.add_argument("--teff-h", action="append", default=[], metavar="REGION=HOURS",
-                   help="effective half-life for a structure name, or kidney / tumour")
+    p.add_argument(
+        "--protocol",
+        metavar="REF",
+        help="take α/β, repair half-time and the "
+        "kidney's population T_eff from this protocol (e.g. flex-mrt)",
+    )
+    p.add_argument(
+        "--method",
+        choices=_METHODS,
+        default="prior-half-life",
+        help="time-integrated activity method (default prior-half-life)",
+    )
+    p.add_argument(
+        "--teff-h",
+        action="append",
+        default=[],
+        metavar="REGION=HOURS",
+        help="effective half-life for a structure name, or kidney / tumour",
+    )
     p.add_argument("--dose-method", choices=("kernel", "local"), default="kernel")
     p.add_argument("--precision", choices=("float32", "float64"), default="float32")
-    p.add_argument("--device", choices=("auto", "cpu", "gpu"), default=None,
-                   help="array backend (default $FLEXMRT_DEVICE or auto)")
+    p.add_argument(
+        "--device",
+        choices=("auto", "cpu", "gpu"),
+        default=None,
+        help="array backend (default $FLEXMRT_DEVICE or auto)",
+    )
     p.add_argument("--json", action="store_true", help="print results as JSON")
 
 
@@ -110,10 +150,15 @@ def _protocol_lq(ref: str | None) -> tuple[dict[str, Any], list[str]]:
     lq = resolve(ref).kidney_lq()
     if lq is None or lq.cap_gy is None:
         return {}, [f"protocol {ref} has no kidney cap: α/β and T_rep defaults used"]
-    found = {"alpha_beta_gy": lq.alpha_beta_gy, "repair_half_time_h": lq.repair_half_time_h,
-             "kidney_teff_h": lq.effective_half_life_h}
-    return found, [f"α/β {lq.alpha_beta_gy} Gy, T_rep {lq.repair_half_time_h} h and kidney "
-                   f"population T_eff {lq.effective_half_life_h} h from protocol {ref}"]
+    found = {
+        "alpha_beta_gy": lq.alpha_beta_gy,
+        "repair_half_time_h": lq.repair_half_time_h,
+        "kidney_teff_h": lq.effective_half_life_h,
+    }
+    return found, [
+        f"α/β {lq.alpha_beta_gy} Gy, T_rep {lq.repair_half_time_h} h and kidney "
+        f"population T_eff {lq.effective_half_life_h} h from protocol {ref}"
+    ]
 
 
 def _settings(args: Any, **extra: Any):
@@ -124,8 +169,16 @@ def _settings(args: Any, **extra: Any):
     kidney_teff = lq.pop("kidney_teff_h", None)
     if kidney_teff is not None and not any("kidney" in k for k in teff):
         teff["kidney"] = kidney_teff
-    return Settings(method=args.method, teff_h=teff, dose_method=args.dose_method,
-                    device=args.device, dtype=args.precision, notes=tuple(notes), **lq, **extra)
+    return Settings(
+        method=args.method,
+        teff_h=teff,
+        dose_method=args.dose_method,
+        device=args.device,
+        dtype=args.precision,
+        notes=tuple(notes),
+        **lq,
+        **extra,
+    )
 
 
 def _injection_time(text: str | None) -> dt.datetime | None:
@@ -169,12 +222,13 @@ def _run_dose(args: Any) -> int:
     from gpu_dose.record import to_record_entry
 
     settings = _settings(
-        args, injected_mbq=None if args.injected_gbq is None else args.injected_gbq * 1000,
+        args,
+        injected_mbq=None if args.injected_gbq is None else args.injected_gbq * 1000,
         injection_time=_injection_time(args.injection_time),
-        calibration_bq_ml_per_count=args.calibration)
+        calibration_bq_ml_per_count=args.calibration,
+    )
     result, files = run_study(args.spect, args.masks, args.out, args.ct, settings)
-    payload = {**result.to_dict(), "rtdose": str(files["rtdose"]),
-               "results": str(files["results"])}
+    payload = {**result.to_dict(), "rtdose": str(files["rtdose"]), "results": str(files["results"])}
     if args.cycle is not None:
         payload["record_entry"] = to_record_entry(result, args.cycle)
     if args.json:
@@ -185,14 +239,20 @@ def _run_dose(args: Any) -> int:
 
 
 def _print_table(payload: dict[str, Any]) -> None:
-    print(f"backend {payload['backend']} ({payload['dtype']}), TIA {payload['tia_method']}, "
-          f"dose {payload['dose_method']}")
-    print(f"{'structure':<14}{'mL':>9}{'mean Gy':>10}{'max Gy':>9}{'Gy/GBq':>9}"
-          f"{'T_eff h':>9}{'BED Gy':>9}")
+    print(
+        f"backend {payload['backend']} ({payload['dtype']}), TIA {payload['tia_method']}, "
+        f"dose {payload['dose_method']}"
+    )
+    print(
+        f"{'structure':<14}{'mL':>9}{'mean Gy':>10}{'max Gy':>9}{'Gy/GBq':>9}"
+        f"{'T_eff h':>9}{'BED Gy':>9}"
+    )
     for name, s in payload["structures"].items():
         gpg = "" if s["gy_per_gbq"] is None else f"{s['gy_per_gbq']:.3f}"
-        print(f"{name:<14}{s['volume_ml']:>9.1f}{s['mean_gy']:>10.3f}{s['max_gy']:>9.3f}"
-              f"{gpg:>9}{s['teff_h']:>9.1f}{s['mean_bed_gy']:>9.3f}")
+        print(
+            f"{name:<14}{s['volume_ml']:>9.1f}{s['mean_gy']:>10.3f}{s['max_gy']:>9.3f}"
+            f"{gpg:>9}{s['teff_h']:>9.1f}{s['mean_bed_gy']:>9.3f}"
+        )
     for line in payload["notes"] + payload["warnings"]:
         print(f"note: {line}")
     if "record_entry" in payload:
@@ -211,7 +271,10 @@ def _run_batch(args: Any) -> int:
     if args.json:
         print(json.dumps(summaries, indent=2, sort_keys=True, default=str))
     for s in summaries if not args.json else []:
-        detail = (f"kidneys {s['kidneys_mean_gy']:.3f} Gy" if s["status"] == "ok"
-                  and s["kidneys_mean_gy"] is not None else s.get("error", {}).get("message", ""))
+        detail = (
+            f"kidneys {s['kidneys_mean_gy']:.3f} Gy"
+            if s["status"] == "ok" and s["kidneys_mean_gy"] is not None
+            else s.get("error", {}).get("message", "")
+        )
         print(f"{s['study']:<24}{s['status']:<7}{detail}")
     return 0 if all(s["status"] == "ok" for s in summaries) else 1

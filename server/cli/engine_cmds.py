@@ -10,7 +10,7 @@ from typing import Any
 import engine
 from protocol import ProtocolError, parse_duration
 
-from .common import emit_json, fail, parse_as_of, resolve_protocol
+from .common import emit_json, fail, invalid_file, parse_as_of, report_files, resolve_protocol
 
 __all__ = ["read_record", "register"]
 
@@ -114,25 +114,8 @@ def _check(args: argparse.Namespace) -> int:
                 {"file": path, "valid": True, "subject_id": record.subject_id, "issues": []}
             )
         except engine.RecordError as exc:
-            results.append(
-                {
-                    "file": path,
-                    "valid": False,
-                    "issues": [i.as_dict() | {"text": str(i)} for i in exc.issues]
-                    or [{"code": exc.code, "text": exc.message}],
-                }
-            )
-    if args.json:
-        emit_json({"valid": all(r["valid"] for r in results), "results": results})
-    else:
-        for r in results:
-            if r["valid"]:
-                print(f"ok      {r['file']}  {r['subject_id']}")
-            else:
-                print(f"INVALID {r['file']}")
-                for issue in r["issues"]:
-                    print(f"  {issue['text']}")
-    return 0 if all(r["valid"] for r in results) else 1
+            results.append(invalid_file(path, exc))
+    return report_files(results, args.json, lambda r: r["subject_id"])
 
 
 def _evidence(observed: list[dict[str, Any]]) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
-from protocol import ProtocolError, diff_protocols, load_file
+from protocol import Protocol, ProtocolError, diff_protocols, load_file
 from protocol.diff import format_diff
 
-from .common import emit_json, fail, registry, resolve_protocol
+from .common import emit_json, fail, invalid_file, registry, report_files, resolve_protocol
 
 __all__ = ["register"]
 
@@ -39,43 +40,24 @@ def register(sub: Any) -> None:
 
 def _validate(args: argparse.Namespace) -> int:
     if not args.paths and not args.bundled:
-        args._parser_error = "give at least one PATH, or --bundled"
-        raise SystemExit("flexmrt validate: error: give at least one PATH, or --bundled")
+        print("flexmrt validate: error: give at least one PATH, or --bundled", file=sys.stderr)
+        return 2
     results: list[dict[str, Any]] = []
     if args.bundled:
         try:
-            results += [
-                {"file": p.file, "ref": p.ref, "sha256": p.sha256, "valid": True, "issues": []}
-                for p in registry().all()
-            ]
+            results += [_valid(p.file, p) for p in registry().all()]
         except ProtocolError as exc:
-            results.append(_invalid("bundled", exc))
+            results.append(invalid_file("bundled", exc))
     for path in args.paths:
         try:
-            p = load_file(path)
-            results.append(
-                {"file": path, "ref": p.ref, "sha256": p.sha256, "valid": True, "issues": []}
-            )
+            results.append(_valid(path, load_file(path)))
         except ProtocolError as exc:
-            results.append(_invalid(path, exc))
-    if args.json:
-        emit_json({"valid": all(r["valid"] for r in results), "results": results})
-    else:
-        for r in results:
-            if r["valid"]:
-                print(f"ok      {r['file']}  {r['ref']}  sha256:{r['sha256'][:16]}")
-            else:
-                print(f"INVALID {r['file']}: {len(r['issues'])} problem(s)")
-                for issue in r["issues"]:
-                    print(f"  {issue['text']}")
-    return 0 if all(r["valid"] for r in results) else 1
+            results.append(invalid_file(path, exc))
+    return report_files(results, args.json, lambda r: f"{r['ref']}  sha256:{r['sha256'][:16]}")
 
 
-def _invalid(path: str, exc: ProtocolError) -> dict[str, Any]:
-    issues = [{**i.as_dict(), "text": str(i)} for i in exc.issues] or [
-        {"code": exc.code, "message": exc.message, "text": exc.message}
-    ]
-    return {"file": path, "valid": False, "issues": issues}
+def _valid(path: str, p: Protocol) -> dict[str, Any]:
+    return {"file": path, "ref": p.ref, "sha256": p.sha256, "valid": True, "issues": []}
 
 
 def _protocols(args: argparse.Namespace) -> int:
