@@ -6,11 +6,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-.venv/bin/python}"
 [ -x "$PY" ] || PY=python3
-if ! "$PY" -c 'import sys; from gpu_dose.backend import cuda_available as c; sys.exit(0 if c() else 1)'
-then
+# CuPy and a device first (plain CuPy: gpu_dose itself may need the wheels below).
+if ! "$PY" -c 'import sys, cupy; sys.exit(0 if cupy.cuda.runtime.getDeviceCount() > 0 else 1)' \
+    >/dev/null 2>&1; then
     echo "no CUDA device (or CuPy not importable): GPU check skipped"
     exit 0
 fi
+# On the GPU machine: the wheels bench/gpu_wheels.sh fetched (pydicom, highdicom, …).
+if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/flexmrt-site .whl/*.whl
+    export PYTHONPATH="/tmp/flexmrt-site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
+fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 DEST="${OUT:-bench/out}"
 mkdir -p "$DEST"
 "$PY" -c 'import cupy; p = cupy.cuda.runtime.getDeviceProperties(0); print(p["name"].decode())' \
