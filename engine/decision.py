@@ -383,6 +383,7 @@ def _response(ctx: Context) -> dict[str, Any]:
     status = psa_status(ctx)
     base, latest = status.baseline, status.latest
     change = status.change(base) if base else None
+    from_nadir = status.change(status.nadir)
     params = ctx.protocol.doc["response"]["psa_response"]
     psa50 = ctx.protocol.quantity(params["psa50"], "percent")
     psa90 = ctx.protocol.quantity(params["psa90"], "percent")
@@ -392,9 +393,7 @@ def _response(ctx: Context) -> dict[str, Any]:
         "psa_latest": latest.value if latest else None,
         "psa_nadir": status.nadir.value if status.nadir else None,
         "psa_change_from_baseline_pct": None if change is None else round(change, 2),
-        "psa_change_from_nadir_pct": None
-        if status.change(status.nadir) is None
-        else round(status.change(status.nadir) or 0.0, 2),
+        "psa_change_from_nadir_pct": None if from_nadir is None else round(from_nadir, 2),
         "psa50": None if change is None else change <= psa50,
         "psa90": None if change is None else change <= psa90,
         "pcwg3": pcwg3(ctx).status,

@@ -14,7 +14,8 @@ from datetime import date
 from typing import Any
 
 from protocol.durations import Duration, add_duration
-from protocol.units import ANALYTES, QUANTITIES, RELATIVE_UNITS, analyte_to_canonical
+from protocol.model import MEASURE_KINDS
+from protocol.units import ANALYTES, QUANTITIES, RELATIVE_UNITS, analyte_to_canonical, to_canonical
 
 from .context import Context, lab_evidence, window_start
 from .ctcae import LAB_TERMS, grade_lab
@@ -127,20 +128,15 @@ class Evaluator:
         )
 
     def _measure_target(self, name: str, body: dict[str, Any]) -> Any:
-        from protocol.model import MEASURE_KINDS
-
-        value, unit = self.protocol.raw(body["value"])
         kind = MEASURE_KINDS[name]
         if kind == "duration":
             return self.protocol.duration(body["value"]).days
+        value, _ = self.protocol.raw(body["value"])
         if kind is None or isinstance(value, list | str | bool):
             return value
-        unit = body.get("unit", unit) or QUANTITIES[kind][0]
-        return (
-            self.protocol.quantity({"param": body["value"]["param"]}, kind)
-            if isinstance(body["value"], dict)
-            else float(value) * QUANTITIES[kind][1][unit]
-        )
+        if isinstance(body["value"], dict):  # {param: NAME}: in the parameter's unit
+            return self.protocol.quantity(body["value"], kind)
+        return to_canonical(float(value), body.get("unit", QUANTITIES[kind][0]), kind)
 
     def _grade(self, body: dict[str, Any]) -> RuleResult:
         of, op, target = body["of"], body["op"], body["value"]
