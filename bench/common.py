@@ -67,9 +67,14 @@ def machine() -> dict[str, Any]:
     """Cores, CPU model, memory, Python and library versions of this process's machine."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     libs = {name: v for name in _LIBS if (v := _version(name))}
-    return {"cores": cores, "cpu": _cpu_model(), "memory_gib": _memory_gib(),
-            "python": platform.python_version(), "libs": libs,
-            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE")}
+    return {
+        "cores": cores,
+        "cpu": _cpu_model(),
+        "memory_gib": _memory_gib(),
+        "python": platform.python_version(),
+        "libs": libs,
+        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
+    }
 
 
 def machine_line(info: dict[str, Any] | None = None) -> str:
@@ -96,8 +101,9 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, value
 
 
-def round_robin(contenders: dict[str, Callable[[], Any]], repeats: int,
-                warmup: int = 1) -> dict[str, list[float]]:
+def round_robin(
+    contenders: dict[str, Callable[[], Any]], repeats: int, warmup: int = 1
+) -> dict[str, list[float]]:
     """Seconds per run of each contender, interleaved: one of each per round."""
     for _ in range(warmup):
         for fn in contenders.values():
@@ -182,9 +188,12 @@ def short_path(file: str) -> str:
     """A profiled function's file: relative to the repository, or from site-packages on."""
     path = Path(file)
     root = RESULTS.resolve().parent.parent
-    if path.is_absolute() and path.resolve().is_relative_to(root) \
-            and "site-packages" not in path.parts:
+    if (
+        path.is_absolute()
+        and path.resolve().is_relative_to(root)
+        and "site-packages" not in path.parts
+    ):
         return str(path.resolve().relative_to(root))
     if "site-packages" in path.parts:
-        return "/".join(path.parts[path.parts.index("site-packages") + 1:])
+        return "/".join(path.parts[path.parts.index("site-packages") + 1 :])
     return "/".join(path.parts[-2:]) if path.suffix else file

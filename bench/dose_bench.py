@@ -101,10 +101,12 @@ def contenders(tia: np.ndarray) -> dict[str, Callable[[], np.ndarray]]:
         with scipy.fft.set_workers(os.cpu_count() or 1):
             return scipy.signal.fftconvolve(tia, kernel, mode="same")
 
-    return {"project": lambda: absorbed_dose(tia, geometry),
-            "fftconvolve": lambda: scipy.signal.fftconvolve(tia, kernel, mode="same"),
-            "fftconvolve_workers": fftconvolve_workers,
-            "floor": floor}
+    return {
+        "project": lambda: absorbed_dose(tia, geometry),
+        "fftconvolve": lambda: scipy.signal.fftconvolve(tia, kernel, mode="same"),
+        "fftconvolve_workers": fftconvolve_workers,
+        "floor": floor,
+    }
 
 
 def max_rel_diff(a: np.ndarray, b: np.ndarray) -> float:
@@ -114,15 +116,30 @@ def max_rel_diff(a: np.ndarray, b: np.ndarray) -> float:
 
 def _ratios(t: dict[str, float]) -> tuple[float, float, float, float]:
     best = min(t["fftconvolve"], t["fftconvolve_workers"])
-    return (t["project"] / t["fftconvolve"], t["project"] / t["fftconvolve_workers"],
-            t["project"] / best, t["project"] / t["floor"])
+    return (
+        t["project"] / t["fftconvolve"],
+        t["project"] / t["fftconvolve_workers"],
+        t["project"] / best,
+        t["project"] / t["floor"],
+    )
 
 
 def dose_step_section(sizes: Sizes) -> tuple[str, dict[str, Any]]:
     """Table ``dose-cpu``: medians per grid, ratios of the project to each contender."""
-    table = Table(["grid", "project ms", "fftconvolve ms", "fftconvolve, all cores ms",
-                   "FFT floor ms", "vs fftconvolve", "vs all cores", "vs best (target ≤ 1.0)",
-                   "vs floor", "max rel diff vs fftconvolve"])
+    table = Table(
+        [
+            "grid",
+            "project ms",
+            "fftconvolve ms",
+            "fftconvolve, all cores ms",
+            "FFT floor ms",
+            "vs fftconvolve",
+            "vs all cores",
+            "vs best (target ≤ 1.0)",
+            "vs floor",
+            "max rel diff vs fftconvolve",
+        ]
+    )
     raw: dict[str, Any] = {}
     for edge, rounds in sizes.grids.items():
         tia = tia_map(edge)
@@ -130,15 +147,27 @@ def dose_step_section(sizes: Sizes) -> tuple[str, dict[str, Any]]:
         t = {k: median(v) for k, v in round_robin(runs, rounds).items()}
         diff = max_rel_diff(runs["project"](), runs["fftconvolve"]())
         r_plain, r_workers, r_best, r_floor = _ratios(t)
-        table.add(f"{edge}³", fmt_ms(t["project"]), fmt_ms(t["fftconvolve"]),
-                  fmt_ms(t["fftconvolve_workers"]), fmt_ms(t["floor"]), fmt_ratio(r_plain),
-                  fmt_ratio(r_workers), fmt_ratio(r_best), fmt_ratio(r_floor), f"{diff:.1e}")
+        table.add(
+            f"{edge}³",
+            fmt_ms(t["project"]),
+            fmt_ms(t["fftconvolve"]),
+            fmt_ms(t["fftconvolve_workers"]),
+            fmt_ms(t["floor"]),
+            fmt_ratio(r_plain),
+            fmt_ratio(r_workers),
+            fmt_ratio(r_best),
+            fmt_ratio(r_floor),
+            f"{diff:.1e}",
+        )
         raw[f"{edge}"] = {**t, "ratio_vs_best": r_best, "max_rel_diff": diff, "rounds": rounds}
-    note = (f"float32 TIA maps, Lu-177 soft-tissue kernel at {VOXEL_MM} mm (11³). Medians "
-            "over the rounds below; contenders timed round-robin in one run. Ratio = "
-            "project time / contender time (below 1 is faster). FFT floor: bare `scipy.fft` "
-            "rfftn → × cached kernel transform → irfftn on all cores, no clipping. Rounds: "
-            + ", ".join(f"{e}³ {r}" for e, r in sizes.grids.items()) + ".")
+    note = (
+        f"float32 TIA maps, Lu-177 soft-tissue kernel at {VOXEL_MM} mm (11³). Medians "
+        "over the rounds below; contenders timed round-robin in one run. Ratio = "
+        "project time / contender time (below 1 is faster). FFT floor: bare `scipy.fft` "
+        "rfftn → × cached kernel transform → irfftn on all cores, no clipping. Rounds: "
+        + ", ".join(f"{e}³ {r}" for e, r in sizes.grids.items())
+        + "."
+    )
     return section_header("Dose step on the CPU", note) + "\n" + table.markdown(), raw
 
 
@@ -150,11 +179,17 @@ def batch_section(sizes: Sizes) -> tuple[str, dict[str, Any]]:
     t = {k: median(v) for k, v in round_robin(runs, sizes.batch_rounds, warmup=0).items()}
     table = Table(["contender", "batch s", "studies/s", "project time / this"])
     for name, seconds in t.items():
-        table.add(name, f"{seconds:.3g}", f"{sizes.batch / seconds:.3g}",
-                  fmt_ratio(t["project"] / seconds))
-    note = (f"{sizes.batch} different float32 maps of {sizes.batch_edge}³, dose step only "
-            f"(the kernel transform stays cached across the batch); median of "
-            f"{sizes.batch_rounds} rounds, contenders interleaved.")
+        table.add(
+            name,
+            f"{seconds:.3g}",
+            f"{sizes.batch / seconds:.3g}",
+            fmt_ratio(t["project"] / seconds),
+        )
+    note = (
+        f"{sizes.batch} different float32 maps of {sizes.batch_edge}³, dose step only "
+        f"(the kernel transform stays cached across the batch); median of "
+        f"{sizes.batch_rounds} rounds, contenders interleaved."
+    )
     raw = {k: {"batch_s": v, "studies_per_s": sizes.batch / v} for k, v in t.items()}
     return section_header("Dose batch on the CPU", note) + "\n" + table.markdown(), raw
 
@@ -164,27 +199,39 @@ def _stages(study: Any, out: Path) -> dict[str, float]:
     settings = pipeline.Settings(teff_h=TEFF, device="cpu")
     be = get_backend("cpu")
     t: dict[str, float] = {}
-    t["read DICOM"], (images, masks, ct) = timed(lambda: (
-        (ims := pipeline._read_images(study.spect, settings)),
-        pipeline._with_kidneys(dicom_io.read_masks(study.masks, ims[0].geometry)),
-        dicom_io.read_ct(study.ct)))
+    t["read DICOM"], (images, masks, ct) = timed(
+        lambda: (
+            (ims := pipeline._read_images(study.spect, settings)),
+            pipeline._with_kidneys(dicom_io.read_masks(study.masks, ims[0].geometry)),
+            dicom_io.read_ct(study.ct),
+        )
+    )
     t["TIA"], (tia_map_, fits) = timed(lambda: pipeline._tia_map(be, images, masks, settings))
 
     def dose() -> Any:
         hu = be.xp.asarray(ct.hu, dtype=settings.dtype)
-        rho = density_from_hu(resample(hu, ct.geometry, images[0].geometry, order=1,
-                                       fill=-1000.0))
+        rho = density_from_hu(resample(hu, ct.geometry, images[0].geometry, order=1, fill=-1000.0))
         return rho, absorbed_dose(tia_map_, images[0].geometry, density=rho)
 
     t["dose (incl. CT density)"], (rho, dose_gy) = timed(dose)
-    t["statistics"], structures = timed(lambda: {
-        name: pipeline._structure(be, name, mask, dose_gy, tia_map_, rho, images[0], settings,
-                                  fits) for name, mask in masks.items()})
+    t["statistics"], structures = timed(
+        lambda: {
+            name: pipeline._structure(
+                be, name, mask, dose_gy, tia_map_, rho, images[0], settings, fits
+            )
+            for name, mask in masks.items()
+        }
+    )
 
     def write() -> None:
         result = pipeline.DoseResult(images, settings, be.name, structures, dose_gy, [])
-        dicom_io.write_rt_dose(out / "rtdose.dcm", dose_gy, images[0].geometry, images[0],
-                               comment="flexmrt gpu_dose absorbed dose")
+        dicom_io.write_rt_dose(
+            out / "rtdose.dcm",
+            dose_gy,
+            images[0].geometry,
+            images[0],
+            comment="flexmrt gpu_dose absorbed dose",
+        )
         (out / "results.json").write_text(json.dumps(result.to_dict(), default=str))
 
     t["write"], _ = timed(write)
@@ -192,8 +239,9 @@ def _stages(study: Any, out: Path) -> dict[str, float]:
 
 
 def _run_study(study: Any, out: Path) -> Any:
-    return pipeline.run_study(study.spect, study.masks, out, study.ct,
-                              pipeline.Settings(teff_h=TEFF, device="cpu"))
+    return pipeline.run_study(
+        study.spect, study.masks, out, study.ct, pipeline.Settings(teff_h=TEFF, device="cpu")
+    )
 
 
 _CLI = """
@@ -213,11 +261,26 @@ def _cli(study: Any, out: Path) -> tuple[float, float]:
     Peak RSS is the child's own VmHWM (Linux): its ``ru_maxrss`` would include the
     parent's resident size at the fork.
     """
-    argv = [sys.executable, "-c", _CLI, "dose", "--spect", str(study.spect[0]), "--masks",
-            str(study.masks), "--ct", str(study.ct), "--out", str(out), "--device", "cpu",
-            *[a for k, v in TEFF.items() for a in ("--teff-h", f"{k}={v}")]]
-    seconds, proc = timed(lambda: subprocess.run(argv, stdout=subprocess.DEVNULL,
-                                                 stderr=subprocess.PIPE, text=True))
+    argv = [
+        sys.executable,
+        "-c",
+        _CLI,
+        "dose",
+        "--spect",
+        str(study.spect[0]),
+        "--masks",
+        str(study.masks),
+        "--ct",
+        str(study.ct),
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+        *[a for k, v in TEFF.items() for a in ("--teff-h", f"{k}={v}")],
+    ]
+    seconds, proc = timed(
+        lambda: subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"flexmrt dose exited with {proc.returncode}: {proc.stderr}")
     hwm = next(line.split()[1] for line in proc.stderr.splitlines() if line.startswith("VmHWM"))
@@ -251,24 +314,40 @@ def e2e_section(sizes: Sizes) -> tuple[str, dict[str, Any]]:
         (root / "b").mkdir()
         _run_study(study, root / "b")  # warm-up: imports, kernel transform, file cache
         _stages(study, root / "a")
-        rounds = [(_stages(study, root / "a"), timed(lambda: _run_study(study, root / "b"))[0])
-                  for _ in range(sizes.e2e_rounds)]
+        rounds = [
+            (_stages(study, root / "a"), timed(lambda: _run_study(study, root / "b"))[0])
+            for _ in range(sizes.e2e_rounds)
+        ]
         peak_traced = _peak_traced(study, root / "b")
         cli = [_cli(study, root / f"cli{n}") for n in range(sizes.cli_runs)]
         batch_root = _batch_studies(study, root, sizes.batch_studies)
         from gpu_dose.batch import run_batch
 
-        batch = [timed(lambda: run_batch(batch_root, root / "out", pipeline.Settings(
-            teff_h=TEFF, device="cpu"), progress=None))[0] for _ in range(sizes.e2e_rounds)]
+        batch = [
+            timed(
+                lambda: run_batch(
+                    batch_root,
+                    root / "out",
+                    pipeline.Settings(teff_h=TEFF, device="cpu"),
+                    progress=None,
+                )
+            )[0]
+            for _ in range(sizes.e2e_rounds)
+        ]
         shutil.rmtree(root / "out", ignore_errors=True)
     stages = {k: median(r[0][k] for r in rounds) for k in rounds[0][0]}
     whole = median(r[1] for r in rounds)
     return _e2e_markdown(sizes, stages, whole, cli, peak_traced, batch)
 
 
-def _e2e_markdown(sizes: Sizes, stages: dict[str, float], whole: float,
-                  cli: list[tuple[float, float]], peak_traced: float,
-                  batch: list[float]) -> tuple[str, dict[str, Any]]:
+def _e2e_markdown(
+    sizes: Sizes,
+    stages: dict[str, float],
+    whole: float,
+    cli: list[tuple[float, float]],
+    peak_traced: float,
+    batch: list[float],
+) -> tuple[str, dict[str, Any]]:
     table = Table(["stage", "median ms", "share of stage sum"])
     total = sum(stages.values())
     for name, seconds in stages.items():
@@ -286,14 +365,28 @@ def _e2e_markdown(sizes: Sizes, stages: dict[str, float], whole: float,
         f"- `dose-batch` over {sizes.batch_studies} studies of {shape} (in process): "
         f"{batch_s:.2f} s, {sizes.batch_studies / batch_s:.2f} studies/s.",
     ]
-    note = (f"Phantom {shape} at {VOXEL_MM} mm (SPECT multi-frame, CT slices at twice the "
-            f"in-plane resolution, SEG), TIA prior-half-life, kernel dose with CT density, "
-            f"float32, CPU. Stage medians over {sizes.e2e_rounds} warm runs.")
-    body = (section_header("`flexmrt dose` end to end on the CPU", note) + "\n"
-            + table.markdown() + "\n" + "\n".join(lines) + "\n")
-    raw = {"stages_s": stages, "run_study_s": whole, "cli_s": cli_s, "cli_peak_rss_mib": rss,
-           "traced_peak_mib": peak_traced, "batch_s": batch_s,
-           "batch_studies": sizes.batch_studies}
+    note = (
+        f"Phantom {shape} at {VOXEL_MM} mm (SPECT multi-frame, CT slices at twice the "
+        f"in-plane resolution, SEG), TIA prior-half-life, kernel dose with CT density, "
+        f"float32, CPU. Stage medians over {sizes.e2e_rounds} warm runs."
+    )
+    body = (
+        section_header("`flexmrt dose` end to end on the CPU", note)
+        + "\n"
+        + table.markdown()
+        + "\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+    raw = {
+        "stages_s": stages,
+        "run_study_s": whole,
+        "cli_s": cli_s,
+        "cli_peak_rss_mib": rss,
+        "traced_peak_mib": peak_traced,
+        "batch_s": batch_s,
+        "batch_studies": sizes.batch_studies,
+    }
     return body, raw
 
 
@@ -305,8 +398,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = SMOKE if args.smoke else FULL
     raw = {}
-    for name, make in (("dose-cpu", dose_step_section), ("dose-batch", batch_section),
-                       ("dose-e2e", e2e_section)):
+    for name, make in (
+        ("dose-cpu", dose_step_section),
+        ("dose-batch", batch_section),
+        ("dose-e2e", e2e_section),
+    ):
         body, raw[name] = make(sizes)
         write_section(name, body, args.results)
         print(body, flush=True)

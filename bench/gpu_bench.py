@@ -90,18 +90,32 @@ def cuda_device() -> Device | None:
     name = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
     memory = props["totalGlobalMem"] / 2**30
     runtime = cupy.cuda.runtime.runtimeGetVersion()
-    label = (f"{name}, {memory:.0f} GiB, CUDA runtime {runtime // 1000}.{runtime % 1000 // 10}, "
-             f"CuPy {cupy.__version__}")
-    return Device(cupy, cupy.fft, cupy.cuda.Device().synchronize, cupy.asnumpy,
-                  lambda n: int(cupyx.scipy.fft.next_fast_len(n, real=True)), label)
+    label = (
+        f"{name}, {memory:.0f} GiB, CUDA runtime {runtime // 1000}.{runtime % 1000 // 10}, "
+        f"CuPy {cupy.__version__}"
+    )
+    return Device(
+        cupy,
+        cupy.fft,
+        cupy.cuda.Device().synchronize,
+        cupy.asnumpy,
+        lambda n: int(cupyx.scipy.fft.next_fast_len(n, real=True)),
+        label,
+    )
 
 
 def numpy_stand_in() -> Device:
     """NumPy in the device's place: lets CI run this script's code path without a GPU."""
     import scipy.fft
 
-    return Device(np, np.fft, lambda: None, np.asarray,
-                  lambda n: int(scipy.fft.next_fast_len(n, real=True)), "NumPy stand-in (no GPU)")
+    return Device(
+        np,
+        np.fft,
+        lambda: None,
+        np.asarray,
+        lambda n: int(scipy.fft.next_fast_len(n, real=True)),
+        "NumPy stand-in (no GPU)",
+    )
 
 
 def floor_step(dev: Device, tia: Any) -> Callable[[], Any]:
@@ -112,8 +126,9 @@ def floor_step(dev: Device, tia: Any) -> Callable[[], Any]:
     padded[np.ix_(idx, idx, idx)] = dose_voxel_kernel(VOXEL_MM, "soft", "float32")
     spectrum = dev.fft.rfftn(dev.xp.asarray(padded))
     crop, axes = tuple(slice(0, n) for n in tia.shape), (0, 1, 2)
-    return lambda: dev.fft.irfftn(dev.fft.rfftn(tia, s=shape, axes=axes) * spectrum, s=shape,
-                                  axes=axes)[crop]
+    return lambda: dev.fft.irfftn(
+        dev.fft.rfftn(tia, s=shape, axes=axes) * spectrum, s=shape, axes=axes
+    )[crop]
 
 
 def _synced(dev: Device, fn: Callable[[], Any]) -> Callable[[], Any]:
@@ -130,18 +145,25 @@ def grid_row(dev: Device, edge: int, rounds: tuple[int, int]) -> dict[str, Any]:
     host = tia_map(edge)
     geometry = cubic(host.shape)
     tia = dev.xp.asarray(host)
-    runs = {"project": _synced(dev, lambda: absorbed_dose(tia, geometry)),
-            "floor": _synced(dev, floor_step(dev, tia)),
-            "project_with_copies": _synced(dev, lambda: dev.to_host(
-                absorbed_dose(dev.xp.asarray(host), geometry)))}
+    runs = {
+        "project": _synced(dev, lambda: absorbed_dose(tia, geometry)),
+        "floor": _synced(dev, floor_step(dev, tia)),
+        "project_with_copies": _synced(
+            dev, lambda: dev.to_host(absorbed_dose(dev.xp.asarray(host), geometry))
+        ),
+    }
     t = {k: median(v) for k, v in round_robin(runs, rounds[0], warmup=2).items()}
-    t["cpu"] = median(round_robin({"cpu": lambda: absorbed_dose(host, geometry)},
-                                  rounds[1])["cpu"])
+    t["cpu"] = median(round_robin({"cpu": lambda: absorbed_dose(host, geometry)}, rounds[1])["cpu"])
     gpu, cpu = dev.to_host(runs["project"]()), absorbed_dose(host, geometry)
-    return {**t, "edge": edge, "rounds": rounds,
-            "vs_floor": t["project"] / t["floor"], "speedup_vs_cpu": t["cpu"] / t["project"],
-            "diff_vs_cpu": max_rel_diff(gpu, cpu),
-            "diff_vs_floor": max_rel_diff(gpu, dev.to_host(runs["floor"]()))}
+    return {
+        **t,
+        "edge": edge,
+        "rounds": rounds,
+        "vs_floor": t["project"] / t["floor"],
+        "speedup_vs_cpu": t["cpu"] / t["project"],
+        "diff_vs_cpu": max_rel_diff(gpu, cpu),
+        "diff_vs_floor": max_rel_diff(gpu, dev.to_host(runs["floor"]())),
+    }
 
 
 def batch_row(dev: Device, sizes: Sizes) -> dict[str, Any]:
@@ -149,56 +171,86 @@ def batch_row(dev: Device, sizes: Sizes) -> dict[str, Any]:
     hosts = [tia_map(sizes.batch_edge, seed) for seed in range(sizes.batch)]
     geometry = cubic(hosts[0].shape)
     maps = [dev.xp.asarray(h) for h in hosts]
-    runs = {"device": _synced(dev, lambda: [absorbed_dose(m, geometry) for m in maps]),
-            "device_with_copies": _synced(dev, lambda: [dev.to_host(absorbed_dose(
-                dev.xp.asarray(h), geometry)) for h in hosts]),
-            "cpu": lambda: [absorbed_dose(h, geometry) for h in hosts]}
+    runs = {
+        "device": _synced(dev, lambda: [absorbed_dose(m, geometry) for m in maps]),
+        "device_with_copies": _synced(
+            dev, lambda: [dev.to_host(absorbed_dose(dev.xp.asarray(h), geometry)) for h in hosts]
+        ),
+        "cpu": lambda: [absorbed_dose(h, geometry) for h in hosts],
+    }
     t = {k: median(v) for k, v in round_robin(runs, sizes.batch_rounds).items()}
     return {k: {"batch_s": v, "studies_per_s": sizes.batch / v} for k, v in t.items()}
 
 
 def _targets(rows: list[dict[str, Any]]) -> list[str]:
     by_edge = {r["edge"]: r for r in rows}
-    lines = [f"- ≤ 1.3× the bare cuFFT floor: {r['edge']}³ {fmt_ratio(r['vs_floor'])} — "
-             f"{'met' if r['vs_floor'] <= 1.3 else 'MISSED'}" for r in rows]
+    lines = [
+        f"- ≤ 1.3× the bare cuFFT floor: {r['edge']}³ {fmt_ratio(r['vs_floor'])} — "
+        f"{'met' if r['vs_floor'] <= 1.3 else 'MISSED'}"
+        for r in rows
+    ]
     if 256 in by_edge:
         s = by_edge[256]["speedup_vs_cpu"]
-        lines.append(f"- ≥ 100× the CPU path at 256³: {s:.0f}× — "
-                     f"{'met' if s >= 100 else 'MISSED'}")
+        lines.append(f"- ≥ 100× the CPU path at 256³: {s:.0f}× — {'met' if s >= 100 else 'MISSED'}")
     if 128 in by_edge:
         ms = by_edge[128]["project"] * 1e3
-        lines.append(f"- 128³ dose step under 1 ms: {ms:.3g} ms — "
-                     f"{'met' if ms < 1 else 'MISSED'}")
+        lines.append(f"- 128³ dose step under 1 ms: {ms:.3g} ms — {'met' if ms < 1 else 'MISSED'}")
     return lines
 
 
-def markdown(dev: Device, rows: list[dict[str, Any]], batch: dict[str, Any],
-             sizes: Sizes) -> str:
+def markdown(dev: Device, rows: list[dict[str, Any]], batch: dict[str, Any], sizes: Sizes) -> str:
     """The ``dose-gpu`` section: one row per grid, the batch, the targets."""
-    table = Table(["grid", "project ms", "cuFFT floor ms", "project / floor",
-                   "with host↔device copies ms", "CPU path ms", "speed-up vs CPU",
-                   "max rel diff vs CPU", "max rel diff vs floor"])
+    table = Table(
+        [
+            "grid",
+            "project ms",
+            "cuFFT floor ms",
+            "project / floor",
+            "with host↔device copies ms",
+            "CPU path ms",
+            "speed-up vs CPU",
+            "max rel diff vs CPU",
+            "max rel diff vs floor",
+        ]
+    )
     for r in rows:
-        table.add(f"{r['edge']}³", fmt_ms(r["project"]), fmt_ms(r["floor"]),
-                  fmt_ratio(r["vs_floor"]), fmt_ms(r["project_with_copies"]), fmt_ms(r["cpu"]),
-                  f"{r['speedup_vs_cpu']:.0f}×", f"{r['diff_vs_cpu']:.1e}",
-                  f"{r['diff_vs_floor']:.1e}")
+        table.add(
+            f"{r['edge']}³",
+            fmt_ms(r["project"]),
+            fmt_ms(r["floor"]),
+            fmt_ratio(r["vs_floor"]),
+            fmt_ms(r["project_with_copies"]),
+            fmt_ms(r["cpu"]),
+            f"{r['speedup_vs_cpu']:.0f}×",
+            f"{r['diff_vs_cpu']:.1e}",
+            f"{r['diff_vs_floor']:.1e}",
+        )
     btable = Table(["batch contender", "batch s", "studies/s"])
     for name, b in batch.items():
         btable.add(name, f"{b['batch_s']:.3g}", f"{b['studies_per_s']:.3g}")
-    note = (f"Device: {dev.name}. float32 maps, Lu-177 kernel at {VOXEL_MM} mm. Rounds "
-            f"(GPU, CPU): " + ", ".join(f"{e}³ {g}/{c}" for e, (g, c) in sizes.grids.items())
-            + f". Batch: {sizes.batch} different {sizes.batch_edge}³ maps, median of "
-            f"{sizes.batch_rounds} rounds.")
-    return (section_header("Dose step on the GPU", note) + "\n" + table.markdown() + "\n"
-            + btable.markdown() + "\nTargets:\n\n" + "\n".join(_targets(rows)) + "\n")
+    note = (
+        f"Device: {dev.name}. float32 maps, Lu-177 kernel at {VOXEL_MM} mm. Rounds "
+        f"(GPU, CPU): "
+        + ", ".join(f"{e}³ {g}/{c}" for e, (g, c) in sizes.grids.items())
+        + f". Batch: {sizes.batch} different {sizes.batch_edge}³ maps, median of "
+        f"{sizes.batch_rounds} rounds."
+    )
+    return (
+        section_header("Dose step on the GPU", note)
+        + "\n"
+        + table.markdown()
+        + "\n"
+        + btable.markdown()
+        + "\nTargets:\n\n"
+        + "\n".join(_targets(rows))
+        + "\n"
+    )
 
 
 def run(dev: Device, sizes: Sizes) -> tuple[str, dict[str, Any]]:
     rows = [grid_row(dev, edge, rounds) for edge, rounds in sizes.grids.items()]
     batch = batch_row(dev, sizes)
-    return markdown(dev, rows, batch, sizes), {"device": dev.name, "grids": rows,
-                                                "batch": batch}
+    return markdown(dev, rows, batch, sizes), {"device": dev.name, "grids": rows, "batch": batch}
 
 
 def save(out: Path, body: str, raw: dict[str, Any]) -> None:
@@ -223,10 +275,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "bench/out")))
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one round")
-    parser.add_argument("--stand-in", action="store_true",
-                        help="run on NumPy in the device's place (tests the script, no GPU)")
-    parser.add_argument("--merge", type=Path, metavar="FILE",
-                        help="merge FILE's dose-gpu section into bench/RESULTS.md and exit")
+    parser.add_argument(
+        "--stand-in",
+        action="store_true",
+        help="run on NumPy in the device's place (tests the script, no GPU)",
+    )
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        metavar="FILE",
+        help="merge FILE's dose-gpu section into bench/RESULTS.md and exit",
+    )
     args = parser.parse_args(argv)
     if args.merge:
         merge(args.merge)

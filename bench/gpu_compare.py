@@ -40,9 +40,13 @@ def main(out_dir: str | None) -> int:
             _timed(study, device="gpu", dtype=dtype)  # warm-up: kernels, FFT plans
             gpu, t_gpu = _timed(study, device="gpu", dtype=dtype)
             diff = float(np.abs(gpu.dose_gy - cpu.dose_gy).max() / cpu.dose_gy.max())
-            summary[dtype] = {"max_abs_diff_over_max": diff, "cpu_s": t_cpu, "gpu_s": t_gpu,
-                              "kidneys_mean_gy_cpu": cpu.structures["kidneys"].mean_gy,
-                              "kidneys_mean_gy_gpu": gpu.structures["kidneys"].mean_gy}
+            summary[dtype] = {
+                "max_abs_diff_over_max": diff,
+                "cpu_s": t_cpu,
+                "gpu_s": t_gpu,
+                "kidneys_mean_gy_cpu": cpu.structures["kidneys"].mean_gy,
+                "kidneys_mean_gy_gpu": gpu.structures["kidneys"].mean_gy,
+            }
     text = json.dumps(summary, indent=2)
     print(text)
     if out_dir:

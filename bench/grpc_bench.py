@@ -105,10 +105,23 @@ def serve(log_on: bool, db: Path) -> int:
 @contextmanager
 def server_process(log_on: bool, db: Path) -> Iterator[int]:
     """A server in its own process (its own GIL); yields the port."""
-    argv = [sys.executable, "-m", "bench.grpc_bench", "serve", "--log", "on" if log_on else "off",
-            "--db", str(db)]
-    with subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                          cwd=Path(__file__).resolve().parent.parent) as proc:
+    argv = [
+        sys.executable,
+        "-m",
+        "bench.grpc_bench",
+        "serve",
+        "--log",
+        "on" if log_on else "off",
+        "--db",
+        str(db),
+    ]
+    with subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    ) as proc:
         assert proc.stdout is not None and proc.stdin is not None
         try:
             line = proc.stdout.readline()
@@ -133,8 +146,8 @@ def decide_request() -> tuple[Any, str]:
 
     record = engine.read_record_text(text, name)
     return decision_pb2.DecideNextActionRequest(
-        protocol_ref=PROTOCOL, record_json=json.dumps(record.doc),
-        as_of=as_of.isoformat()), name
+        protocol_ref=PROTOCOL, record_json=json.dumps(record.doc), as_of=as_of.isoformat()
+    ), name
 
 
 def _call(channel: Any, rpc: str, request: Any) -> tuple[Any, Any]:
@@ -153,8 +166,9 @@ async def _client(call: Any, request: Any, until: float, latencies: list[float])
         latencies.append(time.perf_counter() - now)
 
 
-async def _load(port: int, rpc: str, request: Any, clients: int,
-                seconds: float) -> dict[str, float]:
+async def _load(
+    port: int, rpc: str, request: Any, clients: int, seconds: float
+) -> dict[str, float]:
     import grpc
 
     channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}") for _ in range(clients)]
@@ -163,13 +177,18 @@ async def _load(port: int, rpc: str, request: Any, clients: int,
         await asyncio.gather(*(call(req) for call, req in calls))  # connect, warm up
         latencies: list[float] = []
         started = time.perf_counter()
-        await asyncio.gather(*(_client(call, req, started + seconds, latencies)
-                               for call, req in calls))
+        await asyncio.gather(
+            *(_client(call, req, started + seconds, latencies) for call, req in calls)
+        )
         elapsed = time.perf_counter() - started
     finally:
         await asyncio.gather(*(channel.close() for channel in channels))
-    return {"rps": len(latencies) / elapsed, "p50": percentile(latencies, 50),
-            "p99": percentile(latencies, 99), "calls": len(latencies)}
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+        "calls": len(latencies),
+    }
 
 
 def load(port: int, rpc: str, request: Any, clients: int, seconds: float) -> dict[str, float]:
@@ -181,11 +200,16 @@ def measure(sizes: Sizes) -> dict[tuple[str, int], dict[str, float]]:
     """Medians over interleaved rounds for each (configuration, clients)."""
     request, _ = decide_request()
     runs: dict[tuple[str, int], list[dict[str, float]]] = {}
-    with tempfile.TemporaryDirectory() as tmp, \
-            server_process(True, Path(tmp) / "log.sqlite") as port_on, \
-            server_process(False, Path(tmp) / "unused.sqlite") as port_off:
-        configs = {"decide, log on": (port_on, "Decide"), "decide, log off": (port_off, "Decide"),
-                   "health Check": (port_on, "Check")}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        server_process(True, Path(tmp) / "log.sqlite") as port_on,
+        server_process(False, Path(tmp) / "unused.sqlite") as port_off,
+    ):
+        configs = {
+            "decide, log on": (port_on, "Decide"),
+            "decide, log off": (port_off, "Decide"),
+            "health Check": (port_on, "Check"),
+        }
         for _ in range(sizes.rounds):
             for clients in sizes.clients:
                 for name, (port, rpc) in configs.items():
@@ -201,23 +225,30 @@ def _fs_of(path: Path) -> str:
     except OSError:
         return "unknown"
     target = str(path.resolve())
-    best = max((m for m in mounts if target.startswith(m[1])), key=lambda m: len(m[1]),
-               default=None)
+    best = max(
+        (m for m in mounts if target.startswith(m[1])), key=lambda m: len(m[1]), default=None
+    )
     return best[2] if best else "unknown"
 
 
 def _targets(res: dict[tuple[str, int], dict[str, float]], clients: tuple[int, ...]) -> list[str]:
     best = max(res[("decide, log on", c)]["rps"] for c in clients)
-    lines = [f"- ≥ 1,000 decisions/s with the log on: best {best:,.0f}/s — "
-             f"{'met' if best >= 1000 else 'MISSED'}"]
+    lines = [
+        f"- ≥ 1,000 decisions/s with the log on: best {best:,.0f}/s — "
+        f"{'met' if best >= 1000 else 'MISSED'}"
+    ]
     if 8 in clients:
         p99 = res[("decide, log on", 8)]["p99"] * 1e3
-        lines.append(f"- p99 ≤ 20 ms at 8 clients (log on): {p99:.1f} ms — "
-                     f"{'met' if p99 <= 20 else 'MISSED'}")
+        lines.append(
+            f"- p99 ≤ 20 ms at 8 clients (log on): {p99:.1f} ms — "
+            f"{'met' if p99 <= 20 else 'MISSED'}"
+        )
     for c in clients:
         cost = 1 - res[("decide, log on", c)]["rps"] / res[("decide, log off", c)]["rps"]
-        lines.append(f"- log cost ≤ 30 % of throughput at {c} client(s): {100 * cost:.0f} % — "
-                     f"{'met' if cost <= 0.30 else 'MISSED'}")
+        lines.append(
+            f"- log cost ≤ 30 % of throughput at {c} client(s): {100 * cost:.0f} % — "
+            f"{'met' if cost <= 0.30 else 'MISSED'}"
+        )
     return lines
 
 
@@ -229,16 +260,30 @@ def grpc_section(sizes: Sizes) -> tuple[str, dict[str, Any]]:
         on = res[("decide, log on", c)]["rps"]
         for name in ("decide, log on", "decide, log off", "health Check"):
             r = res[(name, c)]
-            table.add(name, c, f"{r['rps']:,.0f}", f"{r['p50'] * 1e3:.2f}",
-                      f"{r['p99'] * 1e3:.2f}", f"{on / r['rps']:.2f}×")
+            table.add(
+                name,
+                c,
+                f"{r['rps']:,.0f}",
+                f"{r['p50'] * 1e3:.2f}",
+                f"{r['p99'] * 1e3:.2f}",
+                f"{on / r['rps']:.2f}×",
+            )
     tmp = Path(tempfile.gettempdir())
-    note = (f"DecideNextAction for example patient {patient} ({PROTOCOL}); "
-            f"{sizes.seconds:g} s per run, {sizes.rounds} rounds interleaved, medians. "
-            f"Server: one process, default limits (16 worker threads); clients: grpc.aio, one "
-            f"channel each, in another process on the same {os.cpu_count()} cores. Decision "
-            f"log: SQLite WAL, synchronous=FULL, on {_fs_of(tmp)} ({tmp}).")
-    body = (section_header("Decisions over gRPC", note) + "\n" + table.markdown()
-            + "\nTargets:\n\n" + "\n".join(_targets(res, sizes.clients)) + "\n")
+    note = (
+        f"DecideNextAction for example patient {patient} ({PROTOCOL}); "
+        f"{sizes.seconds:g} s per run, {sizes.rounds} rounds interleaved, medians. "
+        f"Server: one process, default limits (16 worker threads); clients: grpc.aio, one "
+        f"channel each, in another process on the same {os.cpu_count()} cores. Decision "
+        f"log: SQLite WAL, synchronous=FULL, on {_fs_of(tmp)} ({tmp})."
+    )
+    body = (
+        section_header("Decisions over gRPC", note)
+        + "\n"
+        + table.markdown()
+        + "\nTargets:\n\n"
+        + "\n".join(_targets(res, sizes.clients))
+        + "\n"
+    )
     return body, {f"{k[0]}|{k[1]}": v for k, v in res.items()}
 
 
@@ -264,14 +309,19 @@ def _handler_parts(servicer: Any, request: Any) -> dict[str, Any]:
     doc = json.loads(request.record_json)
     return {
         "whole handler (log on)": lambda: servicer.DecideNextAction(request, _Context()),
-        "record_json → Record (json.loads + engine.parse_record)":
-            lambda: engine.parse_record(json.loads(request.record_json)),
+        "record_json → Record (json.loads + engine.parse_record)": lambda: engine.parse_record(
+            json.loads(request.record_json)
+        ),
         "of which JSON Schema validation": lambda: list(_validator().iter_errors(doc)),
         "engine.decide": lambda: engine.decide(protocol, record, as_of),
         "canonical JSON + sha256 of record and answer (log entry)": lambda: (
-            canonical_json(record.doc), sha256_hex(record.doc), canonical_json(answer)),
-        "log entry appended (incl. the line above; durable)":
-            lambda: servicer._append("next_action", protocol, record, as_of, answer),
+            canonical_json(record.doc),
+            sha256_hex(record.doc),
+            canonical_json(answer),
+        ),
+        "log entry appended (incl. the line above; durable)": lambda: servicer._append(
+            "next_action", protocol, record, as_of, answer
+        ),
         "answer → proto (convert.decision)": lambda: convert.decision(answer),
     }
 
@@ -302,13 +352,24 @@ def profile_section(calls: int, top: int = 12) -> str:
     by_own = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)  # type: ignore
     table = Table(["function (by own time)", "own %", "cumulative %", "calls per RPC"])
     for (file, line, func), (_, ncalls, tt, ct, _) in by_own[:top]:
-        table.add(f"{short_path(file)}:{line} `{func}`", f"{100 * tt / total:.1f}",
-                  f"{100 * ct / total:.1f}", f"{ncalls / calls:g}")
-    note = (f"Example patient {patient}, SQLite log on. Steps timed directly "
-            f"({max(calls // 3, 1)} interleaved rounds), then cProfile over {calls} handler "
-            "calls (the log's writer thread is not profiled: its commit shows as a wait).")
-    return (section_header("Where a DecideNextAction's time goes", note) + "\n"
-            + split.markdown() + "\n" + table.markdown())
+        table.add(
+            f"{short_path(file)}:{line} `{func}`",
+            f"{100 * tt / total:.1f}",
+            f"{100 * ct / total:.1f}",
+            f"{ncalls / calls:g}",
+        )
+    note = (
+        f"Example patient {patient}, SQLite log on. Steps timed directly "
+        f"({max(calls // 3, 1)} interleaved rounds), then cProfile over {calls} handler "
+        "calls (the log's writer thread is not profiled: its commit shows as a wait)."
+    )
+    return (
+        section_header("Where a DecideNextAction's time goes", note)
+        + "\n"
+        + split.markdown()
+        + "\n"
+        + table.markdown()
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

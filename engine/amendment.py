@@ -44,15 +44,22 @@ def compare_subject(old: Protocol, new: Protocol, record: Record, as_of: date) -
         "changes": changes,
         "rules": _rule_flips(e_old["criteria"], e_new["criteria"])
         + _rule_flips(_rules(d_old), _rules(d_new)),
-        "old": {"eligibility": e_old["outcome"], **{k: d_old[k] for k in _FIELDS},
-                "cycles_remaining": remaining[0]},
-        "new": {"eligibility": e_new["outcome"], **{k: d_new[k] for k in _FIELDS},
-                "cycles_remaining": remaining[1]},
+        "old": {
+            "eligibility": e_old["outcome"],
+            **{k: d_old[k] for k in _FIELDS},
+            "cycles_remaining": remaining[0],
+        },
+        "new": {
+            "eligibility": e_new["outcome"],
+            **{k: d_new[k] for k in _FIELDS},
+            "cycles_remaining": remaining[1],
+        },
     }
 
 
-def assess_amendment(old: Protocol, new: Protocol,
-                     cases: Iterable[tuple[Record, date]]) -> Iterator[dict[str, Any]]:
+def assess_amendment(
+    old: Protocol, new: Protocol, cases: Iterable[tuple[Record, date]]
+) -> Iterator[dict[str, Any]]:
     """Yield one comparison per (record, as_of); see :func:`summarise` for the totals."""
     for record, as_of in cases:
         yield compare_subject(old, new, record, as_of)
@@ -61,9 +68,16 @@ def assess_amendment(old: Protocol, new: Protocol,
 def summarise(old: Protocol, new: Protocol, results: list[dict[str, Any]]) -> dict[str, Any]:
     kinds = Counter(c["field"] for r in results for c in r["changes"])
     changed = sum(1 for r in results if r["changed"])
-    return {"from": old.ref, "to": new.ref, "from_sha256": old.sha256, "to_sha256": new.sha256,
-            "subjects": len(results), "unchanged": len(results) - changed, "changed": changed,
-            "by_kind": dict(sorted(kinds.items()))}
+    return {
+        "from": old.ref,
+        "to": new.ref,
+        "from_sha256": old.sha256,
+        "to_sha256": new.sha256,
+        "subjects": len(results),
+        "unchanged": len(results) - changed,
+        "changed": changed,
+        "by_kind": dict(sorted(kinds.items())),
+    }
 
 
 def _change(field: str, old: Any, new: Any) -> dict[str, Any]:
@@ -76,13 +90,17 @@ def _remaining(answer: dict[str, Any]) -> int | None:
 
 
 def _rules(answer: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{**r, "outcome": r["outcome"] if r in answer["checked"] else f"FIRED:{r['category']}"}
-            for r in [*answer["reasons"], *answer["checked"]]]
+    return [
+        {**r, "outcome": r["outcome"] if r in answer["checked"] else f"FIRED:{r['category']}"}
+        for r in [*answer["reasons"], *answer["checked"]]
+    ]
 
 
 def _rule_flips(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
     before = {r["id"]: r["outcome"] for r in old}
     after = {r["id"]: r["outcome"] for r in new}
-    return [{"id": rule_id, "old": before.get(rule_id), "new": after.get(rule_id)}
-            for rule_id in sorted(set(before) | set(after))
-            if before.get(rule_id) != after.get(rule_id)]
+    return [
+        {"id": rule_id, "old": before.get(rule_id), "new": after.get(rule_id)}
+        for rule_id in sorted(set(before) | set(after))
+        if before.get(rule_id) != after.get(rule_id)
+    ]

@@ -67,15 +67,22 @@ def get_backend(device: str | None = None) -> Backend:
     """Resolve ``device`` (auto|cpu|gpu; default ``$FLEXMRT_DEVICE`` or auto)."""
     choice = (device or os.environ.get("FLEXMRT_DEVICE") or "auto").lower()
     if choice not in DEVICES:
-        raise DoseError("unknown_device", f"device {choice!r} is not one of {DEVICES}",
-                        tag="FLEXMRT_DEVICE/--device", fix="use auto, cpu or gpu")
+        raise DoseError(
+            "unknown_device",
+            f"device {choice!r} is not one of {DEVICES}",
+            tag="FLEXMRT_DEVICE/--device",
+            fix="use auto, cpu or gpu",
+        )
     if choice == "cpu":
         return NUMPY
     gpu = _cupy_backend()
     if gpu is None and choice == "gpu":
-        raise DoseError("no_gpu", "device gpu was asked for but no CUDA device is usable",
-                        tag="FLEXMRT_DEVICE/--device",
-                        fix="install flexmrt[gpu] on a machine with a CUDA device, or use cpu")
+        raise DoseError(
+            "no_gpu",
+            "device gpu was asked for but no CUDA device is usable",
+            tag="FLEXMRT_DEVICE/--device",
+            fix="install flexmrt[gpu] on a machine with a CUDA device, or use cpu",
+        )
     return gpu or NUMPY
 
 

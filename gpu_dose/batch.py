@@ -26,30 +26,43 @@ def study_inputs(folder: Path) -> dict[str, Any]:
     spect = sorted(p for p in folder.iterdir() if p.name.lower().startswith("spect"))
     masks = next((folder / n for n in ("masks", "seg", "rtstruct") if (folder / n).exists()), None)
     if not spect or masks is None:
-        raise DoseError("bad_study_folder", "needs spect* and masks/ inside", path=str(folder),
-                        fix="lay the study out as spect_<h>h/, masks/, ct/ (optional)")
+        raise DoseError(
+            "bad_study_folder",
+            "needs spect* and masks/ inside",
+            path=str(folder),
+            fix="lay the study out as spect_<h>h/, masks/, ct/ (optional)",
+        )
     ct = folder / "ct"
     return {"spect_paths": spect, "masks_path": masks, "ct_path": ct if ct.exists() else None}
 
 
 def find_studies(root: Path) -> list[Path]:
     """Sub-folders of ``root`` that look like studies (contain a spect* entry)."""
-    return sorted(p for p in Path(root).iterdir()
-                  if p.is_dir() and any(c.name.lower().startswith("spect") for c in p.iterdir()))
+    return sorted(
+        p
+        for p in Path(root).iterdir()
+        if p.is_dir() and any(c.name.lower().startswith("spect") for c in p.iterdir())
+    )
 
 
 def _progress(stream: TextIO, done: int, total: int, name: str, started: float) -> None:
     width = 30
     filled = int(width * done / max(total, 1))
     elapsed = time.monotonic() - started
-    stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
-                 f"{elapsed:6.1f}s {name[:40]:<40}")
+    stream.write(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {elapsed:6.1f}s {name[:40]:<40}"
+    )
     stream.flush()
 
 
-def run_batch(root: str | Path, out_root: str | Path, settings: Settings | None = None, *,
-              use_ct: bool = True, progress: TextIO | str | None = "stderr",
-              ) -> list[dict[str, Any]]:
+def run_batch(
+    root: str | Path,
+    out_root: str | Path,
+    settings: Settings | None = None,
+    *,
+    use_ct: bool = True,
+    progress: TextIO | str | None = "stderr",
+) -> list[dict[str, Any]]:
     """Run every study under ``root``; one summary per study (``ok`` or ``error``).
 
     ``progress`` is a text stream for the progress bar, ``"stderr"`` (the default,
@@ -77,7 +90,12 @@ def _one(folder: Path, out: Path, settings: Settings | None, use_ct: bool) -> di
     except DoseError as err:
         return {"study": folder.name, "status": "error", "error": err.to_dict()}
     kidneys = result.structures.get("kidneys")
-    return {"study": folder.name, "status": "ok", "results": str(files["results"]),
-            "rtdose": str(files["rtdose"]), "backend": result.backend,
-            "kidneys_mean_gy": None if kidneys is None else kidneys.mean_gy,
-            "kidneys_mean_bed_gy": None if kidneys is None else kidneys.mean_bed_gy}
+    return {
+        "study": folder.name,
+        "status": "ok",
+        "results": str(files["results"]),
+        "rtdose": str(files["rtdose"]),
+        "backend": result.backend,
+        "kidneys_mean_gy": None if kidneys is None else kidneys.mean_gy,
+        "kidneys_mean_bed_gy": None if kidneys is None else kidneys.mean_bed_gy,
+    }

@@ -81,8 +81,9 @@ def _all_cores(be: Backend) -> contextlib.AbstractContextManager[Any]:
     return set_workers(_cores()) if set_workers else contextlib.nullcontext()
 
 
-def kernel_transform(be: Backend, shape: tuple[int, ...], voxel_mm: float, tissue: str,
-                     dtype: str) -> Any:
+def kernel_transform(
+    be: Backend, shape: tuple[int, ...], voxel_mm: float, tissue: str, dtype: str
+) -> Any:
     """rFFT of the kernel placed with its centre at index 0 of the padded grid (cached)."""
     key = (be.name, tuple(shape), round(float(voxel_mm), 6), tissue, str(dtype))
     if key in _CACHE:
@@ -135,8 +136,14 @@ def _convolve_any_grid(tia: Any, geometry: Geometry, tissue: str) -> Any:
     return resample(dose_cubic, cubic, geometry, order=1).astype(tia.dtype)
 
 
-def absorbed_dose(tia: Any, geometry: Geometry, *, method: str = "kernel",
-                  tissue: str = "soft", density: Any = None) -> Any:
+def absorbed_dose(
+    tia: Any,
+    geometry: Geometry,
+    *,
+    method: str = "kernel",
+    tissue: str = "soft",
+    density: Any = None,
+) -> Any:
     """Absorbed dose (Gy) on ``geometry`` from TIA (MBq·h per voxel).
 
     ``method`` is ``kernel`` (DVK convolution) or ``local`` (local deposition);
@@ -144,8 +151,12 @@ def absorbed_dose(tia: Any, geometry: Geometry, *, method: str = "kernel",
     by ρ_kernel/ρ — see the module doc.
     """
     if method not in METHODS:
-        raise DoseError("unknown_dose_method", f"dose method {method!r} is unknown",
-                        tag="method", fix=f"use one of {METHODS}")
+        raise DoseError(
+            "unknown_dose_method",
+            f"dose method {method!r} is unknown",
+            tag="method",
+            fix=f"use one of {METHODS}",
+        )
     if method == "local":
         return local_deposition(tia, geometry.voxel_volume_ml, density).astype(tia.dtype)
     dose = _convolve_any_grid(tia, geometry, tissue)

@@ -29,5 +29,10 @@ class DoseError(ValueError):
 
     def to_dict(self) -> dict[str, str]:
         """JSON-ready form, as the CLI and batch results report it."""
-        return {"code": self.code, "path": self.path, "tag": self.tag,
-                "message": str(self), "fix": self.fix}
+        return {
+            "code": self.code,
+            "path": self.path,
+            "tag": self.tag,
+            "message": str(self),
+            "fix": self.fix,
+        }

@@ -29,8 +29,13 @@ class Geometry:
 
     @classmethod
     def from_dicom(
-        cls, shape: tuple[int, int, int], first_position: Any, orientation: Any,
-        pixel_spacing: Any, slice_step: Any, frame_of_reference_uid: str = "",
+        cls,
+        shape: tuple[int, int, int],
+        first_position: Any,
+        orientation: Any,
+        pixel_spacing: Any,
+        slice_step: Any,
+        frame_of_reference_uid: str = "",
     ) -> Geometry:
         """From DICOM tags: position of the first slice, IOP, PixelSpacing, slice step (mm)."""
         row_dir = np.asarray(orientation[:3], float)  # step between columns
@@ -80,8 +85,9 @@ class Geometry:
         return np.asarray(xyz, float) @ inverse[:3, :3].T + inverse[:3, 3]
 
 
-def resample(volume: Any, source: Geometry, target: Geometry, *, order: int = 1,
-             fill: float = 0.0) -> Any:
+def resample(
+    volume: Any, source: Geometry, target: Geometry, *, order: int = 1, fill: float = 0.0
+) -> Any:
     """Sample ``volume`` (on ``source``) at the voxel centres of ``target``.
 
     Trilinear for ``order=1``, nearest for ``order=0``; points outside the source
@@ -90,6 +96,11 @@ def resample(volume: Any, source: Geometry, target: Geometry, *, order: int = 1,
     be = namespace(volume)
     to_source = np.linalg.inv(source.affine) @ target.affine
     return be.ndimage.affine_transform(
-        volume, be.xp.asarray(to_source[:3, :3]), offset=be.xp.asarray(to_source[:3, 3]),
-        output_shape=tuple(target.shape), order=order, mode="constant", cval=fill,
+        volume,
+        be.xp.asarray(to_source[:3, :3]),
+        offset=be.xp.asarray(to_source[:3, 3]),
+        output_shape=tuple(target.shape),
+        order=order,
+        mode="constant",
+        cval=fill,
     )

@@ -62,8 +62,12 @@ def _table_files() -> dict[tuple[str, float], str]:
 
 def _check_tissue(tissue: str) -> None:
     if tissue not in TISSUES:
-        raise DoseError("unknown_tissue", f"no kernel for tissue {tissue!r}",
-                        tag="tissue", fix=f"use one of {TISSUES}")
+        raise DoseError(
+            "unknown_tissue",
+            f"no kernel for tissue {tissue!r}",
+            tag="tissue",
+            fix=f"use one of {TISSUES}",
+        )
 
 
 def tabulated_sizes(tissue: str = "soft") -> tuple[float, ...]:
@@ -95,10 +99,12 @@ def _mirror(octant: np.ndarray) -> np.ndarray:
 def _bracket(size_mm: float, tissue: str) -> tuple[float, float]:
     sizes = tabulated_sizes(tissue)
     if not sizes[0] <= size_mm <= sizes[-1]:
-        raise DoseError("voxel_size_out_of_range",
-                        f"voxel size {size_mm:g} mm is outside the tabulated "
-                        f"{sizes[0]}–{sizes[-1]} mm", tag="PixelSpacing/SpacingBetweenSlices",
-                        fix="reconstruct or resample the SPECT to a voxel size in that range")
+        raise DoseError(
+            "voxel_size_out_of_range",
+            f"voxel size {size_mm:g} mm is outside the tabulated {sizes[0]}–{sizes[-1]} mm",
+            tag="PixelSpacing/SpacingBetweenSlices",
+            fix="reconstruct or resample the SPECT to a voxel size in that range",
+        )
     upper = next(s for s in sizes if s >= size_mm)
     lower = max(s for s in sizes if s <= size_mm)
     return lower, upper

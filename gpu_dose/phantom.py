@@ -80,11 +80,16 @@ def region_mask(region: Region, geometry: Geometry) -> np.ndarray:
 
 def _truth(region: Region, mask: np.ndarray, geometry: Geometry) -> dict[str, float]:
     tia_mbq_h_ml = region.a0_bq_ml / 1e6 * region.teff_h / math.log(2)
-    return {"teff_h": region.teff_h, "a0_bq_ml": region.a0_bq_ml, "voxels": int(mask.sum()),
-            "volume_ml": float(mask.sum() * geometry.voxel_volume_ml),
-            "tia_mbq_h": tia_mbq_h_ml * float(mask.sum() * geometry.voxel_volume_ml),
-            "local_dose_gy": tia_mbq_h_ml * LOCAL_DEPOSITION_GY_G_PER_MBQ_H
-            / KERNEL_DENSITY_G_ML["soft"]}
+    return {
+        "teff_h": region.teff_h,
+        "a0_bq_ml": region.a0_bq_ml,
+        "voxels": int(mask.sum()),
+        "volume_ml": float(mask.sum() * geometry.voxel_volume_ml),
+        "tia_mbq_h": tia_mbq_h_ml * float(mask.sum() * geometry.voxel_volume_ml),
+        "local_dose_gy": tia_mbq_h_ml
+        * LOCAL_DEPOSITION_GY_G_PER_MBQ_H
+        / KERNEL_DENSITY_G_ML["soft"],
+    }
 
 
 def _ct_geometry(spect: Geometry) -> Geometry:
@@ -107,20 +112,42 @@ def _write_spect(root: Path, activity, geometry, study, times_h, layout, injecte
         acquired = INJECTION + dt.timedelta(hours=t)
         folder = root / f"spect_{t:g}h"
         if layout == "multiframe":
-            paths.append(dicom_io.write_nm_multiframe(
-                folder / "nm.dcm", values, geometry, study, acquired=acquired,
-                injected=INJECTION, injected_mbq=injected_mbq))
+            paths.append(
+                dicom_io.write_nm_multiframe(
+                    folder / "nm.dcm",
+                    values,
+                    geometry,
+                    study,
+                    acquired=acquired,
+                    injected=INJECTION,
+                    injected_mbq=injected_mbq,
+                )
+            )
         else:
-            dicom_io.write_slice_series(folder, values, geometry, study, acquired=acquired,
-                                        injected=INJECTION, injected_mbq=injected_mbq)
+            dicom_io.write_slice_series(
+                folder,
+                values,
+                geometry,
+                study,
+                acquired=acquired,
+                injected=INJECTION,
+                injected_mbq=injected_mbq,
+            )
             paths.append(folder)
     return paths
 
 
-def make_phantom(root: str | Path, *, times_h: tuple[float, ...] = (24.0,),
-                 shape: tuple[int, int, int] = (40, 40, 48), voxel_mm: float = 4.42,
-                 layout: str = "multiframe", regions: tuple[Region, ...] = REGIONS,
-                 injected_mbq: float = 7400.0, rtstruct: bool = False) -> Phantom:
+def make_phantom(
+    root: str | Path,
+    *,
+    times_h: tuple[float, ...] = (24.0,),
+    shape: tuple[int, int, int] = (40, 40, 48),
+    voxel_mm: float = 4.42,
+    layout: str = "multiframe",
+    regions: tuple[Region, ...] = REGIONS,
+    injected_mbq: float = 7400.0,
+    rtstruct: bool = False,
+) -> Phantom:
     """Write a phantom study under ``root`` and return its paths and analytic truth."""
     root = Path(root)
     study = dicom_io.Study(study_datetime=INJECTION)
@@ -130,8 +157,13 @@ def make_phantom(root: str | Path, *, times_h: tuple[float, ...] = (24.0,),
     hu = np.full(shape, 0.0)
     for r, m in masks:
         hu[m] = r.hu
-    sources = dicom_io.write_ct_series(root / "ct", _upsample(hu), _ct_geometry(geometry), study,
-                                       INJECTION + dt.timedelta(hours=times_h[0]))
+    sources = dicom_io.write_ct_series(
+        root / "ct",
+        _upsample(hu),
+        _ct_geometry(geometry),
+        study,
+        INJECTION + dt.timedelta(hours=times_h[0]),
+    )
     seg_masks = {r.name: _upsample(m) for r, m in masks}
     dicom_io.write_seg(root / "masks" / "seg.dcm", seg_masks, sources)
     if rtstruct:
@@ -150,7 +182,7 @@ def region_contours(region: Region, geometry: Geometry, points: int = 72) -> lis
         scale = 1 - ((z - region.centre_mm[2]) / region.semi_axes_mm[2]) ** 2
         if scale <= 0:
             continue
-        rx, ry = (np.array(region.semi_axes_mm[:2]) * math.sqrt(scale))
+        rx, ry = np.array(region.semi_axes_mm[:2]) * math.sqrt(scale)
         xs = region.centre_mm[0] + rx * np.cos(angles)
         ys = region.centre_mm[1] + ry * np.sin(angles)
         contours.append(np.column_stack([xs, ys, np.full(points, z)]))

@@ -23,8 +23,9 @@ def _kidneys(result: DoseResult):
     return found[0] if len(found) == 1 else None
 
 
-def to_record_entry(result: DoseResult, cycle: int, *,
-                    tumour_names: list[str] | None = None) -> dict[str, Any]:
+def to_record_entry(
+    result: DoseResult, cycle: int, *, tumour_names: list[str] | None = None
+) -> dict[str, Any]:
     """The ``spect_ct`` record entry for ``cycle`` (1-based) from a dose result."""
     scan = result.scan
     entry: dict[str, Any] = {

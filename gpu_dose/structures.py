@@ -36,8 +36,12 @@ DEFAULT_REPAIR_HALF_TIME_H = 2.8
 DEFAULT_ALPHA_PER_GY = 0.3
 
 
-def bed(dose_gy: Any, teff_h: Any, alpha_beta_gy: float = DEFAULT_ALPHA_BETA_GY,
-        repair_half_time_h: float = DEFAULT_REPAIR_HALF_TIME_H) -> Any:
+def bed(
+    dose_gy: Any,
+    teff_h: Any,
+    alpha_beta_gy: float = DEFAULT_ALPHA_BETA_GY,
+    repair_half_time_h: float = DEFAULT_REPAIR_HALF_TIME_H,
+) -> Any:
     """BED (Gy) = D + D²·T_rep/((α/β)·(T_rep + T_eff)); scalars or arrays."""
     factor = repair_half_time_h / (alpha_beta_gy * (repair_half_time_h + teff_h))
     return dose_gy + dose_gy * dose_gy * factor
@@ -99,31 +103,57 @@ def _selected(mask: Any, *arrays: Any) -> list[np.ndarray]:
     return [to_numpy(a[m]).astype(np.float64) for a in arrays]
 
 
-def structure_result(name: str, dose_gy: Any, tia: Any, mask: Any, voxel_ml: float,
-                     density: Any, *, injected_gbq: float | None = None) -> StructureResult:
+def structure_result(
+    name: str,
+    dose_gy: Any,
+    tia: Any,
+    mask: Any,
+    voxel_ml: float,
+    density: Any,
+    *,
+    injected_gbq: float | None = None,
+) -> StructureResult:
     """Mass, mean (mass-weighted), max, D2/D50/D98, DVH and Gy/GBq of one mask.
 
     ``density`` is g/cm³ per voxel (array) or a single float; ``tia`` MBq·h per voxel.
     """
     if not bool(namespace(mask).xp.any(mask)):
-        raise DoseError("empty_mask", f"structure {name!r} has no voxel",
-                        tag=name, fix="check the segmentation covers the structure")
+        raise DoseError(
+            "empty_mask",
+            f"structure {name!r} has no voxel",
+            tag=name,
+            fix="check the segmentation covers the structure",
+        )
     rho = density if not isinstance(density, (int, float)) else dose_gy * 0 + density
     d, t, r = _selected(mask, dose_gy, tia, rho)
     mass = r * voxel_ml
     mean = float((d * mass).sum() / mass.sum())
     return StructureResult(
-        name=name, voxels=int(d.size), volume_ml=float(d.size * voxel_ml),
-        mass_g=float(mass.sum()), mean_gy=mean, max_gy=float(d.max()),
-        d2_gy=_dose_at_fraction(d, mass, 0.02), d50_gy=_dose_at_fraction(d, mass, 0.50),
-        d98_gy=_dose_at_fraction(d, mass, 0.98), tia_mbq_h=float(t.sum()),
-        gy_per_gbq=None if not injected_gbq else mean / injected_gbq, dvh=dvh(d, mass),
+        name=name,
+        voxels=int(d.size),
+        volume_ml=float(d.size * voxel_ml),
+        mass_g=float(mass.sum()),
+        mean_gy=mean,
+        max_gy=float(d.max()),
+        d2_gy=_dose_at_fraction(d, mass, 0.02),
+        d50_gy=_dose_at_fraction(d, mass, 0.50),
+        d98_gy=_dose_at_fraction(d, mass, 0.98),
+        tia_mbq_h=float(t.sum()),
+        gy_per_gbq=None if not injected_gbq else mean / injected_gbq,
+        dvh=dvh(d, mass),
     )
 
 
-def add_bed(result: StructureResult, dose_gy: Any, mask: Any, voxel_ml: float, density: Any,
-            teff_h: Any, alpha_beta_gy: float = DEFAULT_ALPHA_BETA_GY,
-            repair_half_time_h: float = DEFAULT_REPAIR_HALF_TIME_H) -> StructureResult:
+def add_bed(
+    result: StructureResult,
+    dose_gy: Any,
+    mask: Any,
+    voxel_ml: float,
+    density: Any,
+    teff_h: Any,
+    alpha_beta_gy: float = DEFAULT_ALPHA_BETA_GY,
+    repair_half_time_h: float = DEFAULT_REPAIR_HALF_TIME_H,
+) -> StructureResult:
     """Fill mean BED and EUBED (Gy) from voxel-wise BED with ``teff_h`` (scalar or map)."""
     voxel_bed = bed(dose_gy, teff_h, alpha_beta_gy, repair_half_time_h)
     rho = density if not isinstance(density, (int, float)) else dose_gy * 0 + density

@@ -47,8 +47,12 @@ def read_yaml(text: str, file: str = "") -> tuple[Any, Positions]:
         )
         raise ProtocolError("yaml_syntax", f"{file or '<input>'}: invalid YAML", [issue]) from exc
     except YAMLError as exc:  # e.g. ReaderError: characters YAML does not allow
-        issue = Issue(code="yaml_syntax", message=f"YAML error: {exc}", file=file,
-                      fix="remove control characters; save the file as UTF-8")
+        issue = Issue(
+            code="yaml_syntax",
+            message=f"YAML error: {exc}",
+            file=file,
+            fix="remove control characters; save the file as UTF-8",
+        )
         raise ProtocolError("yaml_syntax", f"{file or '<input>'}: invalid YAML", [issue]) from exc
     if node is None:
         issue = Issue(code="empty_document", message="the document is empty", file=file)

@@ -34,8 +34,12 @@ __all__ = ["Limits", "Service", "create_server"]
 _log = logging.getLogger("flexmrt.server")
 SERVICE_NAMES = tuple(
     module.DESCRIPTOR.services_by_name[name].full_name
-    for module, name in ((_protocol, "ProtocolService"), (_decision, "DecisionService"),
-                         (_dosimetry, "DosimetryService")))
+    for module, name in (
+        (_protocol, "ProtocolService"),
+        (_decision, "DecisionService"),
+        (_dosimetry, "DosimetryService"),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,9 @@ class Limits:
 class Service:
     """A running (or ready) flexmrt gRPC server with its health service and log."""
 
-    def __init__(self, server: grpc.Server, health_servicer: health.HealthServicer,
-                 log: DecisionLog) -> None:
+    def __init__(
+        self, server: grpc.Server, health_servicer: health.HealthServicer, log: DecisionLog
+    ) -> None:
         self.server = server
         self.health = health_servicer
         self.log = log
@@ -74,11 +79,16 @@ class Service:
         self.server.wait_for_termination()
 
 
-def create_server(address: str = "127.0.0.1:0", *, db: str | Path = "var/flexmrt.sqlite",
-                  registry: Registry | None = None, log: DecisionLog | None = None,
-                  tokens: TokenStore | None = None,
-                  credentials: grpc.ServerCredentials | None = None,
-                  limits: Limits | None = None) -> tuple[Service, int]:
+def create_server(
+    address: str = "127.0.0.1:0",
+    *,
+    db: str | Path = "var/flexmrt.sqlite",
+    registry: Registry | None = None,
+    log: DecisionLog | None = None,
+    tokens: TokenStore | None = None,
+    credentials: grpc.ServerCredentials | None = None,
+    limits: Limits | None = None,
+) -> tuple[Service, int]:
     """Build the server bound to ``address`` ("host:port"; port 0 picks a free one)."""
     limits = limits or Limits()
     registry = registry or Registry.bundled()
@@ -87,17 +97,22 @@ def create_server(address: str = "127.0.0.1:0", *, db: str | Path = "var/flexmrt
         ThreadPoolExecutor(max_workers=limits.max_workers, thread_name_prefix="rpc"),
         interceptors=[EdgeInterceptor(tokens, limits.max_call_s)],
         maximum_concurrent_rpcs=limits.max_concurrent_rpcs,
-        options=[("grpc.max_receive_message_length", limits.max_message_bytes),
-                 ("grpc.max_send_message_length", limits.max_message_bytes),
-                 ("grpc.so_reuseport", 0)])
+        options=[
+            ("grpc.max_receive_message_length", limits.max_message_bytes),
+            ("grpc.max_send_message_length", limits.max_message_bytes),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
     _protocol_grpc.add_ProtocolServiceServicer_to_server(ProtocolServicer(registry), server)
     _decision_grpc.add_DecisionServiceServicer_to_server(DecisionServicer(registry, log), server)
     _dosimetry_grpc.add_DosimetryServiceServicer_to_server(
-        DosimetryServicer(registry, limits.max_dose_jobs), server)
+        DosimetryServicer(registry, limits.max_dose_jobs), server
+    )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
     try:
         if credentials is None:
             port = server.add_insecure_port(address)

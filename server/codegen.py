@@ -35,9 +35,15 @@ def generate(out: Path = OUT) -> list[Path]:
     protos = sorted(PROTO_ROOT.glob("flexmrt/v1/*.proto"))
     with tempfile.TemporaryDirectory() as tmp:
         include = resources.files("grpc_tools").joinpath("_proto")
-        args = ["protoc", f"-I{PROTO_ROOT}", f"-I{include}", f"--python_out={tmp}",
-                f"--pyi_out={tmp}", f"--grpc_python_out={tmp}",
-                *(str(p.relative_to(PROTO_ROOT)) for p in protos)]
+        args = [
+            "protoc",
+            f"-I{PROTO_ROOT}",
+            f"-I{include}",
+            f"--python_out={tmp}",
+            f"--pyi_out={tmp}",
+            f"--grpc_python_out={tmp}",
+            *(str(p.relative_to(PROTO_ROOT)) for p in protos),
+        ]
         if protoc.main(args) != 0:
             raise SystemExit("protoc failed")
         if out.exists():
@@ -49,8 +55,10 @@ def generate(out: Path = OUT) -> list[Path]:
 def _check_version() -> None:
     found = metadata.version("grpcio-tools")
     if found != GRPCIO_TOOLS_VERSION:
-        raise SystemExit(f"grpcio-tools {GRPCIO_TOOLS_VERSION} is required (found {found}): "
-                         f"pip install grpcio-tools=={GRPCIO_TOOLS_VERSION}")
+        raise SystemExit(
+            f"grpcio-tools {GRPCIO_TOOLS_VERSION} is required (found {found}): "
+            f"pip install grpcio-tools=={GRPCIO_TOOLS_VERSION}"
+        )
 
 
 def _finish(out: Path) -> list[Path]:

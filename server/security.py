@@ -18,14 +18,16 @@ import grpc
 __all__ = ["TokenStore", "certificate_subject", "server_credentials"]
 
 
-def server_credentials(cert: str | Path, key: str | Path,
-                       client_ca: str | Path | None = None) -> grpc.ServerCredentials:
+def server_credentials(
+    cert: str | Path, key: str | Path, client_ca: str | Path | None = None
+) -> grpc.ServerCredentials:
     """TLS with ``cert``/``key`` (PEM); with ``client_ca``, clients must present a
     certificate signed by it (mutual TLS)."""
     pair = (Path(key).read_bytes(), Path(cert).read_bytes())
     root = Path(client_ca).read_bytes() if client_ca else None
-    return grpc.ssl_server_credentials([pair], root_certificates=root,
-                                       require_client_auth=root is not None)
+    return grpc.ssl_server_credentials(
+        [pair], root_certificates=root, require_client_auth=root is not None
+    )
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,9 @@ class TokenStore:
                 continue
             parts = line.split()
             if len(parts) != 2 or len(parts[1]) < 16:
-                raise ValueError(f"{path}:{number}: expected 'NAME TOKEN' with a token of "
-                                 "16 or more characters")
+                raise ValueError(
+                    f"{path}:{number}: expected 'NAME TOKEN' with a token of 16 or more characters"
+                )
             found[_digest(parts[1])] = parts[0]
         if not found:
             raise ValueError(f"{path}: no tokens")
@@ -54,7 +57,7 @@ class TokenStore:
         """The token's name for an ``authorization: Bearer …`` value, or None."""
         if not authorization or not authorization.startswith("Bearer "):
             return None
-        digest = _digest(authorization[len("Bearer "):].strip())
+        digest = _digest(authorization[len("Bearer ") :].strip())
         for known, name in self.names_by_digest.items():
             if hmac.compare_digest(known, digest):
                 return name

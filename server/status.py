@@ -64,14 +64,17 @@ def to_status(error: BaseException) -> grpc.Status | None:
     if record_error is not None and isinstance(error, record_error):
         issues = list(getattr(error, "issues", []))
         message = f"[{getattr(error, 'code', 'invalid_record')}] {getattr(error, 'message', error)}"
-        return _status(grpc.StatusCode.INVALID_ARGUMENT, message,
-                       _issue_violations(issues))
+        return _status(grpc.StatusCode.INVALID_ARGUMENT, message, _issue_violations(issues))
     from gpu_dose.errors import DoseError
 
     if isinstance(error, DoseError):
         where = ": ".join(part for part in (error.path, error.tag) if part)
-        return _status(grpc.StatusCode.INVALID_ARGUMENT, str(error),
-                       [(where or "chunk", str(error))], reason=error.code)
+        return _status(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            str(error),
+            [(where or "chunk", str(error))],
+            reason=error.code,
+        )
     return None
 
 
@@ -98,13 +101,17 @@ def _issue_violations(issues: Iterable[Issue]) -> list[tuple[str, str]]:
     return out
 
 
-def _status(code: grpc.StatusCode, message: str, violations: list[tuple[str, str]],
-            reason: str = "") -> grpc.Status:
+def _status(
+    code: grpc.StatusCode, message: str, violations: list[tuple[str, str]], reason: str = ""
+) -> grpc.Status:
     detail = status_pb2.Status(code=getattr(code_pb2, code.name), message=message)
     if violations:
-        bad = error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=f, description=d, reason=reason)
-            for f, d in violations])
+        bad = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=f, description=d, reason=reason)
+                for f, d in violations
+            ]
+        )
         packed = any_pb2.Any()
         packed.Pack(bad)
         detail.details.append(packed)

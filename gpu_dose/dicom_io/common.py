@@ -29,8 +29,9 @@ def load_datasets(path: str | Path) -> list[tuple[Path, Dataset]]:
     """Every DICOM file at ``path`` (a file, or a folder searched recursively)."""
     root = Path(path)
     if not root.exists():
-        raise DoseError("file_not_found", "no such file or folder", path=str(root),
-                        fix="check the path")
+        raise DoseError(
+            "file_not_found", "no such file or folder", path=str(root), fix="check the path"
+        )
     files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
     found = []
     for file in files:
@@ -39,8 +40,12 @@ def load_datasets(path: str | Path) -> list[tuple[Path, Dataset]]:
         except pydicom.errors.InvalidDicomError:
             continue
     if not found:
-        raise DoseError("no_dicom", "no DICOM file found", path=str(root),
-                        fix="point at a DICOM file or a folder of DICOM files")
+        raise DoseError(
+            "no_dicom",
+            "no DICOM file found",
+            path=str(root),
+            fix="point at a DICOM file or a folder of DICOM files",
+        )
     return found
 
 
@@ -51,8 +56,9 @@ def _tz(ds: Dataset) -> dt.tzinfo:
     return dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
 
 
-def parse_datetime(ds: Dataset, datetime_kw: str, date_kw: str, time_kw: str,
-                   item: Dataset | None = None) -> dt.datetime | None:
+def parse_datetime(
+    ds: Dataset, datetime_kw: str, date_kw: str, time_kw: str, item: Dataset | None = None
+) -> dt.datetime | None:
     """A timezone-aware datetime from a DT attribute, else a DA + TM pair; None if absent.
 
     ``item`` is where the attributes live (default ``ds``); the date may fall back to
@@ -62,14 +68,27 @@ def parse_datetime(ds: Dataset, datetime_kw: str, date_kw: str, time_kw: str,
     text = str(src.get(datetime_kw, "") or "")
     if not text:
         time = str(src.get(time_kw, "") or "")
-        date = str(src.get(date_kw, "") or ds.get(date_kw, "") or ds.get("SeriesDate", "")
-                   or ds.get("StudyDate", "") or "")
+        date = str(
+            src.get(date_kw, "")
+            or ds.get(date_kw, "")
+            or ds.get("SeriesDate", "")
+            or ds.get("StudyDate", "")
+            or ""
+        )
         if not time or not date:
             return None
         text = date + time
     value = pydicom.valuerep.DT(text)
-    value = dt.datetime(value.year, value.month, value.day, value.hour, value.minute,
-                        value.second, value.microsecond, tzinfo=value.tzinfo or _tz(ds))
+    value = dt.datetime(
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+        tzinfo=value.tzinfo or _tz(ds),
+    )
     return value
 
 
@@ -78,10 +97,13 @@ def _slice_step(items: list[tuple[Path, Dataset]], normal: np.ndarray) -> np.nda
     gaps = np.diff(positions @ normal)
     if len(gaps) and not np.allclose(gaps, gaps.mean(), rtol=1e-3, atol=0.01):
         worst = int(np.argmax(np.abs(gaps - gaps.mean())))
-        raise DoseError("nonuniform_slice_spacing",
-                        f"slice gaps vary from {gaps.min():.3f} to {gaps.max():.3f} mm",
-                        path=str(items[worst + 1][0]), tag="ImagePositionPatient (0020,0032)",
-                        fix="resample the series to uniform slice spacing before dosimetry")
+        raise DoseError(
+            "nonuniform_slice_spacing",
+            f"slice gaps vary from {gaps.min():.3f} to {gaps.max():.3f} mm",
+            path=str(items[worst + 1][0]),
+            tag="ImagePositionPatient (0020,0032)",
+            fix="resample the series to uniform slice spacing before dosimetry",
+        )
     if len(positions) < 2:
         return normal * float(items[0][1].get("SliceThickness", 1.0))
     return (positions[-1] - positions[0]) / (len(positions) - 1)
@@ -92,12 +114,19 @@ def series_geometry(items: list[tuple[Path, Dataset]]) -> tuple[list, Geometry]:
     first = items[0][1]
     iop = [float(v) for v in first.ImageOrientationPatient]
     normal = np.cross(iop[:3], iop[3:])
-    ordered = sorted(items, key=lambda it: float(np.dot(
-        [float(v) for v in it[1].ImagePositionPatient], normal)))
+    ordered = sorted(
+        items, key=lambda it: float(np.dot([float(v) for v in it[1].ImagePositionPatient], normal))
+    )
     step = _slice_step(ordered, normal)
     shape = (len(ordered), int(first.Rows), int(first.Columns))
-    geom = Geometry.from_dicom(shape, ordered[0][1].ImagePositionPatient, iop,
-                               first.PixelSpacing, step, str(first.get("FrameOfReferenceUID", "")))
+    geom = Geometry.from_dicom(
+        shape,
+        ordered[0][1].ImagePositionPatient,
+        iop,
+        first.PixelSpacing,
+        step,
+        str(first.get("FrameOfReferenceUID", "")),
+    )
     return ordered, geom
 
 

@@ -27,23 +27,36 @@ _FOR_TAG = "FrameOfReferenceUID (0020,0052)"
 
 def _check_frame(path: Path, uid: str, target: Geometry, tag: str = _FOR_TAG) -> None:
     if target.frame_of_reference_uid and uid and uid != target.frame_of_reference_uid:
-        raise DoseError("frame_of_reference_mismatch",
-                        f"frame of reference {uid} differs from the SPECT's "
-                        f"{target.frame_of_reference_uid}", path=str(path), tag=tag,
-                        fix="register the masks to the SPECT and export them in its frame")
+        raise DoseError(
+            "frame_of_reference_mismatch",
+            f"frame of reference {uid} differs from the SPECT's {target.frame_of_reference_uid}",
+            path=str(path),
+            tag=tag,
+            fix="register the masks to the SPECT and export them in its frame",
+        )
 
 
-def _on_target(path: Path, name: str, fraction: np.ndarray, source: Geometry,
-               target: Geometry) -> np.ndarray:
+def _on_target(
+    path: Path, name: str, fraction: np.ndarray, source: Geometry, target: Geometry
+) -> np.ndarray:
     """Resample a 0–1 mask; error when nothing of it lands inside the SPECT image."""
     if not fraction.any():
-        raise DoseError("empty_mask", f"segment {name!r} is empty", path=str(path), tag=name,
-                        fix="remove the empty segment or fix the segmentation")
+        raise DoseError(
+            "empty_mask",
+            f"segment {name!r} is empty",
+            path=str(path),
+            tag=name,
+            fix="remove the empty segment or fix the segmentation",
+        )
     mask = resample(fraction.astype(np.float32), source, target, order=1) >= 0.5
     if not mask.any():
-        raise DoseError("mask_outside_image", f"segment {name!r} lies outside the SPECT image",
-                        path=str(path), tag=name,
-                        fix="check the masks belong to this SPECT and cover its field of view")
+        raise DoseError(
+            "mask_outside_image",
+            f"segment {name!r} lies outside the SPECT image",
+            path=str(path),
+            tag=name,
+            fix="check the masks belong to this SPECT and cover its field of view",
+        )
     return mask
 
 
@@ -83,7 +96,7 @@ def _rasterise(contours: list[np.ndarray], target: Geometry) -> np.ndarray:
     planes = _planes(contours, target)
     ks = np.array(sorted(planes))
     half = (np.diff(ks).min() / 2) if len(ks) > 1 else 0.5
-    rows, cols = np.mgrid[0:target.shape[1], 0:target.shape[2]]
+    rows, cols = np.mgrid[0 : target.shape[1], 0 : target.shape[2]]
     centres = np.column_stack([rows.ravel(), cols.ravel()]).astype(float)
     mask = np.zeros(target.shape, dtype=bool)
     for k in range(target.shape[0]):
@@ -98,23 +111,35 @@ def _rasterise(contours: list[np.ndarray], target: Geometry) -> np.ndarray:
 
 
 def _read_rtstruct(path: Path, ds: Dataset, target: Geometry) -> dict[str, np.ndarray]:
-    names = {int(r.ROINumber): (str(r.ROIName), str(any_value(r, "ReferencedFrameOfReferenceUID",
-                                                                 ""))) for r in
-             ds.StructureSetROISequence}
+    names = {
+        int(r.ROINumber): (str(r.ROIName), str(any_value(r, "ReferencedFrameOfReferenceUID", "")))
+        for r in ds.StructureSetROISequence
+    }
     masks = {}
     for roi in ds.ROIContourSequence:
         name, uid = names[int(roi.ReferencedROINumber)]
         _check_frame(path, uid, target, tag=f"{name}: ReferencedFrameOfReferenceUID (3006,0024)")
-        contours = [np.asarray(c.ContourData, float).reshape(-1, 3)
-                    for c in any_value(roi, "ContourSequence", [])]
+        contours = [
+            np.asarray(c.ContourData, float).reshape(-1, 3)
+            for c in any_value(roi, "ContourSequence", [])
+        ]
         if not contours:
-            raise DoseError("empty_mask", f"ROI {name!r} has no contour", path=str(path),
-                            tag=name, fix="remove the empty ROI or contour it")
+            raise DoseError(
+                "empty_mask",
+                f"ROI {name!r} has no contour",
+                path=str(path),
+                tag=name,
+                fix="remove the empty ROI or contour it",
+            )
         masks[name] = _rasterise(contours, target)
         if not masks[name].any():
-            raise DoseError("mask_outside_image", f"ROI {name!r} lies outside the SPECT image",
-                            path=str(path), tag=name,
-                            fix="check the structure set belongs to this SPECT")
+            raise DoseError(
+                "mask_outside_image",
+                f"ROI {name!r} lies outside the SPECT image",
+                path=str(path),
+                tag=name,
+                fix="check the structure set belongs to this SPECT",
+            )
     return masks
 
 
@@ -127,6 +152,11 @@ def read_masks(path: str | Path, target: Geometry) -> dict[str, np.ndarray]:
         if reader is not None:
             masks.update(reader(file, ds, target))
     if not masks:
-        raise DoseError("no_masks", "no DICOM SEG or RTSTRUCT found", path=str(path),
-                        tag="Modality (0008,0060)", fix="point --masks at a SEG or RTSTRUCT")
+        raise DoseError(
+            "no_masks",
+            "no DICOM SEG or RTSTRUCT found",
+            path=str(path),
+            tag="Modality (0008,0060)",
+            fix="point --masks at a SEG or RTSTRUCT",
+        )
     return masks

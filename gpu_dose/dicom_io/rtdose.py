@@ -22,9 +22,20 @@ from gpu_dose.grid import Geometry
 __all__ = ["read_rt_dose", "write_rt_dose"]
 
 RT_DOSE_STORAGE = "1.2.840.10008.5.1.4.1.1.481.2"
-_COPIED = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex", "StudyInstanceUID",
-           "StudyDate", "StudyTime", "StudyID", "AccessionNumber", "ReferringPhysicianName",
-           "FrameOfReferenceUID", "TimezoneOffsetFromUTC")
+_COPIED = (
+    "PatientID",
+    "PatientName",
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyInstanceUID",
+    "StudyDate",
+    "StudyTime",
+    "StudyID",
+    "AccessionNumber",
+    "ReferringPhysicianName",
+    "FrameOfReferenceUID",
+    "TimezoneOffsetFromUTC",
+)
 
 
 def _copy_study(ds: pydicom.Dataset, spect: SpectImage) -> None:
@@ -50,8 +61,15 @@ def _set_geometry(ds: pydicom.Dataset, geometry: Geometry) -> None:
     ds.FrameIncrementPointer = 0x3004000C
 
 
-def write_rt_dose(path: str | Path, dose_gy: np.ndarray, geometry: Geometry, spect: SpectImage,
-                  *, dose_type: str = "PHYSICAL", comment: str = "") -> Path:
+def write_rt_dose(
+    path: str | Path,
+    dose_gy: np.ndarray,
+    geometry: Geometry,
+    spect: SpectImage,
+    *,
+    dose_type: str = "PHYSICAL",
+    comment: str = "",
+) -> Path:
     """Write ``dose_gy`` (on ``geometry``) as RT Dose in the SPECT's study and frame."""
     dose = np.maximum(np.asarray(dose_gy, np.float64), 0.0)
     scaling = float(dose.max()) / (2**32 - 1) if dose.max() > 0 else 1.0
@@ -76,13 +94,24 @@ def read_rt_dose(path: str | Path) -> tuple[np.ndarray, Geometry]:
     """Dose (Gy, float64) and geometry of an RT Dose file."""
     ds = pydicom.dcmread(path)
     if ds.get("SOPClassUID") != RT_DOSE_STORAGE:
-        raise DoseError("not_rt_dose", "not an RT Dose object", path=str(path),
-                        tag="SOPClassUID (0008,0016)", fix="point at an RT Dose file")
+        raise DoseError(
+            "not_rt_dose",
+            "not an RT Dose object",
+            path=str(path),
+            tag="SOPClassUID (0008,0016)",
+            fix="point at an RT Dose file",
+        )
     iop = [float(v) for v in ds.ImageOrientationPatient]
     offsets = [float(v) for v in ds.GridFrameOffsetVector]
     normal = np.cross(iop[:3], iop[3:])
     step = normal * ((offsets[-1] - offsets[0]) / (len(offsets) - 1) if len(offsets) > 1 else 1.0)
     pixels = ds.pixel_array.reshape(int(ds.NumberOfFrames), int(ds.Rows), int(ds.Columns))
-    geom = Geometry.from_dicom(pixels.shape, ds.ImagePositionPatient, iop, ds.PixelSpacing,
-                               step, str(ds.get("FrameOfReferenceUID", "")))
+    geom = Geometry.from_dicom(
+        pixels.shape,
+        ds.ImagePositionPatient,
+        iop,
+        ds.PixelSpacing,
+        step,
+        str(ds.get("FrameOfReferenceUID", "")),
+    )
     return pixels.astype(np.float64) * float(ds.DoseGridScaling), geom

@@ -53,8 +53,10 @@ class SpectImage:
         return self.bq_ml * (self.geometry.voxel_volume_ml / 1e6)
 
 
-def _frames(items: list[tuple[Path, Dataset]], calibration: float | None,
-            ) -> tuple[np.ndarray, Geometry, Path, Dataset]:
+def _frames(
+    items: list[tuple[Path, Dataset]],
+    calibration: float | None,
+) -> tuple[np.ndarray, Geometry, Path, Dataset]:
     """Bq/mL volume and geometry of a multi-frame file or a sorted slice series."""
     path, ds = items[0]
     if len(items) == 1 and int(any_value(ds, "NumberOfFrames", 1)) > 1:
@@ -71,14 +73,19 @@ def _multiframe_geometry(path: Path, ds: Dataset) -> Geometry:
         iop = [float(v) for v in det.ImageOrientationPatient]
         ipp = det.ImagePositionPatient
     except (AttributeError, IndexError):
-        raise DoseError("missing_geometry", "no image position/orientation",
-                        path=str(path), tag="DetectorInformationSequence (0054,0022)",
-                        fix="export the reconstruction with patient geometry") from None
+        raise DoseError(
+            "missing_geometry",
+            "no image position/orientation",
+            path=str(path),
+            tag="DetectorInformationSequence (0054,0022)",
+            fix="export the reconstruction with patient geometry",
+        ) from None
     spacing = float(any_value(ds, "SpacingBetweenSlices", any_value(ds, "SliceThickness", 0)))
     step = np.cross(iop[:3], iop[3:]) * spacing
     shape = (int(ds.NumberOfFrames), int(ds.Rows), int(ds.Columns))
-    return Geometry.from_dicom(shape, ipp, iop, ds.PixelSpacing, step,
-                               str(any_value(ds, "FrameOfReferenceUID", "")))
+    return Geometry.from_dicom(
+        shape, ipp, iop, ds.PixelSpacing, step, str(any_value(ds, "FrameOfReferenceUID", ""))
+    )
 
 
 def _rwvm_factor(path: Path, ds: Dataset, calibration: float | None) -> tuple[float, float] | None:
@@ -89,8 +96,11 @@ def _rwvm_factor(path: Path, ds: Dataset, calibration: float | None) -> tuple[fl
     if not seq:
         return None
     item = seq[0]
-    unit = str(item.MeasurementUnitsCodeSequence[0].CodeValue) if any_value(
-        item, "MeasurementUnitsCodeSequence") else ""
+    unit = (
+        str(item.MeasurementUnitsCodeSequence[0].CodeValue)
+        if any_value(item, "MeasurementUnitsCodeSequence")
+        else ""
+    )
     scale = _unit_scale(path, unit, calibration, _RWVM_TAG)
     slope, intercept = float(item.RealWorldValueSlope), float(item.RealWorldValueIntercept)
     return slope * scale, intercept * scale
@@ -104,15 +114,29 @@ def _unit_scale(path: Path, unit: str, calibration: float | None, tag: str) -> f
     if key in _COUNT_UNITS and calibration is not None:
         return float(calibration)
     if key in _COUNT_UNITS:
-        raise DoseError("counts_without_calibration", f"image is in counts ({unit})",
-                        path=str(path), tag=tag,
-                        fix="give the calibration factor in Bq/mL per count (--calibration)")
+        raise DoseError(
+            "counts_without_calibration",
+            f"image is in counts ({unit})",
+            path=str(path),
+            tag=tag,
+            fix="give the calibration factor in Bq/mL per count (--calibration)",
+        )
     if not key:
-        raise DoseError("missing_units", "the image has no units", path=str(path), tag=tag,
-                        fix="export quantitative SPECT in Bq/mL (Units BQML or a "
-                            "RealWorldValueMapping), or give a calibration factor for counts")
-    raise DoseError("unknown_units", f"unknown units {unit!r}", path=str(path), tag=tag,
-                    fix="export the image in Bq/mL (BQML) or counts with a calibration factor")
+        raise DoseError(
+            "missing_units",
+            "the image has no units",
+            path=str(path),
+            tag=tag,
+            fix="export quantitative SPECT in Bq/mL (Units BQML or a "
+            "RealWorldValueMapping), or give a calibration factor for counts",
+        )
+    raise DoseError(
+        "unknown_units",
+        f"unknown units {unit!r}",
+        path=str(path),
+        tag=tag,
+        fix="export the image in Bq/mL (BQML) or counts with a calibration factor",
+    )
 
 
 def _to_bq_ml(path: Path, ds: Dataset, calibration: float | None) -> np.ndarray:
@@ -131,19 +155,28 @@ def _to_bq_ml(path: Path, ds: Dataset, calibration: float | None) -> np.ndarray:
     return (stored * slope + float(any_value(ds, "RescaleIntercept", 0.0))) * scale
 
 
-def _injection(path: Path, ds: Dataset, injected: dt.datetime | None,
-               injected_mbq: float | None) -> tuple[dt.datetime, float | None]:
+def _injection(
+    path: Path, ds: Dataset, injected: dt.datetime | None, injected_mbq: float | None
+) -> tuple[dt.datetime, float | None]:
     items = any_value(ds, "RadiopharmaceuticalInformationSequence", None) or [Dataset()]
     info = items[0]
-    when = injected or parse_datetime(ds, "RadiopharmaceuticalStartDateTime", "",
-                                      "RadiopharmaceuticalStartTime", item=info)
+    when = injected or parse_datetime(
+        ds, "RadiopharmaceuticalStartDateTime", "", "RadiopharmaceuticalStartTime", item=info
+    )
     if when is None:
-        raise DoseError("missing_injection_time", "no injection date/time",
-                        path=str(path), tag="RadiopharmaceuticalStartDateTime (0018,1078)",
-                        fix="give the injection time explicitly (--injection-time ISO-8601)")
+        raise DoseError(
+            "missing_injection_time",
+            "no injection date/time",
+            path=str(path),
+            tag="RadiopharmaceuticalStartDateTime (0018,1078)",
+            fix="give the injection time explicitly (--injection-time ISO-8601)",
+        )
     total_bq = any_value(info, "RadionuclideTotalDose", None)
-    mbq = injected_mbq if injected_mbq is not None else (
-        None if total_bq is None else float(total_bq) / 1e6)
+    mbq = (
+        injected_mbq
+        if injected_mbq is not None
+        else (None if total_bq is None else float(total_bq) / 1e6)
+    )
     return when, mbq
 
 
@@ -151,9 +184,13 @@ def _acquired(path: Path, ds: Dataset) -> dt.datetime:
     when = parse_datetime(ds, "AcquisitionDateTime", "AcquisitionDate", "AcquisitionTime")
     when = when or parse_datetime(ds, "", "SeriesDate", "SeriesTime")
     if when is None:
-        raise DoseError("missing_acquisition_time", "no acquisition date/time", path=str(path),
-                        tag="AcquisitionDateTime (0008,002A)",
-                        fix="export the image with AcquisitionDate and AcquisitionTime")
+        raise DoseError(
+            "missing_acquisition_time",
+            "no acquisition date/time",
+            path=str(path),
+            tag="AcquisitionDateTime (0008,002A)",
+            fix="export the image with AcquisitionDate and AcquisitionTime",
+        )
     return when
 
 
@@ -161,19 +198,30 @@ def _clip_negative(values: np.ndarray, path: Path) -> tuple[np.ndarray, list[str
     negative = int((values < 0).sum())
     if not negative:
         return values, []
-    note = (f"{path}: {negative} negative voxels (min {values.min():.4g} Bq/mL) "
-            "clipped to 0 [negative_voxels]")
+    note = (
+        f"{path}: {negative} negative voxels (min {values.min():.4g} Bq/mL) "
+        "clipped to 0 [negative_voxels]"
+    )
     return np.maximum(values, 0.0), [note]
 
 
-def read_spect(path: str | Path, *, calibration_bq_ml_per_count: float | None = None,
-               injection_time: dt.datetime | None = None,
-               injected_mbq: float | None = None) -> SpectImage:
+def read_spect(
+    path: str | Path,
+    *,
+    calibration_bq_ml_per_count: float | None = None,
+    injection_time: dt.datetime | None = None,
+    injected_mbq: float | None = None,
+) -> SpectImage:
     """Read one SPECT time point (a multi-frame file or a folder of slices)."""
     items = [it for it in load_datasets(path) if it[1].get("Modality") in ("NM", "PT")]
     if not items:
-        raise DoseError("not_spect", "no NM or PT image found", path=str(path),
-                        tag="Modality (0008,0060)", fix="point --spect at the SPECT series")
+        raise DoseError(
+            "not_spect",
+            "no NM or PT image found",
+            path=str(path),
+            tag="Modality (0008,0060)",
+            fix="point --spect at the SPECT series",
+        )
     bq_ml, geom, file, ds = _frames(items, calibration_bq_ml_per_count)
     acquired = _acquired(file, ds)
     injected, mbq = _injection(file, ds, injection_time, injected_mbq)

@@ -20,8 +20,14 @@ from pydicom.uid import CTImageStorage, NuclearMedicineImageStorage, generate_ui
 from gpu_dose.dicom_io.common import ds_number, new_dataset, write
 from gpu_dose.grid import Geometry
 
-__all__ = ["Study", "write_ct_series", "write_nm_multiframe", "write_rtstruct", "write_seg",
-           "write_slice_series"]
+__all__ = [
+    "Study",
+    "write_ct_series",
+    "write_nm_multiframe",
+    "write_rtstruct",
+    "write_seg",
+    "write_slice_series",
+]
 
 _RTSTRUCT = "1.2.840.10008.5.1.4.1.1.481.3"
 _PET = "1.2.840.10008.5.1.4.1.1.128"
@@ -97,9 +103,17 @@ def _scale16(values: np.ndarray) -> tuple[np.ndarray, float]:
     return np.round(values / slope).astype(np.uint16), slope
 
 
-def write_nm_multiframe(path: Path, bq_ml: np.ndarray, geometry: Geometry, study: Study, *,
-                        acquired: dt.datetime, injected: dt.datetime | None,
-                        injected_mbq: float = 7400.0, units: str = "rwvm") -> Path:
+def write_nm_multiframe(
+    path: Path,
+    bq_ml: np.ndarray,
+    geometry: Geometry,
+    study: Study,
+    *,
+    acquired: dt.datetime,
+    injected: dt.datetime | None,
+    injected_mbq: float = 7400.0,
+    units: str = "rwvm",
+) -> Path:
     """NM multi-frame reconstruction in Bq/mL (``units``: ``rwvm``, ``none`` or a Units value)."""
     ds = new_dataset(NuclearMedicineImageStorage, generate_uid())
     _base(ds, study, "NM", generate_uid(), 10)
@@ -128,8 +142,14 @@ def write_nm_multiframe(path: Path, bq_ml: np.ndarray, geometry: Geometry, study
     return write(ds, path)
 
 
-def _slice_dataset(kind: str, study: Study, series_uid: str, geometry: Geometry, k: int,
-                   position: np.ndarray | None = None) -> Dataset:
+def _slice_dataset(
+    kind: str,
+    study: Study,
+    series_uid: str,
+    geometry: Geometry,
+    k: int,
+    position: np.ndarray | None = None,
+) -> Dataset:
     sop_class = {"CT": CTImageStorage, "PT": _PET, "NM": NuclearMedicineImageStorage}[kind]
     ds = new_dataset(sop_class, generate_uid())
     _base(ds, study, kind, series_uid, 20 if kind == "CT" else 11)
@@ -143,15 +163,25 @@ def _slice_dataset(kind: str, study: Study, series_uid: str, geometry: Geometry,
     return ds
 
 
-def write_slice_series(folder: Path, values: np.ndarray, geometry: Geometry, study: Study, *,
-                       kind: str = "PT", acquired: dt.datetime, injected: dt.datetime | None,
-                       injected_mbq: float = 7400.0, units: str = "BQML",
-                       positions: np.ndarray | None = None) -> list[Path]:
+def write_slice_series(
+    folder: Path,
+    values: np.ndarray,
+    geometry: Geometry,
+    study: Study,
+    *,
+    kind: str = "PT",
+    acquired: dt.datetime,
+    injected: dt.datetime | None,
+    injected_mbq: float = 7400.0,
+    units: str = "BQML",
+    positions: np.ndarray | None = None,
+) -> list[Path]:
     """One file per slice (PT or NM with Units + Rescale); ``positions`` may override IPP."""
     series_uid, paths = generate_uid(), []
     for k in range(values.shape[0]):
-        ds = _slice_dataset(kind, study, series_uid, geometry, k,
-                            None if positions is None else positions[k])
+        ds = _slice_dataset(
+            kind, study, series_uid, geometry, k, None if positions is None else positions[k]
+        )
         _when(ds, "Series", acquired)
         _when(ds, "Acquisition", acquired)
         stored, slope = _scale16(values[k])
@@ -159,14 +189,14 @@ def write_slice_series(folder: Path, values: np.ndarray, geometry: Geometry, stu
         ds.Units, ds.DecayCorrection = units, "NONE"
         ds.RescaleSlope, ds.RescaleIntercept = ds_number(slope), "0"
         if injected is not None:
-            ds.RadiopharmaceuticalInformationSequence = _radiopharmaceutical(injected,
-                                                                             injected_mbq)
+            ds.RadiopharmaceuticalInformationSequence = _radiopharmaceutical(injected, injected_mbq)
         paths.append(write(ds, folder / f"slice_{k:04d}.dcm"))
     return paths
 
 
-def write_ct_series(folder: Path, hu: np.ndarray, geometry: Geometry, study: Study,
-                    acquired: dt.datetime) -> list[Dataset]:
+def write_ct_series(
+    folder: Path, hu: np.ndarray, geometry: Geometry, study: Study, acquired: dt.datetime
+) -> list[Dataset]:
     """CT slices (int16, RescaleIntercept −1024); returns the datasets (SEG sources)."""
     series_uid, written = generate_uid(), []
     for k in range(hu.shape[0]):
@@ -186,20 +216,31 @@ def write_seg(path: Path, masks: dict[str, np.ndarray], sources: list[Dataset]) 
     """Binary DICOM SEG of ``masks`` (each shaped like the source series), via highdicom."""
     descriptions = [
         hd.seg.SegmentDescription(
-            segment_number=n, segment_label=name,
-            segmented_property_category=codes.SCT.Organ if "kidney" in name else
-            codes.SCT.MorphologicallyAbnormalStructure,
+            segment_number=n,
+            segment_label=name,
+            segmented_property_category=codes.SCT.Organ
+            if "kidney" in name
+            else codes.SCT.MorphologicallyAbnormalStructure,
             segmented_property_type=codes.SCT.Kidney if "kidney" in name else codes.SCT.Tumor,
-            algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL)
-        for n, name in enumerate(masks, start=1)]
+            algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,
+        )
+        for n, name in enumerate(masks, start=1)
+    ]
     stack = np.stack([m.astype(np.uint8) for m in masks.values()], axis=-1)
     seg = hd.seg.Segmentation(
-        source_images=sources, pixel_array=stack,
+        source_images=sources,
+        pixel_array=stack,
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
-        segment_descriptions=descriptions, series_instance_uid=generate_uid(), series_number=30,
-        sop_instance_uid=generate_uid(), instance_number=1, manufacturer="flexmrt phantom",
-        manufacturer_model_name="gpu_dose.phantom", software_versions="0.1.0",
-        device_serial_number="0")
+        segment_descriptions=descriptions,
+        series_instance_uid=generate_uid(),
+        series_number=30,
+        sop_instance_uid=generate_uid(),
+        instance_number=1,
+        manufacturer="flexmrt phantom",
+        manufacturer_model_name="gpu_dose.phantom",
+        software_versions="0.1.0",
+        device_serial_number="0",
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     seg.save_as(path)
     return path
@@ -235,7 +276,9 @@ def write_rtstruct(path: Path, contours: dict[str, list[np.ndarray]], study: Stu
     frame.FrameOfReferenceUID = study.frame_uid
     ds.ReferencedFrameOfReferenceSequence = Sequence([frame])
     ds.StructureSetROISequence = Sequence(
-        [_roi(n, name, study.frame_uid) for n, name in enumerate(contours, start=1)])
+        [_roi(n, name, study.frame_uid) for n, name in enumerate(contours, start=1)]
+    )
     ds.ROIContourSequence = Sequence(
-        [_roi_contour(n, polys) for n, polys in enumerate(contours.values(), start=1)])
+        [_roi_contour(n, polys) for n, polys in enumerate(contours.values(), start=1)]
+    )
     return write(ds, path)

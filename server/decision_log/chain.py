@@ -83,11 +83,18 @@ def verify_chain(entries: Iterable[LogEntry], head: tuple[int, str] | None = Non
         if row.content_hash() != row.entry_hash:
             report.problems.append(_altered(row, moved))
         elif row.prev_hash != last_hash and not gap and not explained:
-            report.problems.append(Problem(row.sequence, "chain_broken",
-                                           f"entry {row.sequence} does not follow entry "
-                                           f"{last_seq} (inserted or replaced)"))
-        explained = bool(report.problems) and report.problems[-1].sequence == row.sequence \
+            report.problems.append(
+                Problem(
+                    row.sequence,
+                    "chain_broken",
+                    f"entry {row.sequence} does not follow entry {last_seq} (inserted or replaced)",
+                )
+            )
+        explained = (
+            bool(report.problems)
+            and report.problems[-1].sequence == row.sequence
             and report.problems[-1].kind == "reordered"
+        )
         last_seq, last_hash = row.sequence, row.entry_hash
     if head is not None:
         report.problems += _check_head(head, last_seq, last_hash)
@@ -103,10 +110,12 @@ def _altered(row: LogEntry, candidates: set[int]) -> Problem:
     """Edited, or moved: an entry that verifies at another broken entry's position."""
     for written_at in sorted(candidates - {row.sequence}):
         if row.content_hash(written_at) == row.entry_hash:
-            return Problem(row.sequence, "reordered",
-                           f"entry {row.sequence} was written as entry {written_at} (reordered)")
-    return Problem(row.sequence, "edited",
-                   f"entry {row.sequence} does not match its hash (edited)")
+            return Problem(
+                row.sequence,
+                "reordered",
+                f"entry {row.sequence} was written as entry {written_at} (reordered)",
+            )
+    return Problem(row.sequence, "edited", f"entry {row.sequence} does not match its hash (edited)")
 
 
 def _check_head(head: tuple[int, str], last_seq: int, last_hash: str) -> list[Problem]:
@@ -114,9 +123,19 @@ def _check_head(head: tuple[int, str], last_seq: int, last_hash: str) -> list[Pr
     if head_seq > last_seq:
         return [_deleted(last_seq + 1, head_seq)]
     if head_seq == last_seq and head_hash != last_hash:
-        return [Problem(last_seq, "edited", f"entry {last_seq} differs from the recorded "
-                                            "chain head (edited or replaced)")]
+        return [
+            Problem(
+                last_seq,
+                "edited",
+                f"entry {last_seq} differs from the recorded chain head (edited or replaced)",
+            )
+        ]
     if head_seq < last_seq:
-        return [Problem(head_seq + 1, "chain_broken", f"entries after {head_seq} were "
-                                                      "added outside the service")]
+        return [
+            Problem(
+                head_seq + 1,
+                "chain_broken",
+                f"entries after {head_seq} were added outside the service",
+            )
+        ]
     return []

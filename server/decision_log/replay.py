@@ -19,8 +19,10 @@ def replay(entry: LogEntry, registry: Registry) -> str | None:
     import engine
 
     if entry.engine_version != engine.ENGINE_VERSION:
-        return (f"entry {entry.sequence}: logged by engine {entry.engine_version}, "
-                f"this is {engine.ENGINE_VERSION}")
+        return (
+            f"entry {entry.sequence}: logged by engine {entry.engine_version}, "
+            f"this is {engine.ENGINE_VERSION}"
+        )
     try:
         protocol = registry.resolve(entry.protocol_ref)
     except ProtocolError:
@@ -58,8 +60,9 @@ def logged_cases(db: str | Path) -> list[tuple[Any, date]]:
         key = (entry.input_sha256, entry.as_of)
         if key not in seen:
             seen.add(key)
-            cases.append((engine.parse_record(json.loads(entry.input_json)),
-                          date.fromisoformat(entry.as_of)))
+            cases.append(
+                (engine.parse_record(json.loads(entry.input_json)), date.fromisoformat(entry.as_of))
+            )
     return cases
 
 

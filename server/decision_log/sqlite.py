@@ -43,8 +43,10 @@ def open_log(location: str | Path) -> SQLiteLog:
     """The decision log at ``location`` (a SQLite file path)."""
     text = str(location)
     if text.startswith(("postgres://", "postgresql://")):
-        raise ValueError("the PostgreSQL decision log is not built in this release; "
-                         "use a SQLite path (see the README's deployment note)")
+        raise ValueError(
+            "the PostgreSQL decision log is not built in this release; "
+            "use a SQLite path (see the README's deployment note)"
+        )
     return SQLiteLog(Path(text))
 
 
@@ -56,14 +58,14 @@ class SQLiteLog:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.executescript(_SCHEMA)
         self._queue: queue.Queue[tuple[LogEntry, Future[LogEntry]] | None] = queue.Queue()
-        self._writer = threading.Thread(target=self._write_loop, name="decision-log",
-                                        daemon=True)
+        self._writer = threading.Thread(target=self._write_loop, name="decision-log", daemon=True)
         self._writer.start()
         self._closed = False
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                               timeout=30.0)
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=30000")
         return conn
@@ -111,8 +113,9 @@ class SQLiteLog:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            row = conn.execute("SELECT sequence, entry_hash FROM entries "
-                               "ORDER BY sequence DESC LIMIT 1").fetchone()
+            row = conn.execute(
+                "SELECT sequence, entry_hash FROM entries ORDER BY sequence DESC LIMIT 1"
+            ).fetchone()
             sequence, prev = row if row else (0, "")
             now = _utc_now()
             sealed = []
@@ -122,8 +125,10 @@ class SQLiteLog:
                 conn.execute(_INSERT, [getattr(entry, c) for c in _COLUMNS])
                 prev = entry.entry_hash
                 sealed.append(entry)
-            conn.execute("INSERT OR REPLACE INTO chain_head (id, sequence, entry_hash) "
-                         "VALUES (1, ?, ?)", (sequence, prev))
+            conn.execute(
+                "INSERT OR REPLACE INTO chain_head (id, sequence, entry_hash) VALUES (1, ?, ?)",
+                (sequence, prev),
+            )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -153,13 +158,14 @@ class SQLiteLog:
         return found[0] if found else None
 
     def latest(self, decision_id: str) -> LogEntry | None:
-        found = self._rows("WHERE decision_id = ? ORDER BY sequence DESC LIMIT 1",
-                           (decision_id,))
+        found = self._rows("WHERE decision_id = ? ORDER BY sequence DESC LIMIT 1", (decision_id,))
         return found[0] if found else None
 
     def by_subject(self, subject_id: str, after: int, limit: int) -> list[LogEntry]:
-        return self._rows("WHERE subject_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
-                          (subject_id, after, limit))
+        return self._rows(
+            "WHERE subject_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+            (subject_id, after, limit),
+        )
 
     def verify(self) -> VerifyReport:
         return verify_sqlite(self.path)

@@ -36,17 +36,21 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
         protocol, record, as_of = self._inputs(request)
         answer = engine.eligibility(protocol, record, as_of)
         entry = self._append("eligibility", protocol, record, as_of, answer)
-        return _pb.EvaluateEligibilityResponse(report=convert.eligibility(answer),
-                                               log_sequence=entry.sequence,
-                                               answer_json=entry.answer_json)
+        return _pb.EvaluateEligibilityResponse(
+            report=convert.eligibility(answer),
+            log_sequence=entry.sequence,
+            answer_json=entry.answer_json,
+        )
 
     def DecideNextAction(self, request: Any, context: Any) -> _pb.DecideNextActionResponse:
         protocol, record, as_of = self._inputs(request)
         answer = engine.decide(protocol, record, as_of)
         entry = self._append("next_action", protocol, record, as_of, answer)
-        return _pb.DecideNextActionResponse(decision=convert.decision(answer),
-                                            log_sequence=entry.sequence,
-                                            answer_json=entry.answer_json)
+        return _pb.DecideNextActionResponse(
+            decision=convert.decision(answer),
+            log_sequence=entry.sequence,
+            answer_json=entry.answer_json,
+        )
 
     def GetSchedule(self, request: Any, context: Any) -> _pb.GetScheduleResponse:
         protocol, record, as_of = self._inputs(request)
@@ -60,8 +64,10 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
     def GetStudyStatus(self, request: Any, context: Any) -> _pb.GetStudyStatusResponse:
         as_of = convert.as_of_date(request.as_of)
         protocol = self._registry.resolve(_ref(request.protocol_ref, "protocol_ref"), as_of)
-        records = [convert.record_from_json(text, f"record_json[{i}]")
-                   for i, text in enumerate(request.record_json)]
+        records = [
+            convert.record_from_json(text, f"record_json[{i}]")
+            for i, text in enumerate(request.record_json)
+        ]
         return convert.study_status(engine.study_status(protocol, records, as_of))
 
     def GetDecision(self, request: Any, context: Any) -> _pb.GetDecisionResponse:
@@ -87,8 +93,9 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
         found = self._log.by_subject(request.subject_id, after, size + 1)
         page = found[:size]
         token = str(page[-1].sequence) if len(found) > size else ""
-        return _pb.ListDecisionsResponse(entries=[convert.log_entry(e) for e in page],
-                                         next_page_token=token)
+        return _pb.ListDecisionsResponse(
+            entries=[convert.log_entry(e) for e in page], next_page_token=token
+        )
 
     # ---- helpers ---------------------------------------------------------------------------
 
@@ -97,16 +104,30 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
         protocol = self._registry.resolve(_ref(request.protocol_ref, "protocol_ref"), as_of)
         return protocol, convert.record_from_json(request.record_json, "record_json"), as_of
 
-    def _append(self, kind: str, protocol: Protocol, record: engine.Record, as_of: date,
-                answer: dict[str, Any]) -> LogEntry:
+    def _append(
+        self,
+        kind: str,
+        protocol: Protocol,
+        record: engine.Record,
+        as_of: date,
+        answer: dict[str, Any],
+    ) -> LogEntry:
         input_json = record.canonical  # computed once per request, shared with the engine
-        entry = self._log.append(LogEntry(
-            decision_id=answer["decision_id"], kind=kind, caller=current_caller(),
-            subject_id=record.subject_id, protocol_ref=protocol.ref,
-            protocol_sha256=protocol.sha256, input_json=input_json,
-            input_sha256=answer["input_sha256"],
-            as_of=as_of.isoformat(),
-            engine_version=engine.ENGINE_VERSION, answer_json=canonical_json(answer)))
+        entry = self._log.append(
+            LogEntry(
+                decision_id=answer["decision_id"],
+                kind=kind,
+                caller=current_caller(),
+                subject_id=record.subject_id,
+                protocol_ref=protocol.ref,
+                protocol_sha256=protocol.sha256,
+                input_json=input_json,
+                input_sha256=answer["input_sha256"],
+                as_of=as_of.isoformat(),
+                engine_version=engine.ENGINE_VERSION,
+                answer_json=canonical_json(answer),
+            )
+        )
         _log.info("logged %s %s (entry %d)", kind, entry.decision_id, entry.sequence)
         return entry
 

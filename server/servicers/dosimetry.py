@@ -27,10 +27,17 @@ __all__ = ["DosimetryServicer"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 _ROLES = {_pb.FILE_ROLE_SPECT: "spect", _pb.FILE_ROLE_MASKS: "masks", _pb.FILE_ROLE_CT: "ct"}
-_TIA = {_pb.TIA_METHOD_UNSPECIFIED: "prior-half-life", _pb.TIA_METHOD_HANSCHEID: "hanscheid",
-        _pb.TIA_METHOD_PRIOR_HALF_LIFE: "prior-half-life", _pb.TIA_METHOD_FIT: "fit"}
-_DOSE = {_pb.DOSE_METHOD_UNSPECIFIED: "kernel", _pb.DOSE_METHOD_KERNEL: "kernel",
-         _pb.DOSE_METHOD_LOCAL: "local"}
+_TIA = {
+    _pb.TIA_METHOD_UNSPECIFIED: "prior-half-life",
+    _pb.TIA_METHOD_HANSCHEID: "hanscheid",
+    _pb.TIA_METHOD_PRIOR_HALF_LIFE: "prior-half-life",
+    _pb.TIA_METHOD_FIT: "fit",
+}
+_DOSE = {
+    _pb.DOSE_METHOD_UNSPECIFIED: "kernel",
+    _pb.DOSE_METHOD_KERNEL: "kernel",
+    _pb.DOSE_METHOD_LOCAL: "local",
+}
 _MAX_UPLOAD_BYTES = 4 * 1024**3
 
 
@@ -46,8 +53,9 @@ class DosimetryServicer(_grpc.DosimetryServiceServicer):  # type: ignore[misc]
             study = _study(root)
             with self._jobs:
                 try:
-                    result = compute_dose(study["spect"], study["masks"], study.get("ct"),
-                                          self._settings(settings))
+                    result = compute_dose(
+                        study["spect"], study["masks"], study.get("ct"), self._settings(settings)
+                    )
                     rt_dose = _rt_dose(result, root) if settings.return_rt_dose else b""
                 except DoseError as error:
                     raise _named(error, root) from None
@@ -62,21 +70,30 @@ class DosimetryServicer(_grpc.DosimetryServiceServicer):  # type: ignore[misc]
         if s.protocol_ref:
             kidney = self._registry.resolve(_ref(s.protocol_ref, "settings.protocol_ref"))
             found = kidney.kidney_lq()
-            lq = {"alpha_beta_gy": found.alpha_beta_gy,
-                  "repair_half_time_h": found.repair_half_time_h}
+            lq = {
+                "alpha_beta_gy": found.alpha_beta_gy,
+                "repair_half_time_h": found.repair_half_time_h,
+            }
             if not any("kidney" in k for k in teff):
                 teff["kidney"] = found.effective_half_life_h
-            notes = [f"α/β {found.alpha_beta_gy} Gy, T_rep {found.repair_half_time_h} h and "
-                     f"kidney population T_eff {found.effective_half_life_h} h from protocol "
-                     f"{kidney.ref}"]
+            notes = [
+                f"α/β {found.alpha_beta_gy} Gy, T_rep {found.repair_half_time_h} h and "
+                f"kidney population T_eff {found.effective_half_life_h} h from protocol "
+                f"{kidney.ref}"
+            ]
         return Settings(
-            method=_TIA[s.tia_method], teff_h=teff, dose_method=_DOSE[s.dose_method],
+            method=_TIA[s.tia_method],
+            teff_h=teff,
+            dose_method=_DOSE[s.dose_method],
             dtype="float64" if s.float64 else "float32",
             injected_mbq=s.injected_gbq * 1000.0 if s.HasField("injected_gbq") else None,
             injection_time=_injection_time(s.injection_time),
             calibration_bq_ml_per_count=s.calibration_bq_ml_per_count
-            if s.HasField("calibration_bq_ml_per_count") else None,
-            notes=tuple(notes), **lq)
+            if s.HasField("calibration_bq_ml_per_count")
+            else None,
+            notes=tuple(notes),
+            **lq,
+        )
 
 
 def _receive(requests: Any, root: Path) -> Any:
@@ -111,8 +128,9 @@ def _target(chunk: Any, root: Path) -> Path:
     series = chunk.series or "1"
     for field, text in (("chunk.series", series), ("chunk.name", chunk.name)):
         if not _NAME.match(text):
-            raise RequestError.invalid(field, f"{field} {text!r} must be 1–128 letters, "
-                                              "digits, '.', '_' or '-'")
+            raise RequestError.invalid(
+                field, f"{field} {text!r} must be 1–128 letters, digits, '.', '_' or '-'"
+            )
     folder = root / role / series if role == "spect" else root / role
     folder.mkdir(parents=True, exist_ok=True)
     return folder / chunk.name
@@ -136,16 +154,22 @@ def _injection_time(text: str) -> dt.datetime | None:
     try:
         when = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise RequestError.invalid("settings.injection_time",
-                                   f"{text!r} is not an RFC 3339 date-time") from None
+        raise RequestError.invalid(
+            "settings.injection_time", f"{text!r} is not an RFC 3339 date-time"
+        ) from None
     if when.tzinfo is None:
         raise RequestError.invalid("settings.injection_time", "needs a UTC offset")
     return when
 
 
 def _rt_dose(result: Any, root: Path) -> bytes:
-    path = write_rt_dose(root / "rtdose.dcm", result.dose_gy, result.scan.geometry,
-                         result.scan, comment="flexmrt gpu_dose absorbed dose")
+    path = write_rt_dose(
+        root / "rtdose.dcm",
+        result.dose_gy,
+        result.scan.geometry,
+        result.scan,
+        comment="flexmrt gpu_dose absorbed dose",
+    )
     return Path(path).read_bytes()
 
 
@@ -164,26 +188,46 @@ def _relative(path: str, root: Path) -> str:
 def _response(result: Any, root: Path, rt_dose: bytes) -> _pb.ComputeDoseResponse:
     summary = result.to_dict()
     structures = [_structure(s) for _, s in sorted(result.structures.items())]
-    spect = [_pb.TimePoint(series=Path(_relative(im.path, root)).parts[1]
-                           if len(Path(_relative(im.path, root)).parts) > 1 else im.path,
-                           acquired=im.acquired.isoformat(),
-                           hours_post_injection=im.hours_post_injection)
-             for im in result.spect]
+    spect = [
+        _pb.TimePoint(
+            series=Path(_relative(im.path, root)).parts[1]
+            if len(Path(_relative(im.path, root)).parts) > 1
+            else im.path,
+            acquired=im.acquired.isoformat(),
+            hours_post_injection=im.hours_post_injection,
+        )
+        for im in result.spect
+    ]
     return _pb.ComputeDoseResponse(
-        structures=structures, spect=spect,
-        injected_gbq=(summary["injected_mbq"] or 0.0) / 1000.0, injected=summary["injected"],
-        backend=result.backend, alpha_beta_gy=result.settings.alpha_beta_gy,
+        structures=structures,
+        spect=spect,
+        injected_gbq=(summary["injected_mbq"] or 0.0) / 1000.0,
+        injected=summary["injected"],
+        backend=result.backend,
+        alpha_beta_gy=result.settings.alpha_beta_gy,
         repair_half_time_h=result.settings.repair_half_time_h,
         notes=list(result.settings.notes),
-        warnings=[_relative(w, root) for w in result.warnings], rt_dose_dicom=rt_dose)
+        warnings=[_relative(w, root) for w in result.warnings],
+        rt_dose_dicom=rt_dose,
+    )
 
 
 def _structure(s: Any) -> _pb.StructureDose:
     out = _pb.StructureDose(
-        name=s.name, voxels=s.voxels, volume_ml=s.volume_ml, mass_g=s.mass_g, mean_gy=s.mean_gy,
-        max_gy=s.max_gy, d2_gy=s.d2_gy, d50_gy=s.d50_gy, d98_gy=s.d98_gy, tia_mbq_h=s.tia_mbq_h,
-        dvh=_pb.DoseVolumeHistogram(dose_gy=s.dvh.get("dose_gy", []),
-                                    fraction=s.dvh.get("fraction", [])))
+        name=s.name,
+        voxels=s.voxels,
+        volume_ml=s.volume_ml,
+        mass_g=s.mass_g,
+        mean_gy=s.mean_gy,
+        max_gy=s.max_gy,
+        d2_gy=s.d2_gy,
+        d50_gy=s.d50_gy,
+        d98_gy=s.d98_gy,
+        tia_mbq_h=s.tia_mbq_h,
+        dvh=_pb.DoseVolumeHistogram(
+            dose_gy=s.dvh.get("dose_gy", []), fraction=s.dvh.get("fraction", [])
+        ),
+    )
     for name in ("gy_per_gbq", "teff_h", "mean_bed_gy", "eubed_gy"):
         value = getattr(s, name)
         if value is not None:

@@ -22,23 +22,32 @@ class ProtocolServicer(_grpc.ProtocolServiceServicer):  # type: ignore[misc]
 
     def ListProtocols(self, request: Any, context: Any) -> _pb.ListProtocolsResponse:
         return _pb.ListProtocolsResponse(
-            protocols=[convert.protocol_summary(p.summary()) for p in self._registry.all()])
+            protocols=[convert.protocol_summary(p.summary()) for p in self._registry.all()]
+        )
 
     def GetProtocol(self, request: Any, context: Any) -> _pb.GetProtocolResponse:
-        found = self._registry.resolve(_ref(request.ref, "ref"),
-                                       convert.as_of_date(request.on, "on") if request.on else None)
-        return _pb.GetProtocolResponse(summary=convert.protocol_summary(found.summary()),
-                                       yaml_text=found.text, sha256=found.sha256)
+        found = self._registry.resolve(
+            _ref(request.ref, "ref"), convert.as_of_date(request.on, "on") if request.on else None
+        )
+        return _pb.GetProtocolResponse(
+            summary=convert.protocol_summary(found.summary()),
+            yaml_text=found.text,
+            sha256=found.sha256,
+        )
 
     def ValidateProtocol(self, request: Any, context: Any) -> _pb.ValidateProtocolResponse:
         try:
             loaded = load_text(request.yaml_text, request.file_name or "<request>")
         except ProtocolError as error:
             return _pb.ValidateProtocolResponse(
-                valid=False, code=error.code, message=error.message,
-                issues=[convert.issue(i.as_dict()) for i in error.issues])
-        return _pb.ValidateProtocolResponse(valid=True,
-                                            summary=convert.protocol_summary(loaded.summary()))
+                valid=False,
+                code=error.code,
+                message=error.message,
+                issues=[convert.issue(i.as_dict()) for i in error.issues],
+            )
+        return _pb.ValidateProtocolResponse(
+            valid=True, summary=convert.protocol_summary(loaded.summary())
+        )
 
     def DiffProtocols(self, request: Any, context: Any) -> _pb.DiffProtocolsResponse:
         old = self._registry.resolve(_ref(request.from_ref, "from_ref"))
@@ -50,15 +59,18 @@ class ProtocolServicer(_grpc.ProtocolServiceServicer):  # type: ignore[misc]
         old = self._registry.resolve(_ref(request.from_ref, "from_ref"))
         new = self._amendment(request)
         as_of = convert.as_of_date(request.as_of)
-        records = [convert.record_from_json(text, f"record_json[{i}]")
-                   for i, text in enumerate(request.record_json)]
+        records = [
+            convert.record_from_json(text, f"record_json[{i}]")
+            for i, text in enumerate(request.record_json)
+        ]
         results = []
         for record in records:
             result = compare_subject(old, new, record, as_of)
             results.append(result)
             yield _pb.AssessAmendmentResponse(subject=convert.subject_impact(result))
-        yield _pb.AssessAmendmentResponse(summary=convert.amendment_summary(
-            summarise(old, new, results)))
+        yield _pb.AssessAmendmentResponse(
+            summary=convert.amendment_summary(summarise(old, new, results))
+        )
 
     def _amendment(self, request: Any) -> Protocol:
         if bool(request.to_ref) == bool(request.to_yaml_text):
@@ -71,7 +83,7 @@ class ProtocolServicer(_grpc.ProtocolServiceServicer):  # type: ignore[misc]
 def _ref(ref: str, field: str) -> str:
     """A registry reference; file paths are not accepted over the wire."""
     if not ref:
-        raise RequestError.invalid(field, f"{field} is required (\"id\" or \"id@revision\")")
+        raise RequestError.invalid(field, f'{field} is required ("id" or "id@revision")')
     if "/" in ref or ref.endswith((".yaml", ".yml")):
-        raise RequestError.invalid(field, f"{field} must be \"id\" or \"id@revision\", not a path")
+        raise RequestError.invalid(field, f'{field} must be "id" or "id@revision", not a path')
     return ref

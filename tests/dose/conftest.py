@@ -11,6 +11,7 @@ _BACKENDS = [pytest.param("numpy", id="numpy")]
 if cuda_available():
     _BACKENDS.append(pytest.param("cupy", id="cupy", marks=pytest.mark.gpu))
 
+
 @pytest.fixture(params=_BACKENDS)
 def xp(request):
     """The array namespace under test: numpy, or cupy when it imports with a device."""
@@ -21,4 +22,3 @@ def xp(request):
 def device(xp) -> str:
     """The --device value matching ``xp``."""
     return "cpu" if xp is np else "gpu"
-

@@ -18,9 +18,26 @@ def study(tmp_path_factory):
 
 
 def test_dose_json_with_protocol_and_record_entry(study, tmp_path, capsys):
-    rc = main(["dose", "--spect", str(study.spect[0]), "--masks", str(study.masks),
-               "--protocol", "flex-mrt", "--teff-h", "kidney=40", "--out", str(tmp_path),
-               "--cycle", "3", "--json", "--device", "cpu"])
+    rc = main(
+        [
+            "dose",
+            "--spect",
+            str(study.spect[0]),
+            "--masks",
+            str(study.masks),
+            "--protocol",
+            "flex-mrt",
+            "--teff-h",
+            "kidney=40",
+            "--out",
+            str(tmp_path),
+            "--cycle",
+            "3",
+            "--json",
+            "--device",
+            "cpu",
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     assert rc == 0
     assert out["alpha_beta_gy"] == 2.6 and out["repair_half_time_h"] == 2.8
@@ -29,24 +46,55 @@ def test_dose_json_with_protocol_and_record_entry(study, tmp_path, capsys):
 
 
 def test_dose_table_output(study, tmp_path, capsys):
-    assert main(["dose", "--spect", str(study.spect[0]), "--masks", str(study.masks),
-                 "--ct", str(study.ct), "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "dose",
+                "--spect",
+                str(study.spect[0]),
+                "--masks",
+                str(study.masks),
+                "--ct",
+                str(study.ct),
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "kidneys" in text and "defaults (MISSION.md, assumed)" in text
 
 
 def test_invalid_input_exit_1_names_code_and_file(study, tmp_path, capsys):
-    rc = main(["dose", "--spect", str(study.spect[0]), "--masks", str(study.ct),
-               "--out", str(tmp_path)])
+    rc = main(
+        ["dose", "--spect", str(study.spect[0]), "--masks", str(study.ct), "--out", str(tmp_path)]
+    )
     err = capsys.readouterr().err
     assert rc == 1 and "[no_masks]" in err and str(study.ct) in err
 
 
-@pytest.mark.parametrize("bad", [["--teff-h", "kidney"], ["--injection-time", "yesterday"],
-                                 ["--injection-time", "2024-03-04T09:30:00"]])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["--teff-h", "kidney"],
+        ["--injection-time", "yesterday"],
+        ["--injection-time", "2024-03-04T09:30:00"],
+    ],
+)
 def test_malformed_option_exit_2(study, tmp_path, bad, capsys):
-    rc = main(["dose", "--spect", str(study.spect[0]), "--masks", str(study.masks),
-               "--out", str(tmp_path), *bad])
+    rc = main(
+        [
+            "dose",
+            "--spect",
+            str(study.spect[0]),
+            "--masks",
+            str(study.masks),
+            "--out",
+            str(tmp_path),
+            *bad,
+        ]
+    )
     assert rc == 2 and "usage error" in capsys.readouterr().err
 
 

@@ -90,8 +90,9 @@ def test_kernel_sum_close_to_local_deposition_in_uniform_region(xp):
 
 def test_density_from_hu_table(xp):
     hu = xp.asarray([-1000.0, -500.0, 0.0, 500.0, 1000.0, 5000.0], dtype=xp.float32)
-    np.testing.assert_allclose(host(density_from_hu(hu)), [0.0012, 0.5006, 1.0, 1.3, 1.6, 2.8],
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        host(density_from_hu(hu)), [0.0012, 0.5006, 1.0, 1.3, 1.6, 2.8], rtol=1e-5
+    )
 
 
 def test_density_scales_dose_by_kernel_density_over_voxel_density(xp):

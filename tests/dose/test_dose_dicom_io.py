@@ -25,8 +25,11 @@ def small_study(tmp_path):
 
 def write_nm(tmp_path, **kw):
     study, geom, values = small_study(tmp_path)
-    args = {"acquired": phantom.INJECTION + dt.timedelta(hours=48),
-            "injected": phantom.INJECTION, **kw}
+    args = {
+        "acquired": phantom.INJECTION + dt.timedelta(hours=48),
+        "injected": phantom.INJECTION,
+        **kw,
+    }
     return dicom_io.write_nm_multiframe(tmp_path / "nm.dcm", values, geom, study, **args)
 
 
@@ -48,9 +51,14 @@ def test_nm_multiframe_round_trip(tmp_path):
 
 def test_pt_slice_series_with_units_and_rescale(tmp_path):
     study, geom, values = small_study(tmp_path)
-    dicom_io.write_slice_series(tmp_path / "pt", values[::-1], geom, study,
-                                acquired=phantom.INJECTION + dt.timedelta(hours=24),
-                                injected=phantom.INJECTION)
+    dicom_io.write_slice_series(
+        tmp_path / "pt",
+        values[::-1],
+        geom,
+        study,
+        acquired=phantom.INJECTION + dt.timedelta(hours=24),
+        injected=phantom.INJECTION,
+    )
     image = dicom_io.read_spect(tmp_path / "pt")
     assert image.bq_ml.shape == SHAPE
     assert image.bq_ml.sum() == pytest.approx(values.sum(), rel=1e-6)
@@ -63,8 +71,7 @@ def test_counts_need_and_use_a_calibration(tmp_path):
     assert image.bq_ml.max() == pytest.approx(1.0e6, rel=1e-6)
 
 
-@pytest.mark.parametrize(("units", "code"), [("none", "missing_units"),
-                                             ("GML", "unknown_units")])
+@pytest.mark.parametrize(("units", "code"), [("none", "missing_units"), ("GML", "unknown_units")])
 def test_bad_units(tmp_path, units, code):
     err = code_of(dicom_io.read_spect, write_nm(tmp_path, units=units))
     assert err.code == code
@@ -84,9 +91,15 @@ def test_nonuniform_slice_spacing(tmp_path):
     study, geom, values = small_study(tmp_path)
     positions = geom.index_to_patient([[k, 0, 0] for k in range(SHAPE[0])])
     positions[12:, 2] += 2.0
-    dicom_io.write_slice_series(tmp_path / "pt", values, geom, study, positions=positions,
-                                acquired=phantom.INJECTION + dt.timedelta(hours=24),
-                                injected=phantom.INJECTION)
+    dicom_io.write_slice_series(
+        tmp_path / "pt",
+        values,
+        geom,
+        study,
+        positions=positions,
+        acquired=phantom.INJECTION + dt.timedelta(hours=24),
+        injected=phantom.INJECTION,
+    )
     err = code_of(dicom_io.read_spect, tmp_path / "pt")
     assert err.code == "nonuniform_slice_spacing" and "ImagePositionPatient" in err.tag
     assert "slice_0012.dcm" in err.path
@@ -94,9 +107,14 @@ def test_nonuniform_slice_spacing(tmp_path):
 
 def test_negative_voxels_are_clipped_with_a_warning(tmp_path):
     study, geom, values = small_study(tmp_path)
-    dicom_io.write_slice_series(tmp_path / "pt", values, geom, study,
-                                acquired=phantom.INJECTION + dt.timedelta(hours=24),
-                                injected=phantom.INJECTION)
+    dicom_io.write_slice_series(
+        tmp_path / "pt",
+        values,
+        geom,
+        study,
+        acquired=phantom.INJECTION + dt.timedelta(hours=24),
+        injected=phantom.INJECTION,
+    )
     file = tmp_path / "pt" / "slice_0003.dcm"
     ds = pydicom.dcmread(file)
     ds.RescaleIntercept = "-100"
@@ -108,8 +126,9 @@ def test_negative_voxels_are_clipped_with_a_warning(tmp_path):
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
-    return phantom.make_phantom(tmp_path_factory.mktemp("phantom"), shape=(32, 36, 40),
-                                rtstruct=True)
+    return phantom.make_phantom(
+        tmp_path_factory.mktemp("phantom"), shape=(32, 36, 40), rtstruct=True
+    )
 
 
 def test_seg_and_rtstruct_masks_on_the_spect_grid(study):
@@ -145,8 +164,13 @@ def test_mask_outside_the_image(study):
 
 
 def test_empty_structure(study, tmp_path):
-    dicom_io.write_rtstruct(tmp_path / "rs.dcm", {"tumour_9": []}, dicom_io.Study(
-        frame_uid=dicom_io.read_spect(study.spect[0]).geometry.frame_of_reference_uid))
+    dicom_io.write_rtstruct(
+        tmp_path / "rs.dcm",
+        {"tumour_9": []},
+        dicom_io.Study(
+            frame_uid=dicom_io.read_spect(study.spect[0]).geometry.frame_of_reference_uid
+        ),
+    )
     image = dicom_io.read_spect(study.spect[0])
     err = code_of(dicom_io.read_masks, tmp_path / "rs.dcm", image.geometry)
     assert err.code == "empty_mask" and err.tag == "tumour_9"

@@ -57,10 +57,12 @@ def test_kernel_dose_close_to_local_deposition(study, device):
 def test_hanscheid_at_teff_equals_closed_form(study, tmp_path):
     """A scan at t = T_eff (40 h) makes Hänscheid exact for the kidneys."""
     p = phantom.make_phantom(tmp_path, shape=SHAPE, times_h=(40.0,))
-    result = compute_dose(p.spect, p.masks, settings=Settings(method="hanscheid",
-                                                              dose_method="local"))
+    result = compute_dose(
+        p.spect, p.masks, settings=Settings(method="hanscheid", dose_method="local")
+    )
     assert result.structures["kidneys"].mean_gy == pytest.approx(
-        kidney_truth(p)["local_dose_gy"], rel=1e-4)
+        kidney_truth(p)["local_dose_gy"], rel=1e-4
+    )
 
 
 def test_ct_density_changes_mass_and_dose(study):
@@ -73,22 +75,30 @@ def test_ct_density_changes_mass_and_dose(study):
 
 
 def test_run_study_writes_rt_dose_and_json(study, tmp_path):
-    result, files = run_study(study.spect[:1], study.masks, tmp_path / "out",
-                              settings=Settings(teff_h=TEFF))
+    result, files = run_study(
+        study.spect[:1], study.masks, tmp_path / "out", settings=Settings(teff_h=TEFF)
+    )
     dose, geom = dicom_io.read_rt_dose(files["rtdose"])
     np.testing.assert_allclose(dose, result.dose_gy, atol=result.dose_gy.max() * 1e-6)
     assert geom.shape == SHAPE
     payload = json.loads(files["results"].read_text())
     assert payload["structures"]["kidneys"]["mean_gy"] == pytest.approx(
-        result.structures["kidneys"].mean_gy)
+        result.structures["kidneys"].mean_gy
+    )
     assert payload["alpha_beta_gy"] == 2.6 and payload["repair_half_time_h"] == 2.8
 
 
 def test_record_entry(study):
     result = compute_dose(study.spect[:1], study.masks, settings=Settings(teff_h=TEFF))
     entry = to_record_entry(result, cycle=2)
-    assert set(entry) == {"cycle", "dtc", "hours_post_injection", "tumour_volume_ml",
-                          "kidney_dose_gy", "kidney_teff_h"}
+    assert set(entry) == {
+        "cycle",
+        "dtc",
+        "hours_post_injection",
+        "tumour_volume_ml",
+        "kidney_dose_gy",
+        "kidney_teff_h",
+    }
     assert entry["cycle"] == 2 and entry["dtc"] == "2024-03-05T09:30:00+01:00"
     assert entry["hours_post_injection"] == 24.0 and entry["kidney_teff_h"] == 40.0
     tumour_ml = study.truth["tumour_1"]["volume_ml"] + study.truth["tumour_2"]["volume_ml"]

@@ -37,8 +37,7 @@ def test_prior_half_life_per_voxel(xp):
     teff = xp.asarray([20.0, 40.0, 80.0])
     a = xp.asarray([A0 * math.exp(-math.log(2) / h * 48.0) for h in (20.0, 40.0, 80.0)])
     tia = host(prior_half_life(a, 48.0, teff))
-    np.testing.assert_allclose(tia, [A0 * h / math.log(2) for h in (20.0, 40.0, 80.0)],
-                               rtol=1e-12)
+    np.testing.assert_allclose(tia, [A0 * h / math.log(2) for h in (20.0, 40.0, 80.0)], rtol=1e-12)
 
 
 def test_prior_half_life_never_slower_than_decay():

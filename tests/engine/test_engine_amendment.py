@@ -26,18 +26,24 @@ EXAMPLES = Path(__file__).parents[2] / "examples" / "patients"
 
 DRAFTS = {
     # raises the holiday PSA threshold: a decline of at least 91 % (was 90 %)
-    "holiday_psa": ('    value: -90\n    unit: "%"\n    text: PSA change from baseline',
-                    '    value: -91\n    unit: "%"\n    text: PSA change from baseline'),
+    "holiday_psa": (
+        '    value: -90\n    unit: "%"\n    text: PSA change from baseline',
+        '    value: -91\n    unit: "%"\n    text: PSA change from baseline',
+    ),
     # lowers the kidney BED cap to 38.7 Gy (was 39 Gy)
     "kidney_cap": ("    value: 39\n    unit: Gy", "    value: 38.7\n    unit: Gy"),
     # raises the platelet threshold to 110 ×10⁹/L (was 100)
-    "platelets": ("    value: 100\n    unit: 10^9/L\n    text: Lowest platelet",
-                  "    value: 110\n    unit: 10^9/L\n    text: Lowest platelet"),
+    "platelets": (
+        "    value: 100\n    unit: 10^9/L\n    text: Lowest platelet",
+        "    value: 110\n    unit: 10^9/L\n    text: Lowest platelet",
+    ),
 }
 EXPECTED = {
     "holiday_psa": {("FLX-012", "action", "START_HOLIDAY", "ADMINISTER")},
-    "kidney_cap": {("FLX-013", "action", "ADMINISTER", "DISCONTINUE"),
-                   ("FLX-013", "cycles_remaining", 1, 0)},
+    "kidney_cap": {
+        ("FLX-013", "action", "ADMINISTER", "DISCONTINUE"),
+        ("FLX-013", "cycles_remaining", 1, 0),
+    },
     "platelets": {("FLX-014", "eligibility", "ELIGIBLE", "INELIGIBLE")},
 }
 RESPONSIBLE = {"holiday_psa": "HOL-ENTRY", "kidney_cap": "KIDNEY-BED-CAP", "platelets": "INC-PLAT"}
@@ -49,8 +55,10 @@ def _documented_cases() -> list[tuple[engine.Record, date]]:
         text = path.read_text("utf-8")
         header = text.split("record_version")[0]
         record = engine.read_record_text(text, str(path))
-        cases += [(record, date.fromisoformat(d)) for d in
-                  sorted(set(re.findall(r"--as-of (\d{4}-\d{2}-\d{2})", header)))]
+        cases += [
+            (record, date.fromisoformat(d))
+            for d in sorted(set(re.findall(r"--as-of (\d{4}-\d{2}-\d{2})", header)))
+        ]
     return cases
 
 
@@ -63,9 +71,12 @@ def _draft(name: str) -> str:
 def test_amendment_flips_exactly_the_expected_patients(name: str) -> None:
     old, new = resolve("flex-mrt@1.0"), load_text(_draft(name))
     results = list(assess_amendment(old, new, _documented_cases()))
-    flips = {(r["subject_id"], c["field"], c["old"], c["new"])
-             for r in results for c in r["changes"] if c["field"] != "activity_gbq"
-             and c["field"] != "cycle"}
+    flips = {
+        (r["subject_id"], c["field"], c["old"], c["new"])
+        for r in results
+        for c in r["changes"]
+        if c["field"] != "activity_gbq" and c["field"] != "cycle"
+    }
     assert flips == EXPECTED[name]
     changed = [r for r in results if r["changed"]]
     assert all(RESPONSIBLE[name] in [rule["id"] for rule in r["rules"]] for r in changed)
@@ -83,10 +94,20 @@ def test_same_revision_changes_nothing() -> None:
 def test_cli_replay(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     draft = tmp_path / "flex-mrt-1.1-draft.yaml"
     draft.write_text(_draft("platelets"), "utf-8")
-    records = [str(EXAMPLES / "flx-014-platelets-borderline.yaml"),
-               str(EXAMPLES / "flx-001-eligible.yaml")]
-    args = ["replay", "--from", "flex-mrt@1.0", "--to", str(draft), *records,
-            "--as-of", "2025-01-15"]
+    records = [
+        str(EXAMPLES / "flx-014-platelets-borderline.yaml"),
+        str(EXAMPLES / "flx-001-eligible.yaml"),
+    ]
+    args = [
+        "replay",
+        "--from",
+        "flex-mrt@1.0",
+        "--to",
+        str(draft),
+        *records,
+        "--as-of",
+        "2025-01-15",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "FLX-014 (2025-01-15): eligibility ELIGIBLE → INELIGIBLE" in out

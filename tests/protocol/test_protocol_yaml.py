@@ -70,8 +70,15 @@ def test_datetimes_compare_in_utc() -> None:
         parse_datetime("2025-01-13T08:00:00")
 
 
-@pytest.mark.parametrize(("text", "words"), [("P14D", "14 days"), ("P6W", "42 days"),
-                                              ("P6M", "6 months"), ("PT36H", "36 h"),
-                                              ("P1D", "1 day")])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("P14D", "14 days"),
+        ("P6W", "42 days"),
+        ("P6M", "6 months"),
+        ("PT36H", "36 h"),
+        ("P1D", "1 day"),
+    ],
+)
 def test_durations_in_plain_words(text: str, words: str) -> None:
     assert parse_duration(text).human() == words

@@ -35,10 +35,12 @@ def protocols(channel: grpc.Channel) -> protocol_pb2_grpc.ProtocolServiceStub:
     return protocol_pb2_grpc.ProtocolServiceStub(channel)
 
 
-def eligibility_request(record: dict | None = None, ref: str = "flex-mrt",
-                        as_of: str = AS_OF) -> decision_pb2.EvaluateEligibilityRequest:
-    return decision_pb2.EvaluateEligibilityRequest(protocol_ref=ref, record_json=record_json(
-        record), as_of=as_of)
+def eligibility_request(
+    record: dict | None = None, ref: str = "flex-mrt", as_of: str = AS_OF
+) -> decision_pb2.EvaluateEligibilityRequest:
+    return decision_pb2.EvaluateEligibilityRequest(
+        protocol_ref=ref, record_json=record_json(record), as_of=as_of
+    )
 
 
 def violations(error: grpc.RpcError) -> list[tuple[str, str]]:

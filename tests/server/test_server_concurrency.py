@@ -20,13 +20,15 @@ def test_concurrent_calls_are_each_logged_once(channel, service):
     protocol = resolve("flex-mrt", date.fromisoformat(AS_OF))
     record = engine.parse_record(example_record())
     expected = {
-        "eligibility": canonical_json(engine.eligibility(protocol, record,
-                                                         date.fromisoformat(AS_OF))),
+        "eligibility": canonical_json(
+            engine.eligibility(protocol, record, date.fromisoformat(AS_OF))
+        ),
         "next_action": canonical_json(engine.decide(protocol, record, date.fromisoformat(AS_OF))),
     }
     stub = decisions(channel)
-    decide_request = pb.DecideNextActionRequest(protocol_ref="flex-mrt",
-                                                record_json=record_json(), as_of=AS_OF)
+    decide_request = pb.DecideNextActionRequest(
+        protocol_ref="flex-mrt", record_json=record_json(), as_of=AS_OF
+    )
 
     def work(thread: int) -> list[tuple[str, int, str]]:
         out = []

@@ -15,10 +15,19 @@ from server.decision_log.sqlite import verify_sqlite
 
 
 def _entry(i: int, subject: str = "S-1") -> LogEntry:
-    return LogEntry(decision_id=f"d{i % 3}", kind="eligibility", caller="test",
-                    subject_id=subject, protocol_ref="flex-mrt@1.0", protocol_sha256="ab" * 32,
-                    input_json=f'{{"i":{i}}}', input_sha256="cd" * 32, as_of="2025-01-15",
-                    engine_version="0", answer_json=f'{{"answer":{i}}}')
+    return LogEntry(
+        decision_id=f"d{i % 3}",
+        kind="eligibility",
+        caller="test",
+        subject_id=subject,
+        protocol_ref="flex-mrt@1.0",
+        protocol_sha256="ab" * 32,
+        input_json=f'{{"i":{i}}}',
+        input_sha256="cd" * 32,
+        as_of="2025-01-15",
+        engine_version="0",
+        answer_json=f'{{"answer":{i}}}',
+    )
 
 
 @pytest.fixture
@@ -91,8 +100,9 @@ def test_intact_log_verifies(db):
 
 
 def test_edited_entry_is_named(db, tmp_path):
-    report = _tampered(db, tmp_path,
-                       "UPDATE entries SET answer_json = '{\"answer\":99}' WHERE sequence = 3")
+    report = _tampered(
+        db, tmp_path, "UPDATE entries SET answer_json = '{\"answer\":99}' WHERE sequence = 3"
+    )
     assert [(p.sequence, p.kind) for p in report.problems] == [(3, "edited")]
 
 
@@ -107,12 +117,14 @@ def test_deleted_last_entry_is_named(db, tmp_path):
 
 
 def test_reordered_entries_are_named(db, tmp_path):
-    report = _tampered(db, tmp_path,
-                       "UPDATE entries SET sequence = -2 WHERE sequence = 2",
-                       "UPDATE entries SET sequence = 2 WHERE sequence = 3",
-                       "UPDATE entries SET sequence = 3 WHERE sequence = -2")
-    assert [(p.sequence, p.kind) for p in report.problems] == [(2, "reordered"),
-                                                                (3, "reordered")]
+    report = _tampered(
+        db,
+        tmp_path,
+        "UPDATE entries SET sequence = -2 WHERE sequence = 2",
+        "UPDATE entries SET sequence = 2 WHERE sequence = 3",
+        "UPDATE entries SET sequence = 3 WHERE sequence = -2",
+    )
+    assert [(p.sequence, p.kind) for p in report.problems] == [(2, "reordered"), (3, "reordered")]
     assert "written as entry 3" in report.problems[0].message
 
 
@@ -126,8 +138,10 @@ def test_rehashed_edit_breaks_the_link(db, tmp_path):
     forged = forged.sealed(2, forged.recorded_at, forged.prev_hash)
     forged = LogEntry(**{**forged.__dict__, "answer_json": "{}"})
     forged = forged.sealed(2, forged.recorded_at, forged.prev_hash)
-    conn.execute("UPDATE entries SET answer_json = ?, entry_hash = ? WHERE sequence = 2",
-                 (forged.answer_json, forged.entry_hash))
+    conn.execute(
+        "UPDATE entries SET answer_json = ?, entry_hash = ? WHERE sequence = 2",
+        (forged.answer_json, forged.entry_hash),
+    )
     conn.commit()
     conn.close()
     report = verify_sqlite(copy)
@@ -135,8 +149,12 @@ def test_rehashed_edit_breaks_the_link(db, tmp_path):
 
 
 def _audit(*args):
-    return subprocess.run([sys.executable, "-m", "server.cli", "audit", "verify", *args],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", "audit", "verify", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_audit_verify_cli(db, tmp_path):

@@ -48,8 +48,9 @@ def test_eligibility_equals_the_engine_and_is_logged(channel, service):
 def test_next_action_equals_the_engine_and_replays(channel, service):
     record = example_record()
     record["randomisation"] = {"arm": "investigational", "date": "2025-01-16"}
-    request = pb.DecideNextActionRequest(protocol_ref="flex-mrt", record_json=record_json(record),
-                                         as_of="2025-01-17")
+    request = pb.DecideNextActionRequest(
+        protocol_ref="flex-mrt", record_json=record_json(record), as_of="2025-01-17"
+    )
     answer = decisions(channel).DecideNextAction(request)
     expected = _engine("decide", record, "2025-01-17")
     assert answer.decision == convert.decision(expected)
@@ -64,23 +65,35 @@ def test_missing_data_is_an_answer_not_an_error(channel):
     del record["labs"]
     answer = decisions(channel).EvaluateEligibility(eligibility_request(record))
     assert answer.report.outcome == pb.ELIGIBILITY_OUTCOME_INDETERMINATE
-    need = decisions(channel).DecideNextAction(pb.DecideNextActionRequest(
-        protocol_ref="flex-mrt", record_json=record_json(record), as_of=AS_OF))
+    need = decisions(channel).DecideNextAction(
+        pb.DecideNextActionRequest(
+            protocol_ref="flex-mrt", record_json=record_json(record), as_of=AS_OF
+        )
+    )
     assert need.decision.action == pb.ACTION_NEED_DATA and need.decision.missing
 
 
 def test_schedule_and_study_status(channel):
     record = example_record()
     record["randomisation"] = {"arm": "control", "date": "2025-01-16"}
-    schedule = decisions(channel).GetSchedule(pb.GetScheduleRequest(
-        protocol_ref="flex-mrt", record_json=record_json(record), as_of="2025-01-17",
-        horizon="P3M"))
+    schedule = decisions(channel).GetSchedule(
+        pb.GetScheduleRequest(
+            protocol_ref="flex-mrt",
+            record_json=record_json(record),
+            as_of="2025-01-17",
+            horizon="P3M",
+        )
+    )
     rec = engine.parse_record(record)
     expected = engine.schedule(FLEX, rec, date(2025, 1, 17), parse_duration("P3M"))
     assert schedule == convert.schedule(expected)
-    status = decisions(channel).GetStudyStatus(pb.GetStudyStatusRequest(
-        protocol_ref="flex-mrt", record_json=[record_json(record), record_json()],
-        as_of="2025-01-17"))
+    status = decisions(channel).GetStudyStatus(
+        pb.GetStudyStatusRequest(
+            protocol_ref="flex-mrt",
+            record_json=[record_json(record), record_json()],
+            as_of="2025-01-17",
+        )
+    )
     assert dict(status.enrolled) == {"control": 1, "investigational": 0}
     assert status.total == 1 and status.target > 0 and not status.interim_due
 
@@ -113,8 +126,9 @@ def test_list_decisions_pages_by_subject(channel):
     stub.EvaluateEligibility(eligibility_request(other))
     seen, token = [], ""
     for _ in range(5):
-        page = stub.ListDecisions(pb.ListDecisionsRequest(subject_id="FLX-001", page_size=2,
-                                                          page_token=token))
+        page = stub.ListDecisions(
+            pb.ListDecisionsRequest(subject_id="FLX-001", page_size=2, page_token=token)
+        )
         seen += [e.as_of for e in page.entries]
         token = page.next_page_token
         if not token:
@@ -122,14 +136,20 @@ def test_list_decisions_pages_by_subject(channel):
     assert seen == [f"2025-01-{d}" for d in range(15, 20)]
 
 
-@pytest.mark.parametrize(("request_", "code", "fields"), [
-    (pb.GetDecisionRequest(decision_id="0" * 32), grpc.StatusCode.NOT_FOUND, []),
-    (pb.GetDecisionRequest(sequence=999), grpc.StatusCode.NOT_FOUND, []),
-    (pb.GetDecisionRequest(), grpc.StatusCode.INVALID_ARGUMENT, ["decision_id"]),
-    (pb.ListDecisionsRequest(subject_id="FLX-001", page_token="x"),
-     grpc.StatusCode.INVALID_ARGUMENT, ["page_token"]),
-    (pb.ListDecisionsRequest(), grpc.StatusCode.INVALID_ARGUMENT, ["subject_id"]),
-])
+@pytest.mark.parametrize(
+    ("request_", "code", "fields"),
+    [
+        (pb.GetDecisionRequest(decision_id="0" * 32), grpc.StatusCode.NOT_FOUND, []),
+        (pb.GetDecisionRequest(sequence=999), grpc.StatusCode.NOT_FOUND, []),
+        (pb.GetDecisionRequest(), grpc.StatusCode.INVALID_ARGUMENT, ["decision_id"]),
+        (
+            pb.ListDecisionsRequest(subject_id="FLX-001", page_token="x"),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            ["page_token"],
+        ),
+        (pb.ListDecisionsRequest(), grpc.StatusCode.INVALID_ARGUMENT, ["subject_id"]),
+    ],
+)
 def test_log_lookup_errors(channel, request_, code, fields):
     method = "GetDecision" if isinstance(request_, pb.GetDecisionRequest) else "ListDecisions"
     with pytest.raises(grpc.RpcError) as err:
@@ -144,25 +164,45 @@ def _bad_unit():
     return record_json(record)
 
 
-@pytest.mark.parametrize(("ref", "text", "as_of", "code", "fields"), [
-    ("no-such-trial", record_json(), AS_OF, grpc.StatusCode.NOT_FOUND, []),
-    ("flex-mrt@9.9", record_json(), AS_OF, grpc.StatusCode.NOT_FOUND, []),
-    ("flex-mrt", record_json(), "2000-01-01", grpc.StatusCode.FAILED_PRECONDITION, []),
-    ("", record_json(), AS_OF, grpc.StatusCode.INVALID_ARGUMENT, ["protocol_ref"]),
-    ("flex-mrt", record_json(), "15.01.2025", grpc.StatusCode.INVALID_ARGUMENT, ["as_of"]),
-    ("flex-mrt", "", AS_OF, grpc.StatusCode.INVALID_ARGUMENT, ["record_json"]),
-    ("flex-mrt", _bad_unit(), AS_OF, grpc.StatusCode.INVALID_ARGUMENT, ["/labs/0/unit"]),
-    ("flex-mrt", '{"record_version": 1', AS_OF, grpc.StatusCode.INVALID_ARGUMENT,
-     ["record_json"]),
-    ("flex-mrt", '{"record_version": 1, "record_version": 1}', AS_OF,
-     grpc.StatusCode.INVALID_ARGUMENT, ["record_json"]),
-    ("flex-mrt", '{"record_version": 1, "subject": {"id": "X"}}', AS_OF,
-     grpc.StatusCode.INVALID_ARGUMENT, None),
-])
+@pytest.mark.parametrize(
+    ("ref", "text", "as_of", "code", "fields"),
+    [
+        ("no-such-trial", record_json(), AS_OF, grpc.StatusCode.NOT_FOUND, []),
+        ("flex-mrt@9.9", record_json(), AS_OF, grpc.StatusCode.NOT_FOUND, []),
+        ("flex-mrt", record_json(), "2000-01-01", grpc.StatusCode.FAILED_PRECONDITION, []),
+        ("", record_json(), AS_OF, grpc.StatusCode.INVALID_ARGUMENT, ["protocol_ref"]),
+        ("flex-mrt", record_json(), "15.01.2025", grpc.StatusCode.INVALID_ARGUMENT, ["as_of"]),
+        ("flex-mrt", "", AS_OF, grpc.StatusCode.INVALID_ARGUMENT, ["record_json"]),
+        ("flex-mrt", _bad_unit(), AS_OF, grpc.StatusCode.INVALID_ARGUMENT, ["/labs/0/unit"]),
+        (
+            "flex-mrt",
+            '{"record_version": 1',
+            AS_OF,
+            grpc.StatusCode.INVALID_ARGUMENT,
+            ["record_json"],
+        ),
+        (
+            "flex-mrt",
+            '{"record_version": 1, "record_version": 1}',
+            AS_OF,
+            grpc.StatusCode.INVALID_ARGUMENT,
+            ["record_json"],
+        ),
+        (
+            "flex-mrt",
+            '{"record_version": 1, "subject": {"id": "X"}}',
+            AS_OF,
+            grpc.StatusCode.INVALID_ARGUMENT,
+            None,
+        ),
+    ],
+)
 def test_decision_errors(channel, service, ref, text, as_of, code, fields):
     stub = decisions(channel)
-    for method, request_type in (("EvaluateEligibility", pb.EvaluateEligibilityRequest),
-                                 ("DecideNextAction", pb.DecideNextActionRequest)):
+    for method, request_type in (
+        ("EvaluateEligibility", pb.EvaluateEligibilityRequest),
+        ("DecideNextAction", pb.DecideNextActionRequest),
+    ):
         with pytest.raises(grpc.RpcError) as err:
             getattr(stub, method)(request_type(protocol_ref=ref, record_json=text, as_of=as_of))
         assert err.value.code() == code, err.value.details()
@@ -176,16 +216,22 @@ def test_decision_errors(channel, service, ref, text, as_of, code, fields):
 
 def test_study_status_names_the_bad_record(channel):
     with pytest.raises(grpc.RpcError) as err:
-        decisions(channel).GetStudyStatus(pb.GetStudyStatusRequest(
-            protocol_ref="flex-mrt", record_json=[record_json(), _bad_unit()], as_of=AS_OF))
+        decisions(channel).GetStudyStatus(
+            pb.GetStudyStatusRequest(
+                protocol_ref="flex-mrt", record_json=[record_json(), _bad_unit()], as_of=AS_OF
+            )
+        )
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert [f for f, _ in violations(err.value)] == ["record_json[1]/labs/0/unit"]
 
 
 def test_bad_horizon_is_invalid_argument(channel):
     with pytest.raises(grpc.RpcError) as err:
-        decisions(channel).GetSchedule(pb.GetScheduleRequest(
-            protocol_ref="flex-mrt", record_json=record_json(), as_of=AS_OF, horizon="6 months"))
+        decisions(channel).GetSchedule(
+            pb.GetScheduleRequest(
+                protocol_ref="flex-mrt", record_json=record_json(), as_of=AS_OF, horizon="6 months"
+            )
+        )
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert [f for f, _ in violations(err.value)] == ["horizon"]
 

@@ -33,8 +33,9 @@ def _stream(study, settings: pb.DoseSettings, *, masks=True, ct=True, spect=True
     yield pb.ComputeDoseRequest(settings=settings)
     parts = []
     if spect:
-        parts += [(pb.FILE_ROLE_SPECT, f"t{i}", p) for i, s in enumerate(study.spect)
-                  for p in _files(s)]
+        parts += [
+            (pb.FILE_ROLE_SPECT, f"t{i}", p) for i, s in enumerate(study.spect) for p in _files(s)
+        ]
     if masks:
         parts += [(pb.FILE_ROLE_MASKS, "", p) for p in _files(study.masks)]
     if ct:
@@ -42,8 +43,11 @@ def _stream(study, settings: pb.DoseSettings, *, masks=True, ct=True, spect=True
     for role, series, path in parts:
         data = path.read_bytes()
         for start in range(0, len(data), CHUNK):
-            yield pb.ComputeDoseRequest(chunk=pb.FileChunk(
-                role=role, series=series, name=path.name, data=data[start:start + CHUNK]))
+            yield pb.ComputeDoseRequest(
+                chunk=pb.FileChunk(
+                    role=role, series=series, name=path.name, data=data[start : start + CHUNK]
+                )
+            )
 
 
 def _stub(channel):
@@ -54,9 +58,16 @@ def test_compute_dose_equals_gpu_dose_in_process(channel, study, tmp_path):
     settings = pb.DoseSettings(protocol_ref="flex-mrt@1.0", return_rt_dose=True)
     answer = _stub(channel).ComputeDose(_stream(study, settings), timeout=120)
     lq = resolve("flex-mrt@1.0").kidney_lq()
-    expected = compute_dose(study.spect, study.masks, study.ct, Settings(
-        teff_h={"kidney": lq.effective_half_life_h}, alpha_beta_gy=lq.alpha_beta_gy,
-        repair_half_time_h=lq.repair_half_time_h))
+    expected = compute_dose(
+        study.spect,
+        study.masks,
+        study.ct,
+        Settings(
+            teff_h={"kidney": lq.effective_half_life_h},
+            alpha_beta_gy=lq.alpha_beta_gy,
+            repair_half_time_h=lq.repair_half_time_h,
+        ),
+    )
     got = {s.name: s for s in answer.structures}
     assert set(got) == set(expected.structures) and "kidneys" in got
     for name, want in expected.structures.items():
@@ -73,15 +84,18 @@ def test_compute_dose_equals_gpu_dose_in_process(channel, study, tmp_path):
 
 def test_rt_dose_only_on_request(channel, study):
     answer = _stub(channel).ComputeDose(
-        _stream(study, pb.DoseSettings(tia_method=pb.TIA_METHOD_HANSCHEID), ct=False),
-        timeout=120)
+        _stream(study, pb.DoseSettings(tia_method=pb.TIA_METHOD_HANSCHEID), ct=False), timeout=120
+    )
     assert answer.structures and not answer.rt_dose_dicom
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"masks": False}, "chunk.role"),
-    ({"spect": False}, "chunk.role"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"masks": False}, "chunk.role"),
+        ({"spect": False}, "chunk.role"),
+    ],
+)
 def test_missing_parts_are_invalid_argument(channel, study, kwargs, field):
     with pytest.raises(grpc.RpcError) as err:
         _stub(channel).ComputeDose(_stream(study, pb.DoseSettings(), **kwargs), timeout=60)
@@ -93,17 +107,33 @@ def _requests(*items):
     yield from items
 
 
-@pytest.mark.parametrize(("requests", "field"), [
-    ([pb.ComputeDoseRequest(chunk=pb.FileChunk(role=pb.FILE_ROLE_SPECT, name="a.dcm"))],
-     "settings"),
-    ([pb.ComputeDoseRequest(settings=pb.DoseSettings()),
-      pb.ComputeDoseRequest(chunk=pb.FileChunk(role=pb.FILE_ROLE_SPECT, name="../x"))],
-     "chunk.name"),
-    ([pb.ComputeDoseRequest(settings=pb.DoseSettings()),
-      pb.ComputeDoseRequest(chunk=pb.FileChunk(name="a.dcm"))], "chunk.role"),
-    ([pb.ComputeDoseRequest(settings=pb.DoseSettings(injection_time="2024-03-04T09:30"))],
-     "chunk.role"),
-])
+@pytest.mark.parametrize(
+    ("requests", "field"),
+    [
+        (
+            [pb.ComputeDoseRequest(chunk=pb.FileChunk(role=pb.FILE_ROLE_SPECT, name="a.dcm"))],
+            "settings",
+        ),
+        (
+            [
+                pb.ComputeDoseRequest(settings=pb.DoseSettings()),
+                pb.ComputeDoseRequest(chunk=pb.FileChunk(role=pb.FILE_ROLE_SPECT, name="../x")),
+            ],
+            "chunk.name",
+        ),
+        (
+            [
+                pb.ComputeDoseRequest(settings=pb.DoseSettings()),
+                pb.ComputeDoseRequest(chunk=pb.FileChunk(name="a.dcm")),
+            ],
+            "chunk.role",
+        ),
+        (
+            [pb.ComputeDoseRequest(settings=pb.DoseSettings(injection_time="2024-03-04T09:30"))],
+            "chunk.role",
+        ),
+    ],
+)
 def test_malformed_streams_are_invalid_argument(channel, requests, field):
     with pytest.raises(grpc.RpcError) as err:
         _stub(channel).ComputeDose(_requests(*requests), timeout=30)
@@ -114,16 +144,20 @@ def test_malformed_streams_are_invalid_argument(channel, requests, field):
 def test_bad_dicom_names_the_uploaded_file_and_tag(channel, study):
     def stream():
         yield pb.ComputeDoseRequest(settings=pb.DoseSettings())
-        yield pb.ComputeDoseRequest(chunk=pb.FileChunk(role=pb.FILE_ROLE_SPECT, series="24h",
-                                                       name="junk.dcm", data=b"not dicom"))
+        yield pb.ComputeDoseRequest(
+            chunk=pb.FileChunk(
+                role=pb.FILE_ROLE_SPECT, series="24h", name="junk.dcm", data=b"not dicom"
+            )
+        )
         for p in _files(study.masks):
-            yield pb.ComputeDoseRequest(chunk=pb.FileChunk(role=pb.FILE_ROLE_MASKS, name=p.name,
-                                                           data=p.read_bytes()))
+            yield pb.ComputeDoseRequest(
+                chunk=pb.FileChunk(role=pb.FILE_ROLE_MASKS, name=p.name, data=p.read_bytes())
+            )
 
     with pytest.raises(grpc.RpcError) as err:
         _stub(channel).ComputeDose(stream(), timeout=60)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    (field, description), = violations(err.value)
+    ((field, description),) = violations(err.value)
     assert field.startswith("spect/24h") and "flexmrt-dose-" not in description
 
 

@@ -19,8 +19,11 @@ from server.app import Limits, create_server
 
 @pytest.fixture
 def limited(tmp_path):
-    svc, port = create_server("127.0.0.1:0", db=tmp_path / "log.sqlite",
-                              limits=Limits(max_call_s=0.5, max_message_bytes=64 * 1024))
+    svc, port = create_server(
+        "127.0.0.1:0",
+        db=tmp_path / "log.sqlite",
+        limits=Limits(max_call_s=0.5, max_message_bytes=64 * 1024),
+    )
     svc.start()
     yield port
     svc.stop(grace=1)
@@ -33,8 +36,7 @@ def test_calls_longer_than_the_cap_are_cancelled(limited):
         yield dose_pb.ComputeDoseRequest(settings=dose_pb.DoseSettings())
         release.wait(10)
 
-    with grpc.insecure_channel(f"127.0.0.1:{limited}") as ch, \
-            pytest.raises(grpc.RpcError) as err:
+    with grpc.insecure_channel(f"127.0.0.1:{limited}") as ch, pytest.raises(grpc.RpcError) as err:
         try:
             dosimetry_pb2_grpc.DosimetryServiceStub(ch).ComputeDose(stalled(), timeout=30)
         finally:
@@ -45,8 +47,7 @@ def test_calls_longer_than_the_cap_are_cancelled(limited):
 def test_oversized_messages_are_refused(limited):
     record = example_record()
     record["labs"] = record["labs"] * 400
-    with grpc.insecure_channel(f"127.0.0.1:{limited}") as ch, \
-            pytest.raises(grpc.RpcError) as err:
+    with grpc.insecure_channel(f"127.0.0.1:{limited}") as ch, pytest.raises(grpc.RpcError) as err:
         decisions(ch).EvaluateEligibility(eligibility_request(record), timeout=10)
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
 

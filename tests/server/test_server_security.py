@@ -24,23 +24,30 @@ TOKEN = "s3cret-token-for-edc-0001"
 def _pem(obj) -> bytes:
     if isinstance(obj, x509.Certificate):
         return obj.public_bytes(serialization.Encoding.PEM)
-    return obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return obj.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _cert(name, key, issuer_name, issuer_key, *, ca=False, server=False):
     now = dt.datetime.now(dt.UTC)
-    builder = (x509.CertificateBuilder()
-               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-               .issuer_name(issuer_name).public_key(key.public_key())
-               .serial_number(x509.random_serial_number())
-               .not_valid_before(now - dt.timedelta(minutes=5))
-               .not_valid_after(now + dt.timedelta(days=1))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
     if server:
-        builder = builder.add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False)
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
     return builder.sign(issuer_key, hashes.SHA256())
 
 
@@ -54,8 +61,9 @@ def pki(tmp_path_factory):
     files = {"ca": _pem(ca)}
     for who, server in (("server", True), ("client", False)):
         key = ec.generate_private_key(ec.SECP256R1())
-        cert = _cert("edc-client" if who == "client" else "localhost", key, ca_name, ca_key,
-                     server=server)
+        cert = _cert(
+            "edc-client" if who == "client" else "localhost", key, ca_name, ca_key, server=server
+        )
         files[f"{who}_cert"], files[f"{who}_key"] = _pem(cert), _pem(key)
     for name, data in files.items():
         (folder / f"{name}.pem").write_bytes(data)
@@ -72,19 +80,23 @@ def _client(pki, port, with_cert):
     creds = grpc.ssl_channel_credentials(
         root_certificates=pki["ca"].read_bytes(),
         private_key=pki["client_key"].read_bytes() if with_cert else None,
-        certificate_chain=pki["client_cert"].read_bytes() if with_cert else None)
+        certificate_chain=pki["client_cert"].read_bytes() if with_cert else None,
+    )
     return grpc.secure_channel(f"127.0.0.1:{port}", creds)
 
 
 def test_tls(pki, tmp_path):
-    svc, port = _start(tmp_path, credentials=server_credentials(pki["server_cert"],
-                                                                pki["server_key"]))
+    svc, port = _start(
+        tmp_path, credentials=server_credentials(pki["server_cert"], pki["server_key"])
+    )
     try:
         with _client(pki, port, with_cert=False) as ch:
             answer = decisions(ch).EvaluateEligibility(eligibility_request(), timeout=10)
         assert svc.log.get(answer.log_sequence).caller == "anonymous"
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as plain, \
-                pytest.raises(grpc.RpcError) as err:
+        with (
+            grpc.insecure_channel(f"127.0.0.1:{port}") as plain,
+            pytest.raises(grpc.RpcError) as err,
+        ):
             decisions(plain).EvaluateEligibility(eligibility_request(), timeout=5)
         assert err.value.code() == grpc.StatusCode.UNAVAILABLE
     finally:
@@ -114,8 +126,10 @@ def token_service(tmp_path):
     svc.stop(grace=1)
 
 
-@pytest.mark.parametrize("metadata", [(), (("authorization", "Bearer wrong-token-000000000"),),
-                                      (("authorization", TOKEN),)])
+@pytest.mark.parametrize(
+    "metadata",
+    [(), (("authorization", "Bearer wrong-token-000000000"),), (("authorization", TOKEN),)],
+)
 def test_calls_without_a_valid_token_are_unauthenticated(token_service, metadata):
     _, port = token_service
     with grpc.insecure_channel(f"127.0.0.1:{port}") as ch, pytest.raises(grpc.RpcError) as err:
@@ -127,7 +141,8 @@ def test_a_valid_token_names_the_caller(token_service):
     svc, port = token_service
     with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
         answer = decisions(ch).EvaluateEligibility(
-            eligibility_request(), metadata=(("authorization", f"Bearer {TOKEN}"),), timeout=5)
+            eligibility_request(), metadata=(("authorization", f"Bearer {TOKEN}"),), timeout=5
+        )
         health = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest())
     assert svc.log.get(answer.log_sequence).caller == "edc"
     assert health.status == health_pb2.HealthCheckResponse.SERVING  # probes need no token

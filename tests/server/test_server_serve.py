@@ -20,18 +20,25 @@ def _cli(*args, **kwargs):
 
 def test_serve_answers_then_stops_cleanly_on_sigterm(tmp_path):
     db = tmp_path / "var" / "flexmrt.sqlite"
-    proc = subprocess.Popen(_cli("serve", "--port", "0", "--db", str(db)), cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        _cli("serve", "--port", "0", "--db", str(db)),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         assert line.startswith("flexmrt serving on 127.0.0.1:"), proc.stderr.read()
         port = int(line.rsplit(":", 1)[1])
         with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
-            health = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(),
-                                                          timeout=10)
+            health = health_pb2_grpc.HealthStub(ch).Check(
+                health_pb2.HealthCheckRequest(), timeout=10
+            )
             assert health.status == health_pb2.HealthCheckResponse.SERVING
             listed = protocol_pb2_grpc.ProtocolServiceStub(ch).ListProtocols(
-                protocol_pb2.ListProtocolsRequest(), timeout=10)
+                protocol_pb2.ListProtocolsRequest(), timeout=10
+            )
             assert listed.protocols
             answer = decisions(ch).EvaluateEligibility(eligibility_request(), timeout=10)
         started = time.monotonic()
@@ -47,7 +54,12 @@ def test_serve_answers_then_stops_cleanly_on_sigterm(tmp_path):
         proc.stderr.close()
     assert answer.report.decision_id in stderr  # ids only in the process log …
     assert "1956-04-12" not in stderr and "CREAT" not in stderr  # … no patient data
-    audit = subprocess.run(_cli("audit", "verify", "--db", str(db), "--replay"), cwd=ROOT,
-                           capture_output=True, text=True, timeout=60)
+    audit = subprocess.run(
+        _cli("audit", "verify", "--db", str(db), "--replay"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert audit.returncode == 0, audit.stdout + audit.stderr
     assert "1 entries, chain intact, every decision replays identically" in audit.stdout
