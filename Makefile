@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install clean bench proto proto-lint
+.PHONY: run test lint typecheck pytest install sysdeps clean bench proto proto-lint
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,24 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Debian packages the tests drive for real: headless Chromium (the report page), dicom3tools'
+# dciodvfy (every DICOM file flexmrt writes) and PostgreSQL (the replicated decision log).
+# Installed when missing and apt is usable; elsewhere the tests that need them skip and say why.
+SYSTEM_PACKAGES := chromium dicom3tools postgresql
+sysdeps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v dciodvfy >/dev/null 2>&1 || missing="$$missing dicom3tools"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else \
+	  echo "note: missing Debian packages:$$missing (tests that need them are skipped)"; \
+	fi
 
 # The gRPC service on localhost:50051 with the bundled protocols (Ctrl-C stops it).
 run: $(STAMP)
@@ -37,7 +55,7 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -q
 
-test: lint typecheck pytest
+test: sysdeps lint typecheck pytest
 
 # CPU benchmarks (about 5 minutes on 2 cores); rewrites the tables in bench/RESULTS.md.
 # The GPU table comes from bench/gpu_check.sh on a machine with a CUDA device.
