@@ -20,6 +20,7 @@ _GROUPS = (
     "server.cli.engine_cmds",
     "server.cli.amendment_cmds",
     "server.cli.report_cmds",
+    "server.cli.import_cmds",
     "server.cli.dose_cmds",
     "server.cli.serve_cmds",
 )
