@@ -23,6 +23,7 @@ __all__ = [
     "invalid_file",
     "parse_as_of",
     "progress",
+    "progress_iter",
     "registry",
     "report_files",
     "resolve_protocol",
@@ -250,9 +251,13 @@ def words(text: object) -> str:
 
 def progress(items: list[_T], what: str) -> Iterator[_T]:
     """Yield ``items``; on a terminal, draw a bar on stderr (nothing when piped)."""
+    return progress_iter(iter(items), len(items), what)
+
+
+def progress_iter(items: Iterable[_T], total: int, what: str = "evaluating") -> Iterator[_T]:
+    """Yield ``items`` (``total`` of them), drawing a bar on stderr when it is a terminal."""
     stream = sys.stderr
-    show = stream.isatty() and len(items) > 1
-    total = len(items)
+    show = stream.isatty() and total > 1
     for n, item in enumerate(items, 1):
         if show:
             filled = int(30 * (n - 1) / total)
