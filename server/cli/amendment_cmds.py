@@ -42,6 +42,18 @@ def register(sub: Any) -> None:
     p.set_defaults(func=_replay)
 
 
+_FIELDS = {"activity_gbq": "activity (GBq)", "cycles_remaining": "cycles remaining"}
+_OUTCOMES = {"MET": "met", "NOT_MET": "not met", "INDETERMINATE": "not known"}
+
+
+def _outcome(text: object) -> str:
+    """A rule's outcome in one revision: ``FIRED:kidney_cap`` → ``fired (kidney cap)``."""
+    value = str(text)
+    if value.startswith("FIRED:"):
+        return f"fired ({words(value.removeprefix('FIRED:'))})"
+    return _OUTCOMES.get(value, words(value))
+
+
 def _cases(args: argparse.Namespace) -> list[tuple[engine.Record, date]]:
     if args.log:
         from server.decision_log.replay import logged_cases
@@ -76,12 +88,17 @@ def _replay(args: argparse.Namespace) -> int:
         print(
             f"{r['subject_id']} ({r['as_of']}): "
             + ", ".join(
-                f"{words(c['field'])} {words(c['old'])} → {words(c['new'])}" for c in r["changes"]
+                f"{_FIELDS.get(c['field'], words(c['field']))} {words(c['old'])} → "
+                f"{words(c['new'])}"
+                for c in r["changes"]
             )
         )
         for rule in r["rules"]:
-            print(f"    rule {rule['id']}: {words(rule['old'])} → {words(rule['new'])}")
-    kinds = ", ".join(f"{words(k)} {n}" for k, n in summary["by_kind"].items()) or "none"
+            print(f"    rule {rule['id']}: {_outcome(rule['old'])} → {_outcome(rule['new'])}")
+    kinds = (
+        ", ".join(f"{_FIELDS.get(k, words(k))} {n}" for k, n in summary["by_kind"].items())
+        or "none"
+    )
     print(
         f"{summary['from']} → {summary['to']}: {summary['subjects']} subject(s), "
         f"{summary['unchanged']} unchanged, {summary['changed']} changed ({kinds})"

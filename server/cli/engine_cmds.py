@@ -12,6 +12,7 @@ from protocol import ProtocolError, parse_duration
 
 from .common import (
     UsageError,
+    duration_text,
     emit_json,
     fail,
     invalid_file,
@@ -24,7 +25,7 @@ from .common import (
     words,
 )
 
-__all__ = ["evidence", "read_record", "register"]
+__all__ = ["evidence", "measure_words", "read_record", "register"]
 
 
 def register(sub: Any) -> None:
@@ -131,13 +132,33 @@ def _check(args: argparse.Namespace) -> int:
     return report_files(results, args.json, lambda r: r["subject_id"])
 
 
+# The engine's measure names (engine/measures.py) as a person says them.
 _MEASURES = {
-    "crcl_cockcroft_gault": "CrCl (Cockcroft-Gault)",
-    "egfr_ckd_epi_2021": "eGFR (CKD-EPI 2021)",
-    "recip": "RECIP 1.0",
-    "delay_past_due": "days past due",
+    "age": "age",
     "ecog": "ECOG",
+    "egfr_ckd_epi_2021": "eGFR (CKD-EPI 2021)",
+    "crcl_cockcroft_gault": "CrCl (Cockcroft-Gault)",
+    "crcl_change_from_baseline": "CrCl change from baseline",
+    "psa_change_from_baseline": "PSA change from baseline",
+    "psa_change_from_nadir": "PSA change from nadir",
+    "pcwg3_progression": "PCWG3 PSA progression",
+    "tumour_volume_change": "tumour volume change from cycle 1",
+    "tumour_volume_change_from_nadir": "tumour volume change from nadir",
+    "spect_new_lesions": "new lesions on SPECT/CT",
+    "recip": "RECIP 1.0",
+    "cumulative_kidney_bed": "cumulative kidney BED",
+    "delay_past_due": "days past due",
+    "cycles_given": "cycles given",
+    "cap": "cap",
 }
+_MEASURE_WORDS = re.compile(r"\b(" + "|".join(sorted(_MEASURES, key=len, reverse=True)) + r")\b")
+
+
+def measure_words(text: str) -> str:
+    """Free text (a note, a missing item) with engine measure names said in words."""
+    return words(_MEASURE_WORDS.sub(lambda m: _MEASURES[m.group(0)], text))
+
+
 _COMPARATORS = {"<=": "≤", ">=": "≥", "==": "=", "!=": "≠"}
 
 
@@ -186,7 +207,7 @@ def evidence(o: dict[str, Any]) -> str:
     if o.get("estimated"):
         text += " (estimated)"
     if o.get("note"):
-        text += f": {words(o['note'])}"
+        text += f": {measure_words(str(o['note']))}"
     return text
 
 
@@ -218,7 +239,7 @@ def _show_eligibility(answer: dict[str, Any]) -> None:
         if c["observed"] and c["outcome"] != "MET":
             print(f"        observed: {_evidence(c['observed'])}")
         for m in c["missing"]:
-            print(f"        missing: {words(m)}")
+            print(f"        missing: {measure_words(m)}")
     print(f"  decision {answer['decision_id']}")
 
 
@@ -242,9 +263,9 @@ def _show_decision(answer: dict[str, Any]) -> None:
         if r["observed"]:
             print(f"        observed: {_evidence(r['observed'])}")
         for note in r["notes"]:
-            print(f"        note: {units_in(words(note))}")
+            print(f"        note: {units_in(measure_words(note))}")
         for m in r["missing"]:
-            print(f"        missing: {words(m)}")
+            print(f"        missing: {measure_words(m)}")
         if r["missing"] and needed_by:
             print(f"        {needed_by}")
         src = r["source"]
@@ -270,7 +291,7 @@ def _show_decision(answer: dict[str, Any]) -> None:
 
 def _show_schedule(answer: dict[str, Any]) -> None:
     print(
-        f"{answer['subject_id']} from {answer['as_of']} over {answer['horizon']} "
+        f"{answer['subject_id']} from {answer['as_of']} over {duration_text(answer['horizon'])} "
         f"({words(answer['phase']) if answer['phase'] else 'not randomised'}):"
     )
     for e in answer["events"]:
