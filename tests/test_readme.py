@@ -47,3 +47,20 @@ def test_ids_and_timestamps_are_normalised() -> None:
         "<hex>  x",
     ]
     assert normalise(["at 2026-12-02T20:00:01+00:00 ok  "]) == ["at <time> ok"]
+
+
+def test_update_rewrites_outputs_from_real_runs(tmp_path: Path) -> None:
+    from readme_blocks import update
+
+    doc = tmp_path / "README.md"
+    doc.write_text(
+        "<!-- setup: echo hi > a.txt -->\n```console\n$ cat a.txt\nstale\n$ echo two\n```\n"
+        "<!-- no-run -->\n```console\n$ sleep 1000\nkept\n```\n",
+        "utf-8",
+    )
+    assert update(doc) == 1
+    assert doc.read_text("utf-8") == (
+        "<!-- setup: echo hi > a.txt -->\n```console\n$ cat a.txt\nhi\n\n$ echo two\ntwo\n```\n"
+        "<!-- no-run -->\n```console\n$ sleep 1000\nkept\n```\n"
+    )
+    assert update(doc) == 0  # current now
