@@ -228,8 +228,10 @@ def test_dose_table_per_structure_and_mismatches_warned(
     dose = tmp_path / "dose"
     assert (
         main(
-            ["dose", "--spect", str(phantom.spect[0]), "--masks", str(phantom.masks)]
-            + ["--out", str(dose)]
+            [
+                *("dose", "--spect", str(phantom.spect[0])),
+                *("--masks", str(phantom.masks), "--out", str(dose)),
+            ]
         )
         == 0
     )
