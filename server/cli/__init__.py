@@ -106,9 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args, extra = parser.parse_known_args(args_list)
         if extra:
             raise UsageError(f"flexmrt {args.command}: unrecognized arguments: {' '.join(extra)}")
-        return int(args.func(args))
     except UsageError as error:  # exit 2, as argparse itself exits on a usage error
         raise SystemExit(_usage(_explain(parser, args_list, error), as_json)) from None
+    try:
+        return int(args.func(args))
+    except UsageError as error:  # found by the command itself (a bad --as-of): exit code 2
+        return _usage(str(error), as_json)
     except BrokenPipeError:  # `flexmrt show … | head`
         return 0
     except KeyboardInterrupt:

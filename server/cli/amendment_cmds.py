@@ -43,15 +43,15 @@ def register(sub: Any) -> None:
 
 
 _FIELDS = {"activity_gbq": "activity (GBq)", "cycles_remaining": "cycles remaining"}
-_OUTCOMES = {"MET": "met", "NOT_MET": "not met", "INDETERMINATE": "not known"}
 
 
 def _outcome(text: object) -> str:
-    """A rule's outcome in one revision: ``FIRED:kidney_cap`` → ``fired (kidney cap)``."""
+    """A rule's outcome in one revision (MET, NOT_MET, INDETERMINATE, or ``FIRED:category``
+    for a decision rule that fired, shown as ``FIRED (kidney cap)``)."""
     value = str(text)
     if value.startswith("FIRED:"):
-        return f"fired ({words(value.removeprefix('FIRED:'))})"
-    return _OUTCOMES.get(value, words(value))
+        return f"FIRED ({words(value.removeprefix('FIRED:'))})"
+    return words(value)
 
 
 def _cases(args: argparse.Namespace) -> list[tuple[engine.Record, date]]:
