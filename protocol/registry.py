@@ -61,15 +61,28 @@ class Registry:
                     "not_found",
                     f"unknown protocol revision {ref!r}; known: {', '.join(sorted(self._by_ref))}",
                 )
-            return self._by_ref[ref]
+            found = self._by_ref[ref]
+            if on is not None and found.status != "draft" and found.effective_from > on:
+                raise ProtocolError(
+                    "not_in_force",
+                    f"{found.ref} is not in force on {on}: it takes effect on "
+                    f"{found.effective_from}",
+                )
+            return found
         candidates = [p for p in self.all() if p.id == ref and p.status != "draft"]
         if not candidates:
             known = sorted({p.id for p in self._by_ref.values()})
             raise ProtocolError("not_found", f"unknown protocol {ref!r}; known: {', '.join(known)}")
         if on is not None:
-            candidates = [p for p in candidates if p.effective_from <= on]
-            if not candidates:
-                raise ProtocolError("not_in_force", f"no revision of {ref!r} is in force on {on}")
+            in_force = [p for p in candidates if p.effective_from <= on]
+            if not in_force:
+                first = min(candidates, key=lambda p: (p.effective_from, _rev_key(p.revision)))
+                raise ProtocolError(
+                    "not_in_force",
+                    f"no revision of {ref!r} is in force on {on}: the first, {first.ref}, "
+                    f"takes effect on {first.effective_from}",
+                )
+            candidates = in_force
         return max(candidates, key=lambda p: (p.effective_from, _rev_key(p.revision)))
 
     def _check_supersedes(self) -> None:

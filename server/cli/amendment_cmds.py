@@ -10,7 +10,16 @@ import engine
 from engine.amendment import assess_amendment, summarise
 from protocol import ProtocolError
 
-from .common import emit_json, fail, parse_as_of, resolve_protocol
+from .common import (
+    UsageError,
+    emit_json,
+    fail,
+    parse_as_of,
+    progress,
+    progress_iter,
+    resolve_protocol,
+    words,
+)
 from .engine_cmds import read_record
 
 __all__ = ["register"]
@@ -33,27 +42,42 @@ def register(sub: Any) -> None:
     p.set_defaults(func=_replay)
 
 
+_FIELDS = {"activity_gbq": "activity (GBq)", "cycles_remaining": "cycles remaining"}
+
+
+def _outcome(text: object) -> str:
+    """A rule's outcome in one revision (MET, NOT_MET, INDETERMINATE, or ``FIRED:category``
+    for a decision rule that fired, shown as ``FIRED (kidney cap)``)."""
+    value = str(text)
+    if value.startswith("FIRED:"):
+        return f"FIRED ({words(value.removeprefix('FIRED:'))})"
+    return words(value)
+
+
 def _cases(args: argparse.Namespace) -> list[tuple[engine.Record, date]]:
     if args.log:
         from server.decision_log.replay import logged_cases
 
         return logged_cases(args.log)
     as_of = parse_as_of(args.as_of)
-    return [(read_record(path), as_of) for path in args.records]
+    return [(read_record(path), as_of) for path in progress(args.records, "reading records")]
 
 
 def _replay(args: argparse.Namespace) -> int:
     if bool(args.records) == bool(args.log):
-        print("flexmrt replay: error: give RECORD files or --log DB (one of them)")
-        return 2
+        raise UsageError("flexmrt replay: give RECORD files or --log DB (one of them)")
+    # RECORDs are judged on --as-of: both revisions must be in force then (a draft file or
+    # a draft revision may be asked about before it takes effect). A log replays each
+    # decision on its own date.
+    on = None if args.log else parse_as_of(args.as_of)
     try:
-        old, new = resolve_protocol(args.old), resolve_protocol(args.new)
-        results = list(assess_amendment(old, new, _cases(args)))
+        old, new = resolve_protocol(args.old, on), resolve_protocol(args.new, on)
+        cases = _cases(args)
+        results = list(progress_iter(assess_amendment(old, new, cases), len(cases)))
     except (ProtocolError, engine.RecordError) as exc:
         return fail(exc, args.json)
     except FileNotFoundError as exc:
-        print(f"error: --log: {exc}")
-        return 1
+        return fail(ValueError(f"--log: {exc}"), args.json)
     summary = summarise(old, new, results)
     if args.json:
         emit_json({"summary": summary, "subjects": results})
@@ -63,11 +87,18 @@ def _replay(args: argparse.Namespace) -> int:
             continue
         print(
             f"{r['subject_id']} ({r['as_of']}): "
-            + ", ".join(f"{c['field']} {c['old']} → {c['new']}" for c in r["changes"])
+            + ", ".join(
+                f"{_FIELDS.get(c['field'], words(c['field']))} {words(c['old'])} → "
+                f"{words(c['new'])}"
+                for c in r["changes"]
+            )
         )
         for rule in r["rules"]:
-            print(f"    rule {rule['id']}: {rule['old']} → {rule['new']}")
-    kinds = ", ".join(f"{k} {n}" for k, n in summary["by_kind"].items()) or "none"
+            print(f"    rule {rule['id']}: {_outcome(rule['old'])} → {_outcome(rule['new'])}")
+    kinds = (
+        ", ".join(f"{_FIELDS.get(k, words(k))} {n}" for k, n in summary["by_kind"].items())
+        or "none"
+    )
     print(
         f"{summary['from']} → {summary['to']}: {summary['subjects']} subject(s), "
         f"{summary['unchanged']} unchanged, {summary['changed']} changed ({kinds})"

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import re
 from pathlib import Path
 from typing import Any
 
 import engine
 from protocol import ProtocolError, parse_duration
 
-from .common import emit_json, fail, invalid_file, parse_as_of, report_files, resolve_protocol
+from .common import (
+    UsageError,
+    duration_text,
+    emit_json,
+    fail,
+    invalid_file,
+    parse_as_of,
+    progress,
+    report_files,
+    resolve_protocol,
+    unit_text,
+    units_in,
+    words,
+)
 
-__all__ = ["read_record", "register"]
+__all__ = ["evidence", "measure_words", "read_record", "register"]
 
 
 def register(sub: Any) -> None:
@@ -65,7 +78,7 @@ def read_record(path: str) -> engine.Record:
 def _run(args: argparse.Namespace, compute: Any, show: Any) -> int:
     as_of = parse_as_of(args.as_of)
     try:
-        protocol = resolve_protocol(args.protocol)
+        protocol = resolve_protocol(args.protocol, as_of)  # refused when not yet in force
         answer = compute(protocol, as_of)
     except (ProtocolError, engine.RecordError) as exc:
         return fail(exc, args.json)
@@ -90,8 +103,7 @@ def _schedule(args: argparse.Namespace) -> int:
     try:
         horizon = parse_duration(args.horizon)
     except ValueError as exc:
-        print(f"flexmrt schedule: error: --horizon: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(f"flexmrt schedule: --horizon: {exc}") from None
     return _run(
         args, lambda p, d: engine.schedule(p, read_record(args.record), d, horizon), _show_schedule
     )
@@ -100,14 +112,16 @@ def _schedule(args: argparse.Namespace) -> int:
 def _study(args: argparse.Namespace) -> int:
     return _run(
         args,
-        lambda p, d: engine.study_status(p, [read_record(r) for r in args.records], d),
+        lambda p, d: engine.study_status(
+            p, [read_record(r) for r in progress(args.records, "reading records")], d
+        ),
         _show_study,
     )
 
 
 def _check(args: argparse.Namespace) -> int:
     results = []
-    for path in args.records:
+    for path in progress(args.records, "checking records"):
         try:
             record = read_record(path)
             results.append(
@@ -118,29 +132,114 @@ def _check(args: argparse.Namespace) -> int:
     return report_files(results, args.json, lambda r: r["subject_id"])
 
 
+# The engine's measure names (engine/measures.py) as a person says them.
+_MEASURES = {
+    "age": "age",
+    "ecog": "ECOG",
+    "egfr_ckd_epi_2021": "eGFR (CKD-EPI 2021)",
+    "crcl_cockcroft_gault": "CrCl (Cockcroft-Gault)",
+    "crcl_change_from_baseline": "CrCl change from baseline",
+    "psa_change_from_baseline": "PSA change from baseline",
+    "psa_change_from_nadir": "PSA change from nadir",
+    "pcwg3_progression": "PCWG3 PSA progression",
+    "tumour_volume_change": "tumour volume change from cycle 1",
+    "tumour_volume_change_from_nadir": "tumour volume change from nadir",
+    "spect_new_lesions": "new lesions on SPECT/CT",
+    "recip": "RECIP 1.0",
+    "cumulative_kidney_bed": "cumulative kidney BED",
+    "delay_past_due": "days past due",
+    "cycles_given": "cycles given",
+    "cap": "cap",
+}
+_MEASURE_WORDS = re.compile(r"\b(" + "|".join(sorted(_MEASURES, key=len, reverse=True)) + r")\b")
+
+
+def measure_words(text: str) -> str:
+    """Free text (a note, a missing item) with engine measure names said in words."""
+    return words(_MEASURE_WORDS.sub(lambda m: _MEASURES[m.group(0)], text))
+
+
+_COMPARATORS = {"<=": "≤", ">=": "≥", "==": "=", "!=": "≠"}
+
+
+def _what(name: object) -> str:
+    text = str(name)
+    if text in _MEASURES:
+        return _MEASURES[text]
+    if "." in text and " " not in text:  # a record field: history.liver_metastases
+        text = text.rsplit(".", 1)[-1] if text.count(".") else text
+    return words(text)
+
+
+def _number(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return words(value)
+
+
+def _compared(text: str) -> str:
+    op, _, limit = text.partition(" ")
+    if re.fullmatch(r"-?\d+(\.\d+)?", limit):
+        limit = f"{float(limit):g}"
+    return f"{_COMPARATORS.get(op, op)} {limit}"
+
+
+def evidence(o: dict[str, Any]) -> str:
+    """One observed value as a person reads it: name, value with unit, date, comparison."""
+    unit = o.get("unit") or ""
+    if o.get("reported"):
+        value = units_in(str(o["reported"]))
+    elif unit == "CTCAE grade":
+        value = f"grade {o.get('value')}"
+    elif unit == "count":
+        value = f"{o.get('value')}" + (" recorded" if "matches" in o else "")
+    elif unit in ("", "score"):
+        value = _number(o.get("value"))
+    else:
+        value = f"{_number(o.get('value'))} {unit_text(unit)}"
+    text = f"{_what(o.get('what'))} {value}"
+    if o.get("ctcae_grade") is not None:
+        text += f" (CTCAE grade {o['ctcae_grade']})"
+    if o.get("compared"):
+        text += f" (needs {_compared(str(o['compared']))})"
+    if o.get("date"):
+        text += f" ({o['date']})"
+    if o.get("estimated"):
+        text += " (estimated)"
+    if o.get("note"):
+        text += f": {measure_words(str(o['note']))}"
+    return text
+
+
 def _evidence(observed: list[dict[str, Any]]) -> str:
-    parts = []
-    for o in observed:
-        value = o.get("reported") or f"{o.get('value')} {o.get('unit', '')}".strip()
-        if o.get("unit") == "CTCAE grade":
-            value = f"grade {o.get('value')}"
-        when = f" ({o['date']})" if o.get("date") else ""
-        parts.append(f"{o.get('what')} {value}{when}")
-    return "; ".join(parts)
+    return "; ".join(evidence(o) for o in observed)
+
+
+def _needed_by(answer: dict[str, Any]) -> str:
+    """By when the missing data are needed: the due date of what waits for them."""
+    due = answer.get("due")
+    if due and answer.get("cycle"):
+        return (
+            f"needed before cycle {answer['cycle']}: due {due['target']}, "
+            f"window closes {due['window_end']}"
+        )
+    if answer.get("next_surveillance"):
+        return f"needed by {answer['next_surveillance']} (next surveillance)"
+    return ""
 
 
 def _show_eligibility(answer: dict[str, Any]) -> None:
     print(
         f"{answer['subject_id']} on {answer['as_of']} under {answer['protocol']['ref']}: "
-        f"{answer['outcome']}"
+        f"{words(answer['outcome'])}"
     )
     for c in answer["criteria"]:
         mark = {"MET": "ok ", "NOT_MET": "NO ", "INDETERMINATE": "?? "}[c["outcome"]]
-        print(f"  {mark} {c['id']:22} {c['text']}")
+        print(f"  {mark} {c['id']:22} {units_in(c['text'])}")
         if c["observed"] and c["outcome"] != "MET":
             print(f"        observed: {_evidence(c['observed'])}")
         for m in c["missing"]:
-            print(f"        missing: {m}")
+            print(f"        missing: {measure_words(m)}")
     print(f"  decision {answer['decision_id']}")
 
 
@@ -157,15 +256,18 @@ def _show_decision(answer: dict[str, Any]) -> None:
     if answer["due"]:
         d = answer["due"]
         print(f"  due {d['target']} (window {d['window_start']} – {d['window_end']})")
+    needed_by = _needed_by(answer)
     print("  because:")
     for r in answer["reasons"]:
-        print(f"    [{r['category']}] {r['id']}: {r['text']}")
+        print(f"    [{words(r['category'])}] {r['id']}: {units_in(r['text'])}")
         if r["observed"]:
             print(f"        observed: {_evidence(r['observed'])}")
         for note in r["notes"]:
-            print(f"        note: {note}")
+            print(f"        note: {units_in(measure_words(note))}")
         for m in r["missing"]:
-            print(f"        missing: {m}")
+            print(f"        missing: {measure_words(m)}")
+        if r["missing"] and needed_by:
+            print(f"        {needed_by}")
         src = r["source"]
         if src:
             print(
@@ -189,12 +291,12 @@ def _show_decision(answer: dict[str, Any]) -> None:
 
 def _show_schedule(answer: dict[str, Any]) -> None:
     print(
-        f"{answer['subject_id']} from {answer['as_of']} over {answer['horizon']} "
-        f"({answer['phase'] or 'not randomised'}):"
+        f"{answer['subject_id']} from {answer['as_of']} over {duration_text(answer['horizon'])} "
+        f"({words(answer['phase']) if answer['phase'] else 'not randomised'}):"
     )
     for e in answer["events"]:
         window = f"  [{e['window_start']} – {e['window_end']}]" if "window_start" in e else ""
-        print(f"  {e['date']}  {e['what']}{window}")
+        print(f"  {e['date']}  {words(e['what'])}{window}")
     if not answer["events"]:
         print("  nothing scheduled")
 
@@ -205,7 +307,7 @@ def _show_study(answer: dict[str, Any]) -> None:
         + (f" of {answer['target']}" if answer["target"] else "")
     )
     for arm, n in answer["enrolled"].items():
-        print(f"  {arm}: {n}")
+        print(f"  {words(arm)}: {n}")
     if answer["interim_threshold"] is not None:
         state = "DUE" if answer["interim_due"] else "not yet due"
         print(f"  interim safety analysis at {answer['interim_threshold']}: {state}")

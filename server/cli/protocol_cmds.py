@@ -9,7 +9,17 @@ from typing import Any
 from protocol import Protocol, ProtocolError, diff_protocols, load_file
 from protocol.diff import format_diff
 
-from .common import emit_json, fail, invalid_file, registry, report_files, resolve_protocol
+from .common import (
+    duration_text,
+    emit_json,
+    fail,
+    invalid_file,
+    registry,
+    report_files,
+    resolve_protocol,
+    unit_text,
+    units_in,
+)
 
 __all__ = ["register"]
 
@@ -102,7 +112,7 @@ def _show(args: argparse.Namespace) -> int:
     for arm in summary["arms"]:
         print(
             f"  arm {arm['id']}: {arm['name']} — {arm['activity_gbq']} GBq every "
-            f"{arm['interval']}, up to {arm['max_cycles']} cycles, holidays "
+            f"{duration_text(arm['interval'])}, up to {arm['max_cycles']} cycles, holidays "
             f"{'allowed' if arm['holidays'] else 'not allowed'}"
         )
     lq = p.kidney_lq()
@@ -111,16 +121,37 @@ def _show(args: argparse.Namespace) -> int:
             f"  kidney BED cap {lq.cap_gy:g} Gy (α/β {lq.alpha_beta_gy:g} Gy, repair half-time "
             f"{lq.repair_half_time_h:g} h, default T_eff {lq.effective_half_life_h:g} h)"
         )
-    print(
-        f"  eligibility: {summary['inclusion']} inclusion, {summary['exclusion']} exclusion "
-        "criteria"
-    )
+    eligibility = p.doc["eligibility"]
+    for kind in ("inclusion", "exclusion"):
+        print(f"  {kind} criteria ({len(eligibility[kind])}):")
+        for c in eligibility[kind]:
+            print(f"    {c['id']:22} {units_in(c['text'])}{_assumed_mark(c)}")
     assumed = summary["assumed_parameters"]
-    print(
-        f"  parameters: {summary['parameters']}, of which {len(assumed)} assumed: "
-        f"{', '.join(assumed)}"
-    )
+    print(f"  parameters: {summary['parameters']}, of which {len(assumed)} assumed:")
+    for name in assumed:
+        param = p.doc["parameters"][name]
+        src = param.get("source", {})
+        print(
+            f"    {name:28} {_value(param)}  ({src.get('citation', '?')}, "
+            f"{src.get('section', '?')})"
+        )
     return 0
+
+
+def _assumed_mark(rule: dict[str, Any]) -> str:
+    return "  (assumed)" if rule.get("verification") == "assumed" else ""
+
+
+def _value(param: dict[str, Any]) -> str:
+    value = param.get("value")
+    if isinstance(value, bool):
+        text = "yes" if value else "no"
+    elif isinstance(value, list):
+        text = ", ".join(str(v) for v in value)
+    else:
+        text = duration_text(str(value))
+    unit = unit_text(param.get("unit"))
+    return f"{text} {unit}".strip()
 
 
 def _diff(args: argparse.Namespace) -> int:

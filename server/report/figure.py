@@ -15,7 +15,9 @@ matplotlib.use("Agg")
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from engine import Record
 from engine.ctcae import grade_lab
@@ -27,11 +29,18 @@ _GRADE_COLOURS = ["#e8f5e9", "#fff59d", "#ffb74d", "#e53935", "#6a1b9a"]
 
 
 def timeline_figure(
-    record: Record, decision: dict[str, Any], as_of: date, dvh: dict[str, Any] | None = None
+    record: Record,
+    decision: dict[str, Any],
+    as_of: date,
+    dvh: list[tuple[str, list[float], list[float]]] | None = None,
+    schedule: dict[str, Any] | None = None,
 ) -> Figure:
     """The timeline figure for ``record`` with the engine's ``decision`` on ``as_of``.
 
-    Only data dated on or before ``as_of`` are drawn, as the engine sees them.
+    Only data dated on or before ``as_of`` are drawn, as the engine sees them; what is due
+    after it (the next cycle and its window, surveillance, a confirmatory PSA, and the
+    engine's ``schedule``) is drawn to the right of the as-of line. ``dvh`` holds one
+    labelled cumulative curve (dose Gy, volume fraction) per structure and cycle.
     """
     record = record.until(as_of)
     plt.rcParams["svg.hashsalt"] = "flexmrt"
@@ -51,6 +60,8 @@ def timeline_figure(
     )
     time_axes = list(axes[:5])
     _cycles(time_axes[0], record)
+    upcoming = _upcoming(decision, schedule, as_of)
+    _due(time_axes[0], upcoming)
     _psa(time_axes[1], record, decision)
     _tumour(time_axes[2], record)
     _kidney(time_axes[3], record, decision, as_of)
@@ -61,7 +72,7 @@ def timeline_figure(
         locator = mdates.AutoDateLocator()
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    _share_dates(time_axes, record, as_of)
+    _share_dates(time_axes, record, as_of, [d for d, _, _ in upcoming])
     if dvh:
         _dvh(axes[5], dvh)
     fig.tight_layout()
@@ -72,11 +83,51 @@ def _num(day: date | datetime) -> float:
     return float(mdates.date2num(day))
 
 
-def _share_dates(axes: list[Any], record: Record, as_of: date) -> None:
+def _share_dates(axes: list[Any], record: Record, as_of: date, ahead: list[date]) -> None:
     days = [a.day for a in record.administrations or ()] + [x.day for x in record.labs or ()]
     start = min([*days, as_of])
+    end = max([d for d in ahead if (d - as_of).days <= 200], default=as_of)
     for ax in axes:
-        ax.set_xlim(_num(start) - 14, _num(as_of) + 60)
+        ax.set_xlim(_num(start) - 14, max(_num(as_of) + 60, _num(end) + 21))
+
+
+def _upcoming(
+    decision: dict[str, Any], schedule: dict[str, Any] | None, as_of: date
+) -> list[tuple[date, str, tuple[date, date] | None]]:
+    """What is due after ``as_of``, from the engine's answers: (date, label, window)."""
+    found: dict[tuple[date, str], tuple[date, str, tuple[date, date] | None]] = {}
+    due = decision.get("due")
+    if due and decision.get("cycle"):
+        window = (date.fromisoformat(due["window_start"]), date.fromisoformat(due["window_end"]))
+        target = date.fromisoformat(due["target"])
+        found[(target, "cycle")] = (target, f"C{decision['cycle']} due", window)
+    if decision.get("next_surveillance"):
+        day = date.fromisoformat(decision["next_surveillance"])
+        found[(day, "pet")] = (day, "PSMA PET/CT", None)
+    if decision.get("confirm_psa_by"):
+        day = date.fromisoformat(decision["confirm_psa_by"])
+        found[(day, "psa")] = (day, "confirm PSA", None)
+    for e in (schedule or {}).get("events", []):
+        day = date.fromisoformat(e["date"])
+        kind = "cycle" if e.get("kind") == "cycle" else ("pet" if "PET" in e["what"] else "")
+        decided_cycle = kind == "cycle" and any(k == "cycle" for _, k in found)
+        if day < as_of or not kind or decided_cycle:  # the decision's own date is the one kept
+            continue
+        label = f"C{e['cycle']}" if kind == "cycle" else "PSMA PET/CT"
+        found.setdefault((day, kind), (day, label, None))
+    return sorted(found.values(), key=lambda x: x[0])
+
+
+def _due(ax: Any, upcoming: list[tuple[date, str, tuple[date, date] | None]]) -> None:
+    top = ax.get_ylim()[1] or 1.0
+    for n, (day, label, window) in enumerate(upcoming):
+        if window:
+            ax.axvspan(_num(window[0]), _num(window[1]), color="#c5cae9", alpha=0.5, lw=0)
+        height = top * (0.45 if n % 2 else 0.7)  # alternate heights: close labels stay legible
+        ax.plot([_num(day)], [height], "v", color="#283593", ms=6)
+        ax.annotate(
+            label, (_num(day), height + top * 0.07), ha="center", fontsize=7, color="#283593"
+        )
 
 
 def _holidays(ax: Any, record: Record, as_of: date) -> None:
@@ -89,6 +140,7 @@ def _cycles(ax: Any, record: Record) -> None:
     admins = record.administrations or ()
     if not admins:
         ax.text(0.5, 0.5, "no cycle given", transform=ax.transAxes, ha="center", color="grey")
+        ax.set_ylim(0, 10)
         return
     top = max(a.activity_gbq for a in admins)
     for a in admins:
@@ -102,7 +154,11 @@ def _cycles(ax: Any, record: Record) -> None:
             fontsize=7,
         )
     ax.set_ylim(0, top * 1.35)
-    ax.set_title("Cycles (reduced activity in orange; holidays shaded)", fontsize=9, loc="left")
+    ax.set_title(
+        "Cycles (reduced activity in orange; holidays shaded; due next ▼ with its window)",
+        fontsize=9,
+        loc="left",
+    )
 
 
 def _psa(ax: Any, record: Record, decision: dict[str, Any]) -> None:
@@ -112,7 +168,14 @@ def _psa(ax: Any, record: Record, decision: dict[str, Any]) -> None:
         ax.text(0.5, 0.5, "no PSA recorded", transform=ax.transAxes, ha="center", color="grey")
         return
     ax.semilogy([_num(x.when) for x in psa], [x.value for x in psa], "o-", color="#2e7d32", ms=3)
+    ax.yaxis.set_major_locator(mticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(mticker.FuncFormatter(_plain))
+    ax.yaxis.set_minor_formatter(mticker.NullFormatter())
     response = decision.get("response") or {}
+    baseline = response.get("psa_baseline")
+    if baseline:
+        ax.axhline(baseline * 0.5, color="#7cb342", ls=":", lw=0.9, label="PSA50 (−50 %)")
+        ax.axhline(baseline * 0.1, color="#33691e", ls=":", lw=0.9, label="PSA90 (−90 %)")
     nadir = response.get("psa_nadir")
     if nadir:
         ax.axhline(nadir, color="#2e7d32", ls="--", lw=0.8, label=f"nadir {nadir:g}")
@@ -124,7 +187,13 @@ def _psa(ax: Any, record: Record, decision: dict[str, Any]) -> None:
             lw=0.8,
             label=f"PCWG3 progression threshold {threshold:g}",
         )
+    if baseline or nadir:
         ax.legend(fontsize=7, loc="upper right")
+
+
+def _plain(value: float, _pos: int) -> str:
+    """A log-axis tick in plain numbers (0.1, 1, 10, 100), never 10^x."""
+    return f"{value:,.10g}" if value >= 1 else f"{value:.3g}"
 
 
 def _tumour(ax: Any, record: Record) -> None:
@@ -171,18 +240,23 @@ def _kidney(ax: Any, record: Record, decision: dict[str, Any], as_of: date) -> N
     if xs:
         ax.step([*xs, _num(as_of)], ys + ys[-1:], where="post", color="#00838f", label="cumulative")
     ax.axhline(kb["cap_gy"], color="#c62828", lw=1, label=f"cap {kb['cap_gy']:g} Gy")
-    due = (decision.get("due") or {}).get("target")
-    when = _num(date.fromisoformat(due)) if due else _num(as_of)
-    ax.plot(
-        [when],
-        [kb["projected_gy"]],
-        "D",
-        color="#00838f",
-        mfc="white",
-        label=f"after next cycle {kb['projected_gy']:.1f} Gy"
-        + (" (estimated)" if kb["estimated"] else ""),
-    )
-    ax.set_ylim(0, max(kb["cap_gy"], kb["projected_gy"]) * 1.15)
+    top = kb["cap_gy"]
+    if decision["action"] not in ("DISCONTINUE", "COMPLETED") and kb.get("cycles_remaining"):
+        due = (decision.get("due") or {}).get("target")
+        when = _num(date.fromisoformat(due)) if due else _num(as_of)
+        activity = kb.get("next_activity_gbq") or decision.get("activity_gbq")
+        at = f" at {activity:g} GBq" if activity else ""
+        ax.plot(
+            [when],
+            [kb["projected_gy"]],
+            "D",
+            color="#00838f",
+            mfc="white",
+            label=f"after the next cycle{at}: {kb['projected_gy']:.1f} Gy"
+            + (" (estimated)" if kb["estimated"] else ""),
+        )
+        top = max(top, kb["projected_gy"])
+    ax.set_ylim(0, top * 1.15)
     ax.legend(fontsize=7, loc="upper left")
 
 
@@ -205,12 +279,27 @@ def _grades(ax: Any, record: Record) -> None:
             )
             if grade >= 2:
                 ax.annotate(str(grade), (_num(x.when), row), fontsize=6, ha="center", va="center")
+    handles = [
+        Patch(facecolor=c, edgecolor="#424242", linewidth=0.3, label=f"grade {g}")
+        for g, c in enumerate(_GRADE_COLOURS)
+    ]
+    ax.legend(
+        handles=handles,
+        fontsize=6,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        frameon=False,
+        title="CTCAE v5",
+        title_fontsize=6,
+    )
 
 
-def _dvh(ax: Any, dvh: dict[str, Any]) -> None:
-    ax.set_title("Dose-volume histograms (cumulative)", fontsize=9, loc="left")
-    for name, curve in dvh.items():
-        ax.plot(curve["dose_gy"], [100 * f for f in curve["fraction"]], label=name)
+def _dvh(ax: Any, curves: list[tuple[str, list[float], list[float]]]) -> None:
+    ax.set_title(
+        "Dose-volume histograms (cumulative), per structure and cycle", fontsize=9, loc="left"
+    )
+    for label, dose_gy, fraction in curves:
+        ax.plot(dose_gy, [100 * f for f in fraction], label=label)
     ax.set_xlabel("Gy")
     ax.set_ylabel("% volume")
     ax.legend(fontsize=7)

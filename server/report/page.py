@@ -10,18 +10,21 @@ from __future__ import annotations
 import base64
 import html
 import io
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
+import pydicom
 
 import engine
 from protocol import Protocol, parse_duration
+from server.cli.common import units_in, words
+from server.cli.engine_cmds import evidence
 
 from .figure import timeline_figure
 
-__all__ = ["render_report"]
+__all__ = ["dose_study", "render_report", "screening_date"]
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5rem;color:#212121;max-width:72rem}
@@ -31,6 +34,7 @@ display:inline-block;background:#e3f2fd}.action.WITHHOLD,.action.NEED_DATA{backg
 .action.DISCONTINUE{background:#ffebee}table{border-collapse:collapse;font-size:.85rem}
 td,th{border:1px solid #e0e0e0;padding:.25rem .5rem;vertical-align:top;text-align:left}
 .MET{color:#2e7d32}.NOT_MET{color:#c62828}.INDETERMINATE{color:#ef6c00}
+.passed{color:#2e7d32}.fired{color:#1a237e;font-weight:600}
 .missing{color:#ef6c00;font-weight:600}.src{color:#616161;font-size:.75rem}
 img{max-width:100%}
 """
@@ -48,15 +52,22 @@ def render_report(
     record: engine.Record,
     as_of: date,
     out: Path,
-    dose_results: dict[str, Any] | None = None,
-) -> dict[str, Path]:
-    """Write report.html, timeline.png and timeline.svg into ``out``; return their paths."""
+    doses: list[dict[str, Any]] | None = None,
+) -> tuple[dict[str, Path], list[str]]:
+    """Write report.html, timeline.png and timeline.svg into ``out``.
+
+    ``doses`` are ``flexmrt dose`` results.json documents (each with its ``file``). Returns
+    the paths written and the warnings found (a dose study whose patient or dates do not
+    match the record), which the page shows too.
+    """
     out.mkdir(parents=True, exist_ok=True)
     decision = engine.decide(protocol, record, as_of)
-    eligibility = engine.eligibility(protocol, record, as_of)
+    screening_day, screening_label = screening_date(record, as_of)
+    eligibility = engine.eligibility(protocol, record, screening_day)
     schedule = engine.schedule(protocol, record, as_of, parse_duration("P24W"))
-    dvh = _dvh(dose_results)
-    fig = timeline_figure(record, decision, as_of, dvh)
+    studies = [dose_study(d, record.until(as_of)) for d in doses or []]
+    warnings = [w for s in studies for w in s["warnings"]]
+    fig = timeline_figure(record, decision, as_of, _curves(studies) or None, schedule)
     png, svg = out / "timeline.png", out / "timeline.svg"
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
@@ -64,19 +75,104 @@ def render_report(
     fig.savefig(svg, format="svg", metadata={"Date": None})
     plt.close(fig)
     page = out / "report.html"
-    page.write_text(_html(decision, eligibility, schedule, buffer.getvalue()), "utf-8")
-    return {"html": page, "png": png, "svg": svg}
+    page.write_text(
+        _html(decision, eligibility, screening_label, schedule, studies, buffer.getvalue()),
+        "utf-8",
+    )
+    return {"html": page, "png": png, "svg": svg}, warnings
 
 
-def _dvh(results: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not results:
-        return None
-    wanted = {
-        k: v["dvh"]
-        for k, v in results.get("structures", {}).items()
-        if "dvh" in v and ("kidney" in k or "tumour" in k)
+def screening_date(record: engine.Record, as_of: date) -> tuple[date, str]:
+    """The date screening eligibility is judged on, and how the page labels it.
+
+    Eligibility is a screening question: once cycle 1 is given it is answered as of that
+    day (later labs must not turn an enrolled patient "ineligible"). Before cycle 1 the
+    screening is still open, so it is answered as of the report date.
+    """
+    first = [a for a in record.administrations or () if a.cycle == 1 and a.day <= as_of]
+    if first:
+        day = first[0].day
+        return day, f"screening eligibility as of the cycle-1 administration ({day})"
+    consent = record.consent_date
+    note = f"; consent {consent}" if consent else "; no consent recorded"
+    return as_of, f"screening eligibility as of {as_of} (no cycle given yet{note})"
+
+
+def dose_study(results: dict[str, Any], record: engine.Record) -> dict[str, Any]:
+    """One ``flexmrt dose`` result matched to the record: its cycle and date, and warnings."""
+    name = results.get("file", "dose results")
+    warnings: list[str] = []
+    injected = _when(results.get("injected"))
+    cycle = None
+    if injected is None:
+        warnings.append(f"{name}: no injection time in the dose results; cycle not matched")
+    else:
+        same_day = [a for a in record.administrations or () if a.day == injected.date()]
+        if same_day:
+            cycle = same_day[0].cycle
+        else:
+            given = ", ".join(f"C{a.cycle} {a.day}" for a in record.administrations or ())
+            warnings.append(
+                f"{name}: injected on {injected.date()}, but {record.subject_id} has no "
+                f"administration that day (record: {given or 'none'})"
+            )
+    patient = _patient_id(results)
+    if patient is None:
+        warnings.append(f"{name}: no patient id in the dose study; not checked against the record")
+    elif patient != record.subject_id:
+        warnings.append(
+            f"{name}: the dose study is of patient {patient!r}, the record of {record.subject_id!r}"
+        )
+    for scan in results.get("spect", []):
+        acquired = _when(scan.get("acquired"))
+        if acquired and injected and acquired < injected:
+            warnings.append(f"{name}: SPECT {scan.get('path')} acquired before the injection")
+    return {
+        "file": name,
+        "cycle": cycle,
+        "date": injected.date().isoformat() if injected else None,
+        "structures": results.get("structures", {}),
+        "warnings": warnings,
     }
-    return wanted or None
+
+
+def _when(text: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text)) if text else None
+    except ValueError:
+        return None
+
+
+def _patient_id(results: dict[str, Any]) -> str | None:
+    """The dose study's patient: ``patient_id`` in the results, else the SPECT's PatientID."""
+    if results.get("patient_id"):
+        return str(results["patient_id"])
+    here = Path(results.get("file", ".")).resolve()
+    for scan in results.get("spect", []):
+        # the path as `flexmrt dose` was given it: from its working folder, or any folder
+        # above the results file
+        for path in [Path(scan.get("path", "")), *(p / scan.get("path", "") for p in here.parents)]:
+            if path.is_file():
+                try:
+                    header = pydicom.dcmread(path, stop_before_pixels=True)
+                except Exception:  # not DICOM or unreadable: the id stays unknown
+                    continue
+                if header.get("PatientID"):
+                    return str(header.PatientID)
+    return None
+
+
+def _curves(studies: list[dict[str, Any]]) -> list[tuple[str, list[float], list[float]]]:
+    curves = []
+    for study in studies:
+        when = f"C{study['cycle']}" if study["cycle"] else "cycle ?"
+        when += f" {study['date']}" if study["date"] else ""
+        for name, s in study["structures"].items():
+            if name == "kidneys" or "dvh" not in s:  # the combined kidneys repeat left + right
+                continue
+            if "kidney" in name or "tumour" in name:
+                curves.append((f"{name} · {when}", s["dvh"]["dose_gy"], s["dvh"]["fraction"]))
+    return curves
 
 
 def _e(value: Any) -> str:
@@ -84,7 +180,12 @@ def _e(value: Any) -> str:
 
 
 def _html(
-    decision: dict[str, Any], eligibility: dict[str, Any], schedule: dict[str, Any], png: bytes
+    decision: dict[str, Any],
+    eligibility: dict[str, Any],
+    screening_label: str,
+    schedule: dict[str, Any],
+    studies: list[dict[str, Any]],
+    png: bytes,
 ) -> str:
     image = base64.b64encode(png).decode("ascii")
     parts = [
@@ -95,17 +196,55 @@ def _html(
         f"as of {_e(decision['as_of'])}</h1>",
         _decision(decision),
         f"<h2>Timeline</h2><img alt='timeline' src='data:image/png;base64,{image}'>",
-        _reasons("Why", decision["reasons"]),
+        _reasons("Why", decision["reasons"], fired=True),
         _missing(decision, eligibility),
         _schedule(schedule),
-        _eligibility(eligibility),
-        _reasons("Checked and passed", decision["checked"]),
+        _dose(studies),
+        _eligibility(eligibility, screening_label),
+        _reasons("Checked and passed", decision["checked"], fired=False),
         f"<p class='src'>decision {_e(decision['decision_id'])} · engine "
         f"{_e(decision['engine_version'])} · protocol sha256 "
         f"{_e(decision['protocol']['sha256'])}</p>",
         f"<script>{_CHECK_IMAGES}</script></body></html>",
     ]
     return "\n".join(parts)
+
+
+def _dose(studies: list[dict[str, Any]]) -> str:
+    if not studies:
+        return (
+            "<h2>Dosimetry</h2><p>No dose results were given (<code>flexmrt report --dose "
+            "results.json …</code> adds the dose-volume histograms and this table).</p>"
+        )
+    head = (
+        "<tr><th>cycle</th><th>injected</th><th>structure</th><th>mL</th><th>mean Gy</th>"
+        "<th>max Gy</th><th>D2 Gy</th><th>D50 Gy</th><th>D98 Gy</th><th>Gy/GBq</th>"
+        "<th>BED Gy</th><th>file</th></tr>"
+    )
+    rows = []
+    for study in studies:
+        for name, s in study["structures"].items():
+            cells = [
+                f"C{study['cycle']}" if study["cycle"] else "?",
+                study["date"] or "?",
+                name,
+                _num(s.get("volume_ml"), 1),
+                *(_num(s.get(k), 3) for k in ("mean_gy", "max_gy", "d2_gy", "d50_gy", "d98_gy")),
+                _num(s.get("gy_per_gbq"), 3),
+                _num(s.get("mean_bed_gy"), 3),
+                study["file"],
+            ]
+            rows.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
+    warnings = "".join(
+        f"<li class='missing'>{_e(w)}</li>" for study in studies for w in study["warnings"]
+    )
+    return f"<h2>Dosimetry</h2><table>{head}{''.join(rows)}</table>" + (
+        f"<ul>{warnings}</ul>" if warnings else ""
+    )
+
+
+def _num(value: Any, digits: int) -> str:
+    return "—" if value is None else f"{float(value):.{digits}f}"
 
 
 def _decision(d: dict[str, Any]) -> str:
@@ -131,35 +270,55 @@ def _decision(d: dict[str, Any]) -> str:
 
 
 def _observed(observed: list[dict[str, Any]]) -> str:
-    items = []
-    for o in observed:
-        value = o.get("reported") or f"{o.get('value')} {o.get('unit', '')}"
-        when = f" ({o['date']})" if o.get("date") else ""
-        items.append(f"{_e(o.get('what'))}: {_e(value)}{_e(when)}")
-    return "<br>".join(items)
+    return "<br>".join(_e(evidence(o)) for o in observed)
 
 
-def _reasons(title: str, rules: list[dict[str, Any]]) -> str:
-    rows = "".join(
-        f"<tr><td>{_e(r.get('category', r.get('kind', '')))}</td><td><b>{_e(r['id'])}</b><br>"
-        f"{_e(r['text'])}</td><td class='{_e(r['outcome'])}'>{_e(r['outcome'])}</td>"
-        f"<td>{_observed(r['observed'])}"
-        + "".join(f"<br><i>{_e(n)}</i>" for n in r.get("notes", []))
-        + "".join(f"<br><span class='missing'>missing: {_e(m)}</span>" for m in r["missing"])
-        + f"</td><td class='src'>{_e(r['source'].get('citation', ''))}, "
-        f"{_e(r['source'].get('section', ''))} ({_e(r['verification'])})</td></tr>"
-        for r in rules
-    )
+# How an outcome reads in each table: a rule that fired is the reason (neutral); a rule
+# checked and passed is good news whatever its three-valued outcome (a stop rule passes by
+# being NOT_MET); a criterion is good when MET.
+_FIRED = {"MET": ("fired", "fired"), "INDETERMINATE": ("not known", "INDETERMINATE")}
+_PASSED = {"MET": "passed", "NOT_MET": "passed (not triggered)"}
+
+
+def _reasons(title: str, rules: list[dict[str, Any]], fired: bool) -> str:
+    rows = []
+    for r in rules:
+        if fired:
+            label, css = _FIRED.get(r["outcome"], (words(r["outcome"]), "fired"))
+        else:
+            label, css = _PASSED.get(r["outcome"], words(r["outcome"])), "passed"
+        src = r.get("source") or {}
+        rows.append(
+            f"<tr><td>{_e(words(r.get('category', r.get('kind', ''))))}</td>"
+            f"<td><b>{_e(r['id'])}</b><br>{_e(units_in(r['text']))}</td>"
+            f"<td class='{_e(css)}'>{_e(label)}</td>"
+            f"<td>{_observed(r['observed'])}"
+            + "".join(f"<br><i>{_e(units_in(words(n)))}</i>" for n in r.get("notes", []))
+            + "".join(
+                f"<br><span class='missing'>missing: {_e(words(m))}</span>" for m in r["missing"]
+            )
+            + f"</td><td class='src'>{_e(src.get('citation', ''))}, "
+            f"{_e(src.get('section', ''))} ({_e(r['verification'])})</td></tr>"
+        )
     head = "<tr><th>category</th><th>rule</th><th>outcome</th><th>evidence</th><th>source</th></tr>"
-    return f"<h2>{_e(title)}</h2><table>{head}{rows}</table>"
+    return f"<h2>{_e(title)}</h2><table>{head}{''.join(rows)}</table>"
 
 
 def _missing(decision: dict[str, Any], eligibility: dict[str, Any]) -> str:
-    missing = sorted(set(decision["missing"]) | set(eligibility["missing"]))
+    missing = sorted(
+        {words(m) for m in decision["missing"]} | {words(m) for m in eligibility["missing"]}
+    )
     if not missing:
-        return "<h2>Missing data</h2><p>None.</p>"
+        return "<h2>Missing data</h2><p>Nothing is missing.</p>"
     items = "".join(f"<li class='missing'>{_e(m)}</li>" for m in missing)
-    return f"<h2>Missing data</h2><ul>{items}</ul>"
+    due = decision.get("due")
+    when = (
+        f"<p>Needed before cycle {_e(decision['cycle'])}: due {_e(due['target'])}, window "
+        f"closes {_e(due['window_end'])}.</p>"
+        if due and decision.get("cycle") and decision["missing"]
+        else ""
+    )
+    return f"<h2>Missing data</h2><ul>{items}</ul>{when}"
 
 
 def _schedule(schedule: dict[str, Any]) -> str:
@@ -174,17 +333,17 @@ def _schedule(schedule: dict[str, Any]) -> str:
     )
 
 
-def _eligibility(e: dict[str, Any]) -> str:
+def _eligibility(e: dict[str, Any], label: str) -> str:
     rows = "".join(
-        f"<tr><td>{_e(c['id'])}</td><td>{_e(c['text'])}</td>"
-        f"<td class='{_e(c['outcome'])}'>{_e(c['outcome'])}</td>"
+        f"<tr><td>{_e(c['id'])}</td><td>{_e(units_in(c['text']))}</td>"
+        f"<td class='{_e(c['outcome'])}'>{_e(words(c['outcome']))}</td>"
         f"<td>{_observed(c['observed'])}"
-        + "".join(f"<br><span class='missing'>missing: {_e(m)}</span>" for m in c["missing"])
+        + "".join(f"<br><span class='missing'>missing: {_e(words(m))}</span>" for m in c["missing"])
         + "</td></tr>"
         for c in e["criteria"]
     )
     return (
-        f"<h2>Eligibility checklist: {_e(e['outcome'])} (as of {_e(e['as_of'])})</h2>"
+        f"<h2>Eligibility checklist: {_e(e['outcome'])} — {_e(label)}</h2>"
         f"<table><tr><th>id</th><th>criterion</th><th>outcome</th><th>evidence</th></tr>"
         f"{rows}</table>"
     )

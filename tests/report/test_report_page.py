@@ -170,3 +170,91 @@ def test_page_loads_in_headless_chromium(tmp_path: Path) -> None:
     ).stdout
     assert '<body data-images="ok">' in dom
     assert "<h2>Decision</h2>" in dom
+
+
+def _report(tmp_path: Path, name: str, as_of: str, *dose: str) -> str:
+    out = tmp_path / "r"
+    args = ["report", str(EXAMPLES_DIR / name), "--protocol", "flex-mrt", "--as-of", as_of]
+    args += ["--out", str(out)] + (["--dose", *dose] if dose else [])
+    assert main(args) == 0
+    return (out / "report.html").read_text("utf-8")
+
+
+EXAMPLES_DIR = Path(__file__).parents[2] / "examples" / "patients"
+
+
+def test_screening_eligibility_is_judged_on_the_cycle_1_day(tmp_path: Path) -> None:
+    page = _report(tmp_path, "flx-010-thrombocytopenia.yaml", "2025-04-14")
+    record = _record(EXAMPLES_DIR / "flx-010-thrombocytopenia.yaml")
+    on_report_day = engine.eligibility(resolve("flex-mrt"), record, date(2025, 4, 14))
+    assert on_report_day["outcome"] != "ELIGIBLE"  # the labs of a withheld cycle
+    assert (
+        "Eligibility checklist: ELIGIBLE — screening eligibility as of the cycle-1 "
+        "administration (2025-01-20)" in page
+    )
+
+
+def test_before_cycle_1_screening_is_judged_on_the_report_day(tmp_path: Path) -> None:
+    page = _report(tmp_path, "flx-001-eligible.yaml", "2025-01-15")
+    assert "ELIGIBLE — screening eligibility as of 2025-01-15 (no cycle given yet" in page
+
+
+def test_checked_and_passed_never_reads_as_a_failure(tmp_path: Path) -> None:
+    page = _report(tmp_path, "flx-010-thrombocytopenia.yaml", "2025-04-22")
+    checked = page.split("<h2>Checked and passed</h2>", 1)[1]
+    assert "STOP-DEATH" in checked
+    assert "NOT_MET" not in checked and "class='NOT_MET'" not in checked
+    assert "passed (not triggered)" in checked
+
+
+def test_units_and_words_are_as_a_person_writes_them(tmp_path: Path) -> None:
+    page = _report(tmp_path, "flx-010-thrombocytopenia.yaml", "2025-04-22")
+    assert "×10⁹/L" in page and "10^9/L" not in page
+    for internal in ("None", "False", "need_data", "liver_metastases"):
+        assert internal not in page.split("<p class='src'>")[0], internal
+
+
+def test_without_dose_results_the_section_says_none_were_given(tmp_path: Path) -> None:
+    page = _report(tmp_path, "flx-001-eligible.yaml", "2025-01-15")
+    assert "<h2>Dosimetry</h2><p>No dose results were given" in page
+
+
+def test_dose_table_per_structure_and_mismatches_warned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gpu_dose import make_phantom
+
+    phantom = make_phantom(tmp_path / "study", shape=(24, 24, 28))
+    dose = tmp_path / "dose"
+    assert (
+        main(
+            [
+                *("dose", "--spect", str(phantom.spect[0])),
+                *("--masks", str(phantom.masks), "--out", str(dose)),
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    page = _report(
+        tmp_path, "flx-008-holiday-psa-restart.yaml", "2025-10-23", str(dose / "results.json")
+    )
+    err = capsys.readouterr().err
+    table = page.split("<h2>Dosimetry</h2>", 1)[1].split("<h2>", 1)[0]
+    for column in ("mean Gy", "max Gy", "D2 Gy", "D50 Gy", "D98 Gy", "Gy/GBq", "BED Gy"):
+        assert f"<th>{column}</th>" in table
+    for structure in ("kidney_left", "kidney_right", "tumour_1"):
+        assert f"<td>{structure}</td>" in table
+    # the phantom is another patient, injected on a day FLX-008 had no cycle
+    assert "the dose study is of patient" in err and "'FLX-008'" in err
+    assert "has no administration that day" in err
+    assert "has no administration that day" in table
+    svg = (tmp_path / "r" / "timeline.svg").read_text("utf-8")
+    assert "kidney_left · cycle ?" in svg
+
+
+def test_timeline_draws_the_psa_response_lines_legend_and_what_is_due(tmp_path: Path) -> None:
+    _report(tmp_path, "flx-010-thrombocytopenia.yaml", "2025-04-22")
+    svg = (tmp_path / "r" / "timeline.svg").read_text("utf-8")
+    for text in ("PSA50", "PSA90", "CTCAE v5", "grade 4", "C3 due", "at 5.9 GBq"):
+        assert text in svg, text
