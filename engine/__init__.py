@@ -12,7 +12,7 @@ from .eligibility import eligibility
 from .errors import RecordError
 from .identity import ENGINE_VERSION, decision_id
 from .measures import ckd_epi_2021, cockcroft_gault
-from .record import Record, parse_record, read_record_text, record_schema
+from .record import Record, parse_record, read_record_json, read_record_text, record_schema
 from .schedule import schedule
 from .study import study_status
 from .tristate import Outcome
@@ -32,6 +32,7 @@ __all__ = [
     "eligibility",
     "kidney_bed",
     "parse_record",
+    "read_record_json",
     "read_record_text",
     "record_schema",
     "schedule",

@@ -7,12 +7,14 @@ the record's shape; the gRPC contract carries the same document as JSON.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import best_match
 
@@ -153,7 +155,18 @@ class Record:
         return canonical_json(self.doc)
 
     def until(self, as_of: date) -> Record:
-        """The record as known on ``as_of``: data dated after it are ignored."""
+        """The record as known on ``as_of``: data dated after it are ignored.
+
+        A patient born after ``as_of`` cannot be evaluated on it: RecordError.
+        """
+        if self.birth_date is not None and self.birth_date > as_of:
+            issue = Issue(
+                "birth_after_as_of",
+                f"birth date {self.birth_date} is after the evaluation date {as_of}",
+                "/subject/birth_date",
+                fix="check the birth date, or evaluate on a later date",
+            )
+            raise RecordError(issue.code, f"record: {issue.message}", [issue])
 
         def keep(items: tuple[Any, ...] | None, day: Any) -> Any:
             return None if items is None else tuple(i for i in items if day(i) <= as_of)
@@ -183,6 +196,17 @@ def _le(day: date | None, as_of: date) -> bool:
     return day is not None and day <= as_of
 
 
+# Bounds of a record, beyond what each field's schema says (see the README's record
+# section): nesting, text and list sizes, and the magnitude of every number.
+MAX_DEPTH = 16  # the record schema nests 6 levels deep
+MAX_STRING = 4096  # characters in any string
+MAX_ITEMS = 1_000_000  # entries in any list (a lab history of 100,000 rows is fine)
+MAX_NUMBER = 1e15  # magnitude of any number; integers are exact below it
+MAX_JSON_BYTES = 256 * 2**20  # a record's JSON or YAML text
+FIRST_DAY = date(1800, 1, 1)  # dates outside these two are refused: protocol windows and
+LAST_DAY = date(2199, 12, 31)  # durations are added to them without overflowing the calendar
+
+
 @cache
 def record_schema() -> dict[str, Any]:
     text = resources.files("engine").joinpath("schema/record.schema.json").read_text("utf-8")
@@ -191,17 +215,29 @@ def record_schema() -> dict[str, Any]:
 
 
 @cache
-def _validator() -> Draft202012Validator:
-    """The record validator, over the schema with its local ``$ref``s inlined.
+def _checking_schema() -> dict[str, Any]:
+    """The record schema with its local ``$ref``s inlined and the size bounds added.
 
     Resolving ``#/$defs/…`` on every use costs about a third of validation time;
     the record schema has no recursive references, so inlining changes nothing else
-    (error paths are instance paths either way).
+    (error paths are instance paths either way). Every string, list and number
+    without a tighter bound gets MAX_STRING, MAX_ITEMS and ±MAX_NUMBER.
     """
     schema = record_schema()
-    return Draft202012Validator(
-        _inline_refs(schema, schema["$defs"], ()), format_checker=FormatChecker()
-    )
+    bounded: dict[str, Any] = _bounded(_inline_refs(schema, schema["$defs"], ()))
+    return bounded
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    """The wording validator (jsonschema): run only on a record already found invalid."""
+    return Draft202012Validator(_checking_schema(), format_checker=FormatChecker())
+
+
+@cache
+def _fast_validator() -> Any:
+    """The verdict validator (jsonschema-rs, compiled): the same schema and formats."""
+    return jsonschema_rs.Draft202012Validator(_checking_schema(), validate_formats=True)
 
 
 def _inline_refs(node: Any, defs: dict[str, Any], seen: tuple[str, ...]) -> Any:
@@ -219,21 +255,44 @@ def _inline_refs(node: Any, defs: dict[str, Any], seen: tuple[str, ...]) -> Any:
     return {k: _inline_refs(v, defs, seen) for k, v in node.items() if k != "$defs"}
 
 
+def _bounded(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_bounded(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _bounded(v) for k, v in node.items()}
+    types = node.get("type")
+    kinds = set(types) if isinstance(types, list) else {types}
+    if "string" in kinds:
+        out.setdefault("maxLength", MAX_STRING)
+    if "array" in kinds:
+        out.setdefault("maxItems", MAX_ITEMS)
+    if kinds & {"number", "integer"}:
+        out.setdefault("maximum", MAX_NUMBER)
+        if "exclusiveMinimum" not in node:
+            out.setdefault("minimum", -MAX_NUMBER)
+    return out
+
+
 def parse_record(
     data: Any, positions: dict[str, tuple[int, int]] | None = None, file: str = ""
 ) -> Record:
-    """Validate and normalise a record document; raise RecordError listing every problem."""
-    errors = list(_validator().iter_errors(data))
-    if errors:
-        head = best_match(errors)
-        ordered = [head, *(e for e in errors if e is not head)]
-        issues = [
-            locate(Issue("schema_violation", e.message, _pointer(e.absolute_path)), positions, file)
-            for e in ordered
-        ]
+    """Validate and normalise a record document; raise RecordError listing every problem.
+
+    The compiled validator gives the verdict; only an invalid record is walked again
+    (bounds first: depth, NaN, lone surrogates) and worded by jsonschema, so every
+    issue has the same JSON pointer and message as before.
+    """
+    where = file or "record"
+    canonical = _valid_canonical(data)
+    if canonical is None:
+        issues = _bound_issues(data) or _schema_issues(data)
+        if not issues:  # the two validators disagree: refuse, never guess
+            issues = [Issue("schema_violation", "the record does not match its schema", "")]
+        issues = [locate(i, positions, file) for i in issues]
         raise RecordError(
-            "schema_violation",
-            f"{file or 'record'}: {len(issues)} problem(s); first: {issues[0].message}",
+            issues[0].code,
+            f"{where}: {len(issues)} problem(s); first: {issues[0].message}",
             issues,
         )
     builder = _Builder(data)
@@ -242,10 +301,91 @@ def parse_record(
         issues = [locate(i, positions, file) for i in builder.issues]
         raise RecordError(
             issues[0].code,
-            f"{file or 'record'}: {len(issues)} problem(s); first: {issues[0].message}",
+            f"{where}: {len(issues)} problem(s); first: {issues[0].message}",
             issues,
         )
+    record.__dict__["canonical"] = canonical  # the cached_property, computed once here
     return record
+
+
+def _valid_canonical(data: Any) -> str | None:
+    """The canonical JSON of a schema-valid, representable record; None otherwise."""
+    try:
+        if not _fast_validator().is_valid(data):
+            return None
+        canonical = canonical_json(data)
+        canonical.encode("utf-8")  # a lone surrogate has no UTF-8 form
+    except (ValueError, TypeError, OverflowError, RecursionError):
+        return None
+    return canonical
+
+
+def _schema_issues(data: Any) -> list[Issue]:
+    errors = list(_validator().iter_errors(data))
+    if not errors:
+        return []
+    head = best_match(errors)
+    ordered = [head, *(e for e in errors if e is not head)]
+    return [Issue("schema_violation", e.message, _pointer(e.absolute_path)) for e in ordered]
+
+
+def _bound_issues(data: Any) -> list[Issue]:
+    """Depth, non-finite numbers and lone surrogates, each at its JSON pointer."""
+    issues: list[Issue] = []
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack and len(issues) < 100:
+        value, pointer, depth = stack.pop()
+        if isinstance(value, dict | list) and depth >= MAX_DEPTH:
+            issues.append(
+                Issue(
+                    "nested_too_deep",
+                    f"nested deeper than {MAX_DEPTH} levels",
+                    pointer,
+                    fix="no field of a record nests that deep; see the record schema",
+                )
+            )
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{pointer}/{_escape(str(key))}"
+                if isinstance(key, str) and not _encodable(key):
+                    issues.append(_surrogate(child))
+                stack.append((item, child, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{pointer}/{i}", depth + 1) for i, item in enumerate(value))
+        elif isinstance(value, float) and not math.isfinite(value):
+            issues.append(
+                Issue(
+                    "number_out_of_range",
+                    "NaN and infinity are not numbers a record can hold",
+                    pointer,
+                    expected="a finite number",
+                    found=str(value),
+                )
+            )
+        elif isinstance(value, str) and not _encodable(value):
+            issues.append(_surrogate(pointer))
+    return sorted(issues, key=lambda i: i.pointer)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _surrogate(pointer: str) -> Issue:
+    return Issue(
+        "invalid_unicode",
+        "text holds a lone UTF-16 surrogate (not a Unicode character)",
+        pointer,
+        fix="send valid UTF-8 text (a \\ud800-\\udfff escape must come in a valid pair)",
+    )
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
 
 
 def _pointer(path: Any) -> str:
@@ -262,34 +402,79 @@ class _Builder:
         subject = d["subject"]
         history = d.get("history") or {}
         rand = d.get("randomisation")
-        return Record(
+        record = Record(
             doc=d,
             subject_id=subject["id"],
             sex=subject["sex"],
-            birth_date=_date(subject.get("birth_date")),
+            birth_date=self._opt_day(subject.get("birth_date"), "/subject/birth_date"),
             age_years=subject.get("age_years"),
             weight_kg=self._quantity(subject.get("weight"), "mass", "/subject/weight"),
-            consent_date=_date((d.get("consent") or {}).get("date")),
+            consent_date=self._opt_day((d.get("consent") or {}).get("date"), "/consent/date"),
             arm=rand["arm"] if rand else None,
-            randomised_on=_date(rand["date"]) if rand else None,
+            randomised_on=self._day(rand["date"], "/randomisation/date") if rand else None,
             liver_metastases=history.get("liver_metastases"),
             therapies=self._list(history.get("prior_therapies"), self._therapy),
             ecog=self._list(
-                d.get("ecog"), lambda e, i: (self._day(e["dtc"], f"/ecog/{i}/dtc"), e["score"], i)
+                d.get("ecog"),
+                lambda e, i: (self._day(e["dtc"], f"/ecog/{i}/dtc"), int(e["score"]), i),
             ),
             labs=self._list(d.get("labs"), self._lab),
             administrations=self._list(d.get("administrations"), self._administration),
             spect=self._list(d.get("spect_ct"), self._spect),
             pets=self._list(d.get("pet_ct"), self._pet),
-            holidays=self._list(
-                d.get("holidays"),
-                lambda h, i: Holiday(date.fromisoformat(h["start"]), _date(h.get("end"))),
-            ),
+            holidays=self._list(d.get("holidays"), self._holiday),
             adverse_events=self._list(d.get("adverse_events"), self._ae),
-            withdrawal_date=_date((d.get("withdrawal") or {}).get("date")),
-            death_date=_date((d.get("death") or {}).get("date")),
+            withdrawal_date=self._opt_day(
+                (d.get("withdrawal") or {}).get("date"), "/withdrawal/date"
+            ),
+            death_date=self._opt_day((d.get("death") or {}).get("date"), "/death/date"),
             screening_pet=d.get("screening_pet"),
         )
+        if not self.issues:
+            self._consistency(record)
+        return record
+
+    def _consistency(self, r: Record) -> None:
+        """Facts that cannot all be true: each reported at the field that must change."""
+        first_dose = min((a.day for a in r.administrations or ()), default=None)
+        if r.birth_date and first_dose and r.birth_date > first_dose:
+            self._conflict(
+                "birth_after_treatment",
+                f"birth date {r.birth_date} is after the first administration ({first_dose})",
+                "/subject/birth_date",
+            )
+        seen: dict[int, int] = {}
+        for a in sorted(r.administrations or (), key=lambda a: a.index):
+            if a.cycle in seen:
+                self._conflict(
+                    "duplicate_cycle",
+                    f"cycle {a.cycle} is given twice (also /administrations/{seen[a.cycle]})",
+                    f"/administrations/{a.index}/cycle",
+                )
+            seen.setdefault(a.cycle, a.index)
+        for t in r.therapies or ():
+            self._ordered(t.start, t.end, f"/history/prior_therapies/{t.index}")
+        for ae in r.adverse_events or ():
+            self._ordered(ae.start, ae.end, f"/adverse_events/{ae.index}")
+        for i, h in enumerate(self.doc.get("holidays") or []):
+            start, end = _iso_day(h["start"]), _iso_day(h.get("end"))
+            self._ordered(start, end, f"/holidays/{i}")
+        for lab in r.labs or ():
+            if lab.ref_low is not None and lab.ref_high is not None and lab.ref_low > lab.ref_high:
+                self._conflict(
+                    "reference_range_inverted",
+                    f"reference range low {lab.ref_low:g} is above high {lab.ref_high:g}",
+                    f"/labs/{lab.index}/ref_low",
+                )
+
+    def _ordered(self, start: date | None, end: date | None, pointer: str) -> None:
+        if start is not None and end is not None and end < start:
+            self._conflict(
+                "end_before_start", f"ends {end}, before it starts ({start})", f"{pointer}/end"
+            )
+
+    def _conflict(self, code: str, message: str, pointer: str) -> None:
+        self.issues.append(Issue(code, message, pointer, fix="correct the date or value"))
 
     def _list(self, items: list[Any] | None, make: Any) -> tuple[Any, ...] | None:
         if items is None:
@@ -298,22 +483,31 @@ class _Builder:
         return tuple(sorted(built, key=_sort_key))
 
     def _when(self, text: str, pointer: str) -> datetime:
+        """A date-time in UTC; an impossible or out-of-range one is an issue (and FIRST_DAY)."""
         try:
-            return parse_datetime(text)
-        except ValueError as exc:
-            self.issues.append(
-                Issue(
-                    "invalid_datetime",
-                    str(exc),
-                    pointer,
-                    expected="ISO 8601 date or date-time with offset",
-                    found=text,
-                )
+            value = parse_datetime(text)
+            if FIRST_DAY <= value.date() <= LAST_DAY:
+                return value
+            problem = f"{text} is outside the dates a record can hold"
+        except (ValueError, OverflowError) as exc:
+            problem = f"{text!r} is not a valid date: {exc}"
+        self.issues.append(
+            Issue(
+                "invalid_datetime",
+                problem,
+                pointer,
+                expected=f"an ISO 8601 date or date-time with offset, {FIRST_DAY} to {LAST_DAY}",
+                found=text[:40],
+                fix="write a real calendar date (YYYY-MM-DD), e.g. 2026-02-28",
             )
-            return parse_datetime(text[:10])
+        )
+        return datetime.combine(FIRST_DAY, datetime.min.time(), UTC)
 
     def _day(self, text: str, pointer: str) -> date:
         return self._when(text, pointer).date()
+
+    def _opt_day(self, text: str | None, pointer: str) -> date | None:
+        return self._day(text, pointer) if text else None
 
     def _quantity(self, q: dict[str, Any] | None, kind: str, pointer: str) -> float | None:
         if q is None:
@@ -366,7 +560,7 @@ class _Builder:
     def _administration(self, a: dict[str, Any], i: int) -> Administration:
         activity = self._quantity(a["activity"], "activity", f"/administrations/{i}/activity")
         return Administration(
-            a["cycle"],
+            int(a["cycle"]),  # JSON Schema counts 3.0 as an integer
             self._when(a["dtc"], f"/administrations/{i}/dtc"),
             activity if activity is not None else float("nan"),
             i,
@@ -374,7 +568,7 @@ class _Builder:
 
     def _spect(self, s: dict[str, Any], i: int) -> Spect:
         return Spect(
-            s["cycle"],
+            int(s["cycle"]),
             self._when(s["dtc"], f"/spect_ct/{i}/dtc"),
             i,
             s.get("hours_post_injection"),
@@ -393,11 +587,17 @@ class _Builder:
             p.get("recip"),
         )
 
+    def _holiday(self, h: dict[str, Any], i: int) -> Holiday:
+        return Holiday(
+            self._day(h["start"], f"/holidays/{i}/start"),
+            self._opt_day(h.get("end"), f"/holidays/{i}/end"),
+        )
+
     def _ae(self, a: dict[str, Any], i: int) -> AdverseEvent:
         end = a.get("end")
         return AdverseEvent(
             a["term"].lower(),
-            a["grade"],
+            int(a["grade"]),
             self._day(a["start"], f"/adverse_events/{i}/start"),
             self._day(end, f"/adverse_events/{i}/end") if end else None,
             i,
@@ -423,7 +623,7 @@ def _sort_key(item: Any) -> Any:
     return 0
 
 
-def _date(text: str | None) -> date | None:
+def _iso_day(text: str | None) -> date | None:
     return date.fromisoformat(text[:10]) if text else None
 
 
@@ -432,12 +632,79 @@ def _opt(value: float | None, fn: Any) -> float | None:
 
 
 def read_record_text(text: str, file: str = "") -> Record:
-    """Parse a record from YAML or JSON text (strict YAML: see protocol.yamlio)."""
+    """Parse a record from YAML or JSON text (strict YAML: see protocol.yamlio).
+
+    A file named ``*.json`` is read as JSON (a trailing comma is an error there),
+    anything else as YAML.
+    """
     from protocol.errors import ProtocolError
     from protocol.yamlio import read_yaml
 
+    if file.lower().endswith(".json"):
+        return read_record_json(text, file)
+    _check_size(text, file)
     try:
         data, positions = read_yaml(text, file)
     except ProtocolError as exc:
-        raise RecordError(exc.code, exc.message, exc.issues) from exc
+        raise RecordError(exc.code, exc.message, exc.issues) from None
     return parse_record(data, positions, file)
+
+
+def read_record_json(text: str, file: str = "") -> Record:
+    """Parse a record from JSON text: strict JSON (no NaN/Infinity, no duplicate keys)."""
+    return parse_record(_strict_json(text, file), None, file)
+
+
+def _check_size(text: str, file: str) -> None:
+    if len(text) > MAX_JSON_BYTES:
+        raise _text_error(
+            file, "too_large", f"the record is {len(text):,} characters; at most {MAX_JSON_BYTES:,}"
+        )
+
+
+def _strict_json(text: str, file: str) -> Any:
+    _check_size(text, file)
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise _text_error(
+            file, "json_syntax", f"not JSON: {exc.msg}", exc.lineno, exc.colno
+        ) from None
+    except _JsonProblem as exc:
+        raise _text_error(file, exc.code, str(exc)) from None
+    except RecursionError:
+        raise _text_error(
+            file, "nested_too_deep", f"nested deeper than {MAX_DEPTH} levels"
+        ) from None
+    except ValueError as exc:  # an integer literal of more digits than Python converts
+        raise _text_error(file, "number_out_of_range", f"a number is too long: {exc}") from None
+
+
+class _JsonProblem(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in out:
+            raise _JsonProblem(
+                "duplicate_key", f"the key {key[:40]!r} is given twice in one object"
+            )
+        out[key] = item
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise _JsonProblem("number_out_of_range", f"{name} is not a number a record can hold")
+
+
+def _text_error(
+    file: str, code: str, message: str, line: int | None = None, column: int | None = None
+) -> RecordError:
+    issue = Issue(
+        code, message, "", file=file, line=line, column=column, fix="send the record as strict JSON"
+    )
+    return RecordError(code, f"{file or 'record'}: {message}", [issue])

@@ -343,7 +343,6 @@ def study_status(s: dict[str, Any]) -> _decision.GetStudyStatusResponse:
 
 def log_entry(e: Any) -> _decision.LogEntry:
     """A :class:`server.decision_log.LogEntry` as its message, with the typed answer."""
-    import json
 
     out = _decision.LogEntry(
         sequence=e.sequence,
@@ -403,30 +402,11 @@ def record_from_json(text: str, field: str) -> engine.Record:
     if not text.strip():
         raise RequestError.invalid(field, f"{field} is required: a patient record as JSON text")
     try:
-        data = json.loads(text, object_pairs_hook=_unique_keys)
-    except json.JSONDecodeError as error:
-        raise RequestError.invalid(
-            field, f"{field} is not JSON: {error.msg} at line {error.lineno} column {error.colno}"
-        ) from None
-    except _DuplicateKey as error:
-        raise RequestError.invalid(field, f"{field} has the key {error} twice") from None
-    try:
-        return engine.parse_record(data, file=field)
+        return engine.read_record_json(text, field)
     except engine.RecordError as error:
+        if not any(i.pointer for i in error.issues):  # the text itself: not JSON, too deep …
+            raise RequestError.invalid(field, error.message, error.code) from None
         if field == "record_json":
             raise
         issues = [replace(i, pointer=f"{field}{i.pointer}") for i in error.issues]
         raise engine.RecordError(error.code, f"{field}: {error.message}", issues) from None
-
-
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, item in pairs:
-        if key in out:
-            raise _DuplicateKey(repr(key))
-        out[key] = item
-    return out
