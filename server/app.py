@@ -25,11 +25,13 @@ from server._gen.flexmrt.v1 import dosimetry_pb2_grpc as _dosimetry_grpc
 from server._gen.flexmrt.v1 import protocol_pb2 as _protocol
 from server._gen.flexmrt.v1 import protocol_pb2_grpc as _protocol_grpc
 from server.decision_log import DecisionLog, open_log
+from server.decision_log.checkpoint import Signer
+from server.decision_log.checkpointer import CheckpointedLog
 from server.edge import EdgeInterceptor
 from server.security import TokenStore
 from server.servicers import DecisionServicer, DosimetryServicer, ProtocolServicer
 
-__all__ = ["Limits", "Service", "create_server"]
+__all__ = ["CheckpointPolicy", "Limits", "Service", "create_server"]
 
 _log = logging.getLogger("flexmrt.server")
 SERVICE_NAMES = tuple(
@@ -51,6 +53,15 @@ class Limits:
     max_concurrent_rpcs: int = 256  # beyond this, RESOURCE_EXHAUSTED
     max_call_s: float = 300.0  # server-side cap on any call's duration
     max_dose_jobs: int = 1  # concurrent dose computations (memory, GPU)
+
+
+@dataclass(frozen=True)
+class CheckpointPolicy:
+    """Sign a checkpoint of the log every ``every`` entries or ``seconds`` s, and on shutdown."""
+
+    signer: Signer
+    every: int = 1000
+    seconds: float = 60.0
 
 
 class Service:
@@ -88,11 +99,18 @@ def create_server(
     tokens: TokenStore | None = None,
     credentials: grpc.ServerCredentials | None = None,
     limits: Limits | None = None,
+    checkpoints: CheckpointPolicy | None = None,
 ) -> tuple[Service, int]:
-    """Build the server bound to ``address`` ("host:port"; port 0 picks a free one)."""
+    """Build the server bound to ``address`` ("host:port"; port 0 picks a free one).
+
+    ``db`` is a SQLite path or a ``postgresql://`` URL; with ``checkpoints`` the log
+    signs checkpoints of itself while the service runs and once more on shutdown.
+    """
     limits = limits or Limits()
     registry = registry or Registry.bundled()
     log = log if log is not None else open_log(db)
+    if checkpoints is not None:
+        log = CheckpointedLog(log, checkpoints.signer, checkpoints.every, checkpoints.seconds)
     server = grpc.server(
         ThreadPoolExecutor(max_workers=limits.max_workers, thread_name_prefix="rpc"),
         interceptors=[EdgeInterceptor(tokens, limits.max_call_s)],

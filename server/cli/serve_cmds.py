@@ -1,8 +1,13 @@
-"""`flexmrt serve` (the gRPC service) and `flexmrt audit verify` (the decision log).
+"""`flexmrt serve` (the gRPC service), `flexmrt audit …` and `flexmrt log migrate`.
 
 ``serve`` runs until SIGTERM or SIGINT, then shuts down gracefully: health turns
 NOT_SERVING, in-flight calls finish (up to ``--grace-seconds``), the log is
-flushed, exit 0. ``audit verify`` exits 1 when the hash chain is broken.
+flushed (and a last checkpoint signed), exit 0. ``--db`` is a SQLite file or a
+``postgresql://`` URL (one chain for any number of replicas). ``audit verify``
+exits 1 when the chain, its head or a signed checkpoint does not verify, and 1
+with a message when the log cannot be read; ``audit checkpoint`` exports the
+latest signed checkpoint; ``log migrate`` copies a verified chain into an empty
+log and verifies the copy.
 """
 
 from __future__ import annotations
@@ -18,13 +23,15 @@ from typing import Any
 __all__ = ["register"]
 
 _DEFAULT_DB = "var/flexmrt.sqlite"
+_DB_HELP = f"decision log: a SQLite file or a postgresql:// URL (default {_DEFAULT_DB})"
+_ORIGIN_HELP = "checkpoint origin and key name (default flexmrt.local/decision-log)"
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("serve", help="run the gRPC service (protocols, decisions, dosimetry)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=50051, help="port (default 50051; 0 = any free)")
-    p.add_argument("--db", default=_DEFAULT_DB, help=f"decision log (default {_DEFAULT_DB})")
+    p.add_argument("--db", default=_DEFAULT_DB, help=_DB_HELP)
     p.add_argument(
         "--protocols",
         action="append",
@@ -56,13 +63,49 @@ def register(sub: Any) -> None:
         default=30.0,
         help="time in-flight calls get to finish on shutdown",
     )
+    p.add_argument(
+        "--checkpoint-key",
+        metavar="PEM",
+        help="sign checkpoints of the log with this Ed25519 private key (none without it)",
+    )
+    p.add_argument(
+        "--checkpoint-every", type=int, default=1000, metavar="N", help="… every N entries"
+    )
+    p.add_argument(
+        "--checkpoint-seconds",
+        type=float,
+        default=60.0,
+        metavar="T",
+        help="… and every T seconds when the log grew (default 60), and on shutdown",
+    )
+    p.add_argument("--checkpoint-origin", dest="origin", default=None, help=_ORIGIN_HELP)
     p.set_defaults(func=_serve)
+    _register_audit(sub)
+    _register_log(sub)
 
-    audit = sub.add_parser("audit", help="check the decision log")
+
+def _register_audit(sub: Any) -> None:
+    audit = sub.add_parser("audit", help="check the decision log, export or sign checkpoints")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="SUBCOMMAND")
     audit_sub.required = True
     v = audit_sub.add_parser("verify", help="verify the hash chain (exit 1 when broken)")
-    v.add_argument("--db", default=_DEFAULT_DB, help=f"decision log (default {_DEFAULT_DB})")
+    v.add_argument("--db", default=_DEFAULT_DB, help=_DB_HELP)
+    v.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="also check the log against this signed checkpoint (needs --public-key)",
+    )
+    v.add_argument(
+        "--public-key",
+        metavar="KEY",
+        help="the checkpoint signer's public key (PEM, or a note verifier key)",
+    )
+    v.add_argument(
+        "--wait-seconds",
+        type=float,
+        default=5.0,
+        help="how long to wait for a locked SQLite log (default 5)",
+    )
     v.add_argument(
         "--replay",
         action="store_true",
@@ -77,11 +120,40 @@ def register(sub: Any) -> None:
     )
     v.add_argument("--json", action="store_true", help="print the report as JSON")
     v.set_defaults(func=_verify)
+    c = audit_sub.add_parser(
+        "checkpoint", help="print the latest signed checkpoint (for an external witness)"
+    )
+    c.add_argument("--db", default=_DEFAULT_DB, help=_DB_HELP)
+    c.add_argument(
+        "--sign",
+        metavar="PEM",
+        help="verify the log and sign a new checkpoint of it now with this key first",
+    )
+    c.add_argument("--origin", default=None, help=_ORIGIN_HELP)
+    c.add_argument("--out", metavar="FILE", help="write it to FILE instead of stdout")
+    c.set_defaults(func=_checkpoint)
+    k = audit_sub.add_parser("keygen", help="make an Ed25519 key for signing checkpoints")
+    k.add_argument("--out", required=True, metavar="PEM", help="private key file (public: PEM.pub)")
+    k.add_argument("--origin", default=None, help=_ORIGIN_HELP)
+    k.set_defaults(func=_keygen)
+
+
+def _register_log(sub: Any) -> None:
+    group = sub.add_parser("log", help="move the decision log between stores")
+    log_sub = group.add_subparsers(dest="log_command", metavar="SUBCOMMAND")
+    log_sub.required = True
+    m = log_sub.add_parser(
+        "migrate", help="copy a verified chain into an empty log (SQLite or PostgreSQL)"
+    )
+    m.add_argument("--from", dest="source", required=True, metavar="DB", help="the log to copy")
+    m.add_argument("--to", dest="target", required=True, metavar="DB", help="an empty log")
+    m.set_defaults(func=_migrate)
 
 
 def _serve(args: Any) -> int:
     from protocol import ProtocolError, Registry
-    from server.app import Limits, create_server
+    from server.app import CheckpointPolicy, Limits, create_server
+    from server.decision_log.checkpoint import Signer
     from server.security import TokenStore, server_credentials
 
     logging.basicConfig(
@@ -108,6 +180,15 @@ def _serve(args: Any) -> int:
             max_workers=args.max_workers,
             max_call_s=args.max_call_seconds,
         )
+        checkpoints = (
+            CheckpointPolicy(
+                Signer.from_file(args.checkpoint_key, _origin(args)),
+                every=args.checkpoint_every,
+                seconds=args.checkpoint_seconds,
+            )
+            if args.checkpoint_key
+            else None
+        )
         service, port = create_server(
             f"{args.host}:{args.port}",
             db=args.db,
@@ -115,6 +196,7 @@ def _serve(args: Any) -> int:
             tokens=tokens,
             credentials=credentials,
             limits=limits,
+            checkpoints=checkpoints,
         )
     except (ProtocolError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -134,7 +216,16 @@ def _run(service: Any, args: Any, port: int, tls: str, auth: str) -> int:
         signal.signal(sig, lambda *_: stop.set())
     service.start()
     log = logging.getLogger("flexmrt.server")
-    log.info("serving on %s:%d (%s, auth %s, log %s)", args.host, port, tls, auth, args.db)
+    signing = "signed checkpoints" if args.checkpoint_key else "no checkpoints"
+    log.info(
+        "serving on %s:%d (%s, auth %s, log %s, %s)",
+        args.host,
+        port,
+        tls,
+        auth,
+        service.log.location,
+        signing,
+    )
     print(f"flexmrt serving on {args.host}:{port}", flush=True)
     while not stop.wait(0.5):
         pass
@@ -143,23 +234,45 @@ def _run(service: Any, args: Any, port: int, tls: str, auth: str) -> int:
     return 0
 
 
-def _verify(args: Any) -> int:
-    from server.decision_log.replay import replay_all
-    from server.decision_log.sqlite import verify_sqlite
+def _origin(args: Any) -> str:
+    from server.decision_log.checkpoint import DEFAULT_ORIGIN
 
+    return str(args.origin or DEFAULT_ORIGIN)
+
+
+def _error(message: str, as_json: bool = False) -> int:
+    """A log that cannot be read or checked: say so (stderr, or JSON on stdout), exit 1."""
+    if as_json:
+        print(json.dumps({"ok": False, "error": message}, indent=2, sort_keys=True))
+    else:
+        print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+def _verify(args: Any) -> int:
+    from server.decision_log import LogError
+    from server.decision_log.audit import read_checkpoint, verify_log
+    from server.decision_log.checkpoint import CheckpointError
+    from server.decision_log.replay import replay_all
+
+    if bool(args.checkpoint) != bool(args.public_key):
+        print("usage error: --checkpoint and --public-key go together", file=sys.stderr)
+        return 2
     try:
-        report = verify_sqlite(Path(args.db))
-    except FileNotFoundError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    mismatches = replay_all(Path(args.db), args.protocols) if args.replay else []
+        checkpoint = read_checkpoint(args.checkpoint, args.public_key) if args.checkpoint else None
+        report = verify_log(args.db, checkpoint, wait_s=args.wait_seconds)
+        mismatches = replay_all(args.db, args.protocols) if args.replay else []
+    except (LogError, CheckpointError) as error:
+        return _error(str(error), args.json)
     ok = report.ok and not mismatches
+    where = _redacted(args.db)
     if args.json:
         print(
             json.dumps(
                 {
                     "ok": ok,
                     "entries": report.entries,
+                    "checkpoint_size": checkpoint.size if checkpoint else None,
                     "problems": [p.__dict__ for p in report.problems],
                     "replay_mismatches": mismatches,
                 },
@@ -173,6 +286,72 @@ def _verify(args: Any) -> int:
         for message in mismatches:
             print(f"REPLAY  {message}")
         state = "intact" if report.ok else "BROKEN"
+        against = ""
+        if checkpoint is not None and report.ok:
+            against = f", matches the signed checkpoint of {checkpoint.size} entries"
         replayed = ", every decision replays identically" if args.replay and ok else ""
-        print(f"{args.db}: {report.entries} entries, chain {state}{replayed}")
+        print(f"{where}: {report.entries} entries, chain {state}{against}{replayed}")
     return 0 if ok else 1
+
+
+def _redacted(location: str) -> str:
+    from server.decision_log.postgres import redact
+
+    return redact(location)
+
+
+def _checkpoint(args: Any) -> int:
+    from server.decision_log import LogError
+    from server.decision_log.audit import export_checkpoint, sign_checkpoint
+    from server.decision_log.checkpoint import CheckpointError, Signer
+
+    try:
+        if args.sign:
+            text = sign_checkpoint(args.db, Signer.from_file(args.sign, _origin(args)))
+        else:
+            text = export_checkpoint(args.db)
+    except (LogError, CheckpointError) as error:
+        return _error(str(error))
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"checkpoint of {text.splitlines()[1]} entries written to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _keygen(args: Any) -> int:
+    from server.decision_log.checkpoint import CheckpointError, Signer, generate_key
+
+    out = Path(args.out)
+    if out.exists():
+        return _error(f"{out}: exists; a checkpoint key is never overwritten")
+    try:
+        signer = Signer(generate_key(out), _origin(args))
+    except (OSError, CheckpointError) as error:
+        return _error(f"{out}: {error}")
+    print(f"private key: {out} (keep it secret; give it to `flexmrt serve --checkpoint-key`)")
+    print(f"public key:  {out}.pub")
+    print(f"verifier key: {signer.verifier_key()}")
+    return 0
+
+
+def _migrate(args: Any) -> int:
+    from server.decision_log import LogError
+    from server.decision_log.audit import migrate
+
+    try:
+        done = migrate(args.source, args.target)
+    except LogError as error:
+        return _error(str(error))
+    target = _redacted(args.target)
+    for problem in done.report.problems:
+        print(f"BROKEN  entry {problem.sequence}: {problem.message}")
+    if not done.report.ok:
+        print(f"{target}: the copy does not verify")
+        return 1
+    print(
+        f"{target}: {done.entries} entries and {done.checkpoints} checkpoint(s) copied from "
+        f"{_redacted(args.source)}; chain intact, same tree head"
+    )
+    return 0

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from protocol import sha256_hex
+from server.decision_log.merkle import TreeBuilder, leaf_hash
 
 __all__ = ["LogEntry", "Problem", "VerifyReport", "verify_chain"]
 
@@ -56,7 +57,7 @@ class LogEntry:
 @dataclass(frozen=True)
 class Problem:
     sequence: int
-    kind: str  # edited | deleted | reordered | chain_broken
+    kind: str  # edited | deleted | reordered | chain_broken | head_missing
     message: str
 
 
@@ -70,35 +71,81 @@ class VerifyReport:
         return not self.problems
 
 
-def verify_chain(entries: Iterable[LogEntry], head: tuple[int, str] | None = None) -> VerifyReport:
-    """Check entries (in sequence order) against their hashes, links and the chain head."""
-    rows = list(entries)
-    report = VerifyReport(entries=len(rows))
-    moved = {r.sequence for r in rows if r.content_hash() != r.entry_hash}
-    last_seq, last_hash, explained = 0, "", False
-    for row in rows:
+def verify_chain(
+    entries: Iterable[LogEntry],
+    head: tuple[int, str] | None,
+    tree: TreeBuilder | None = None,
+) -> VerifyReport:
+    """Check entries (streamed in sequence order) against their hashes, links and the head.
+
+    ``head`` is the recorded chain head, ``None`` when there is none (missing). Each entry
+    is hashed once and dropped, so memory does not grow with the log; only entries whose
+    hash fails are kept, to tell an edit from a move. ``tree``, when given, receives every
+    entry's leaf for a tree head (checkpoints).
+    """
+    report = VerifyReport()
+    events: list[Problem | _Broken | _Link] = []
+    broken: dict[int, _Broken] = {}
+    last_seq, last_hash = 0, ""
+    previous: _Broken | None = None
+    for row in entries:
+        report.entries += 1
+        if tree is not None:
+            tree.append(leaf_hash(row.entry_hash))
         gap = row.sequence > last_seq + 1
         if gap:
-            report.problems.append(_deleted(last_seq + 1, row.sequence - 1))
+            events.append(_deleted(last_seq + 1, row.sequence - 1))
+        current: _Broken | None = None
         if row.content_hash() != row.entry_hash:
-            report.problems.append(_altered(row, moved))
-        elif row.prev_hash != last_hash and not gap and not explained:
-            report.problems.append(
-                Problem(
-                    row.sequence,
-                    "chain_broken",
-                    f"entry {row.sequence} does not follow entry {last_seq} (inserted or replaced)",
-                )
-            )
-        explained = (
-            bool(report.problems)
-            and report.problems[-1].sequence == row.sequence
-            and report.problems[-1].kind == "reordered"
-        )
+            current = _Broken(row if len(broken) < _KEEP_BROKEN else None, row.sequence)
+            broken.setdefault(row.sequence, current)
+            events.append(current)
+        elif row.prev_hash != last_hash and not gap:
+            events.append(_Link(row.sequence, last_seq, previous))
+        previous = current
         last_seq, last_hash = row.sequence, row.entry_hash
-    if head is not None:
-        report.problems += _check_head(head, last_seq, last_hash)
+    candidates = set(broken)
+    for event in events:
+        problem = event if isinstance(event, Problem) else event.resolve(candidates)
+        if problem is not None:
+            report.problems.append(problem)
+    report.problems += _check_head(head, report.entries, last_seq, last_hash)
     return report
+
+
+_KEEP_BROKEN = 1000  # broken entries kept to recognise moves; beyond, each is "edited"
+
+
+@dataclass
+class _Broken:
+    """An entry whose content does not match its hash: edited, or moved (decided at the end)."""
+
+    row: LogEntry | None
+    sequence: int
+    kind: str = ""
+
+    def resolve(self, candidates: set[int]) -> Problem:
+        problem = _altered(self.row, self.sequence, candidates)
+        self.kind = problem.kind
+        return problem
+
+
+@dataclass
+class _Link:
+    """An intact entry whose ``prev_hash`` is not its predecessor's hash."""
+
+    sequence: int
+    after: int
+    previous: _Broken | None
+
+    def resolve(self, candidates: set[int]) -> Problem | None:
+        if self.previous is not None and self.previous.kind == "reordered":
+            return None  # explained by the move of the entry before it
+        return Problem(
+            self.sequence,
+            "chain_broken",
+            f"entry {self.sequence} does not follow entry {self.after} (inserted or replaced)",
+        )
 
 
 def _deleted(first: int, last: int) -> Problem:
@@ -106,19 +153,34 @@ def _deleted(first: int, last: int) -> Problem:
     return Problem(first, "deleted", f"{which} deleted")
 
 
-def _altered(row: LogEntry, candidates: set[int]) -> Problem:
+def _altered(row: LogEntry | None, sequence: int, candidates: set[int]) -> Problem:
     """Edited, or moved: an entry that verifies at another broken entry's position."""
-    for written_at in sorted(candidates - {row.sequence}):
-        if row.content_hash(written_at) == row.entry_hash:
+    for written_at in sorted(candidates - {sequence}) if row is not None else []:
+        if row is not None and row.content_hash(written_at) == row.entry_hash:
             return Problem(
-                row.sequence,
+                sequence,
                 "reordered",
-                f"entry {row.sequence} was written as entry {written_at} (reordered)",
+                f"entry {sequence} was written as entry {written_at} (reordered)",
             )
-    return Problem(row.sequence, "edited", f"entry {row.sequence} does not match its hash (edited)")
+    return Problem(sequence, "edited", f"entry {sequence} does not match its hash (edited)")
 
 
-def _check_head(head: tuple[int, str], last_seq: int, last_hash: str) -> list[Problem]:
+def _check_head(
+    head: tuple[int, str] | None, count: int, last_seq: int, last_hash: str
+) -> list[Problem]:
+    """The recorded head must name the last entry: a missing or other head is reported."""
+    if head is None:
+        if count == 0:
+            return []
+        return [
+            Problem(
+                last_seq,
+                "head_missing",
+                f"the chain head record is missing (the log has {count} entries up to "
+                f"{last_seq}): the end of the chain cannot be checked; it was deleted or the "
+                "log was written outside the service",
+            )
+        ]
     head_seq, head_hash = head
     if head_seq > last_seq:
         return [_deleted(last_seq + 1, head_seq)]

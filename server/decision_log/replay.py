@@ -1,15 +1,19 @@
-"""Replay logged decisions: re-run the engine on the logged input and compare answers."""
+"""Replay logged decisions: re-run the engine on the logged input and compare answers.
+
+Entries come through :meth:`DecisionLog.entries`, streamed: any backend, constant
+memory in the number of entries.
+"""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from protocol import ProtocolError, Registry, canonical_json
 from server.decision_log.chain import LogEntry
+from server.decision_log.interface import DecisionLog
 
 __all__ = ["logged_cases", "replay", "replay_all"]
 
@@ -37,37 +41,34 @@ def replay(entry: LogEntry, registry: Registry) -> str | None:
     return None
 
 
-def _entries(db: Path) -> list[LogEntry]:
-    """Every entry of the SQLite log at ``db``, in sequence order (read-only)."""
-    if not db.is_file():
-        raise FileNotFoundError(f"{db}: no decision log here")
-    columns = LogEntry.columns()
-    conn = sqlite3.connect(f"file:{db.resolve()}?mode=ro", uri=True)
-    try:
-        rows = conn.execute(f"SELECT {', '.join(columns)} FROM entries ORDER BY sequence")
-        return [LogEntry(**dict(zip(columns, r, strict=True))) for r in rows]
-    finally:
-        conn.close()
+def _log(source: str | Path | DecisionLog) -> DecisionLog:
+    if isinstance(source, str | Path):
+        from server.decision_log import open_log
+
+        return open_log(source, read_only=True)
+    return source
 
 
-def logged_cases(db: str | Path) -> list[tuple[Any, date]]:
+def logged_cases(source: str | Path | DecisionLog) -> list[tuple[Any, date]]:
     """(record, as_of) of every distinct logged decision, from the canonical input kept."""
     import engine
 
+    local = isinstance(source, Path) or (isinstance(source, str) and "://" not in source)
+    if local and not Path(str(source)).is_file():
+        raise FileNotFoundError(f"{source}: no decision log here")
     seen: set[tuple[str, str]] = set()
     cases = []
-    for entry in _entries(Path(db)):
+    for entry in _log(source).entries():
         key = (entry.input_sha256, entry.as_of)
         if key not in seen:
             seen.add(key)
-            cases.append(
-                (engine.parse_record(json.loads(entry.input_json)), date.fromisoformat(entry.as_of))
-            )
+            record = engine.parse_record(json.loads(entry.input_json))
+            cases.append((record, date.fromisoformat(entry.as_of)))
     return cases
 
 
-def replay_all(db: Path, protocol_dirs: list[str]) -> list[str]:
-    """Replay every entry of the SQLite log at ``db``; the list of mismatches."""
+def replay_all(source: str | Path | DecisionLog, protocol_dirs: list[str]) -> list[str]:
+    """Replay every entry of the log; the list of mismatches."""
     registry = Registry.bundled([Path(d) for d in protocol_dirs])
-    results = [replay(entry, registry) for entry in _entries(db)]
+    results = (replay(entry, registry) for entry in _log(source).entries())
     return [r for r in results if r is not None]

@@ -10,12 +10,15 @@ import logging
 from datetime import date
 from typing import Any
 
+import grpc
+
 import engine
 from protocol import Protocol, Registry, canonical_json, parse_duration
 from server import convert
 from server._gen.flexmrt.v1 import decision_pb2 as _pb
 from server._gen.flexmrt.v1 import decision_pb2_grpc as _grpc
-from server.decision_log import DecisionLog, LogEntry
+from server.decision_log import DecisionLog, LogEntry, LogError
+from server.decision_log.checkpointer import prove
 from server.edge import current_caller
 from server.servicers.protocols import _ref
 from server.status import RequestError
@@ -81,7 +84,12 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
             raise RequestError.invalid("decision_id", "decision_id or sequence is required")
         if entry is None:
             raise RequestError.not_found(missing)
-        return _pb.GetDecisionResponse(entry=convert.log_entry(entry))
+        response = _pb.GetDecisionResponse(entry=convert.log_entry(entry))
+        if request.include_proof:
+            proof = _inclusion_proof(self._log, entry.sequence)
+            if proof is not None:
+                response.inclusion_proof.CopyFrom(proof)
+        return response
 
     def ListDecisions(self, request: Any, context: Any) -> _pb.ListDecisionsResponse:
         if not request.subject_id:
@@ -130,6 +138,22 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
         )
         _log.info("logged %s %s (entry %d)", kind, entry.decision_id, entry.sequence)
         return entry
+
+
+def _inclusion_proof(log: DecisionLog, sequence: int) -> _pb.InclusionProof | None:
+    """The entry's audit path to the latest signed checkpoint (None: none covers it yet)."""
+    try:
+        proof = prove(log, sequence)
+    except LogError as error:
+        raise RequestError(grpc.StatusCode.DATA_LOSS, str(error)) from None
+    if proof is None:
+        return None
+    return _pb.InclusionProof(
+        leaf_index=proof.leaf_index,
+        tree_size=proof.tree_size,
+        hashes=proof.hashes,
+        checkpoint=proof.checkpoint,
+    )
 
 
 def _page_token(token: str) -> int:

@@ -413,18 +413,34 @@ class LogEntry(_message.Message):
     def __init__(self, sequence: _Optional[int] = ..., decision_id: _Optional[str] = ..., kind: _Optional[_Union[DecisionKind, str]] = ..., recorded_at: _Optional[str] = ..., caller: _Optional[str] = ..., subject_id: _Optional[str] = ..., protocol: _Optional[_Union[_common_pb2.ProtocolIdentity, _Mapping]] = ..., input_json: _Optional[str] = ..., input_sha256: _Optional[str] = ..., as_of: _Optional[str] = ..., engine_version: _Optional[str] = ..., answer_json: _Optional[str] = ..., eligibility: _Optional[_Union[EligibilityReport, _Mapping]] = ..., decision: _Optional[_Union[Decision, _Mapping]] = ..., prev_hash: _Optional[str] = ..., entry_hash: _Optional[str] = ...) -> None: ...
 
 class GetDecisionRequest(_message.Message):
-    __slots__ = ("decision_id", "sequence")
+    __slots__ = ("decision_id", "sequence", "include_proof")
     DECISION_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_PROOF_FIELD_NUMBER: _ClassVar[int]
     decision_id: str
     sequence: int
-    def __init__(self, decision_id: _Optional[str] = ..., sequence: _Optional[int] = ...) -> None: ...
+    include_proof: bool
+    def __init__(self, decision_id: _Optional[str] = ..., sequence: _Optional[int] = ..., include_proof: _Optional[bool] = ...) -> None: ...
 
 class GetDecisionResponse(_message.Message):
-    __slots__ = ("entry",)
+    __slots__ = ("entry", "inclusion_proof")
     ENTRY_FIELD_NUMBER: _ClassVar[int]
+    INCLUSION_PROOF_FIELD_NUMBER: _ClassVar[int]
     entry: LogEntry
-    def __init__(self, entry: _Optional[_Union[LogEntry, _Mapping]] = ...) -> None: ...
+    inclusion_proof: InclusionProof
+    def __init__(self, entry: _Optional[_Union[LogEntry, _Mapping]] = ..., inclusion_proof: _Optional[_Union[InclusionProof, _Mapping]] = ...) -> None: ...
+
+class InclusionProof(_message.Message):
+    __slots__ = ("leaf_index", "tree_size", "hashes", "checkpoint")
+    LEAF_INDEX_FIELD_NUMBER: _ClassVar[int]
+    TREE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    HASHES_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    leaf_index: int
+    tree_size: int
+    hashes: _containers.RepeatedScalarFieldContainer[bytes]
+    checkpoint: str
+    def __init__(self, leaf_index: _Optional[int] = ..., tree_size: _Optional[int] = ..., hashes: _Optional[_Iterable[bytes]] = ..., checkpoint: _Optional[str] = ...) -> None: ...
 
 class ListDecisionsRequest(_message.Message):
     __slots__ = ("subject_id", "page_size", "page_token")
