@@ -51,9 +51,17 @@ def read_yaml(text: str, file: str = "") -> tuple[Any, Positions]:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
+        problem = exc.problem
+        lines = text.splitlines()
+        if (
+            mark
+            and mark.line < len(lines)
+            and lines[mark.line][mark.column : mark.column + 1] == "\t"
+        ):
+            problem = "found a '\\t' (tab) character; YAML forbids tabs for indentation"
         issue = Issue(
             code="yaml_syntax",
-            message=f"YAML syntax error: {exc.problem}",
+            message=f"YAML syntax error: {problem}",
             file=file,
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,
