@@ -10,12 +10,27 @@ are resampled to a cubic grid (the smallest spacing, clipped to the tabulated
 there, and the dose is resampled back trilinearly (dose is an intensive quantity,
 so no rescaling).
 
-Density correction (optional, from CT): the kernel assumes its medium's density
-ρ_k (soft tissue 1.04 g/cm³); energy deposited per voxel is kept and divided by
-the voxel's own mass, i.e. D = D_kernel × ρ_k / ρ(HU). HU → ρ is the piecewise
-linear table :data:`HU_DENSITY_TABLE` — a generic two-segment calibration (air,
-water, cortical bone; after Schneider et al., Phys. Med. Biol. 41 (1996) 111)
-[assumed: replace with the scanner's own calibration where available].
+Density correction (optional, from CT): the kernel holds for its own medium
+(ICRP soft tissue, 1.04 g/cm³); energy deposited per voxel is kept and divided by
+the voxel's own mass. The HU → ρ table :data:`HU_DENSITY_TABLE` is a generic
+two-segment calibration (air, water, cortical bone; after Schneider et al., Phys.
+Med. Biol. 41 (1996) 111) [assumed: replace with the scanner's own calibration].
+The correction is referenced to the density that same calibration assigns the
+kernel's medium — the CT number :data:`KERNEL_MEDIUM_HU` (soft tissue +40 HU
+[assumed: typical of kidney, muscle and other soft tissue on CT]) — so that a CT of
+uniform soft tissue leaves the kernel dose unchanged, whatever the calibration's
+absolute scale: ρ_eff = ρ_k · ρ(HU) / ρ(HU_k) (:func:`medium_density`), and
+D = D_kernel · ρ_k / ρ_eff. The same ρ_eff gives structure masses and the
+local-deposition dose, so both agree with the no-CT case in soft tissue.
+
+Floor: ρ_eff is floored at :data:`MIN_DENSITY_G_ML` = 0.26 g/cm³ (ICRP lung
+[assumed dose parameter]); air voxels outside the body get lung density instead of
+a ×100 dose. In lung the soft-tissue kernel keeps the electron range of soft
+tissue, so dose near a lung boundary is approximate (electrons travel ~4× further
+in lung). In bone the soft-tissue kernel is scaled by ρ_k/ρ_eff (dose falls with
+the higher mass); the compact-bone kernel (``tissue="bone"``) is used only when a
+whole grid is bone — there is no per-voxel kernel switching, so bone-marrow or
+bone-lesion dose is an approximation.
 """
 
 from __future__ import annotations
@@ -34,28 +49,51 @@ from gpu_dose.grid import Geometry, resample
 
 __all__ = [
     "HU_DENSITY_TABLE",
+    "KERNEL_MEDIUM_HU",
     "METHODS",
+    "MIN_DENSITY_G_ML",
     "absorbed_dose",
     "convolve_kernel",
     "density_from_hu",
     "kernel_transform",
     "local_deposition",
+    "medium_density",
 ]
 
 #: (HU, g/cm³) knots; linear in between, clamped outside.
 HU_DENSITY_TABLE = ((-1000.0, 0.0012), (0.0, 1.0), (1000.0, 1.6), (3000.0, 2.8))
+#: CT number of each kernel medium [assumed]: soft tissue +40 HU, compact bone +1500 HU.
+KERNEL_MEDIUM_HU = {"soft": 40.0, "bone": 1500.0}
+#: Lowest density used for dose and mass, g/cm³ (ICRP lung) [assumed dose parameter].
+MIN_DENSITY_G_ML = 0.26
 METHODS = ("kernel", "local")
 _HALF = 5  # kernel half-width in voxels (11×11×11)
 _CACHE: OrderedDict[tuple, Any] = OrderedDict()
 _CACHE_SIZE = 8
 
 
+def _table_density(hu: Any, xp: Any) -> Any:
+    """Piecewise-linear :data:`HU_DENSITY_TABLE`, clamped, in array-API calls only."""
+    (x0, rho), rest = HU_DENSITY_TABLE[0], HU_DENSITY_TABLE[1:]
+    out = xp.zeros_like(hu) + rho
+    for x1, rho1 in rest:
+        slope = (rho1 - rho) / (x1 - x0)
+        out = out + slope * xp.clip(hu - x0, 0.0, x1 - x0)
+        x0, rho = x1, rho1
+    return out
+
+
 def density_from_hu(hu: Any) -> Any:
-    """Mass density (g/cm³) from CT numbers by :data:`HU_DENSITY_TABLE`."""
-    be = namespace(hu)
-    knots = np.asarray(HU_DENSITY_TABLE)
-    xp = be.xp
-    return xp.interp(hu, xp.asarray(knots[:, 0]), xp.asarray(knots[:, 1])).astype(hu.dtype)
+    """Mass density (g/cm³) from CT numbers by :data:`HU_DENSITY_TABLE` (the raw table)."""
+    return _table_density(hu, namespace(hu).xp)
+
+
+def medium_density(hu: Any, tissue: str = "soft") -> Any:
+    """ρ_eff (g/cm³): the table referenced to the kernel medium, floored (module doc)."""
+    xp = namespace(hu).xp
+    reference = float(_table_density(np.asarray([KERNEL_MEDIUM_HU[tissue]]), np)[0])
+    scaled = _table_density(hu, xp) * (_kernel.KERNEL_DENSITY_G_ML[tissue] / reference)
+    return xp.maximum(scaled, xp.asarray(MIN_DENSITY_G_ML, dtype=hu.dtype))
 
 
 def _fast_shape(be: Backend, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -117,7 +155,11 @@ def convolve_kernel(tia: Any, voxel_mm: float, tissue: str = "soft") -> Any:
 
 def local_deposition(tia: Any, voxel_ml: float, density: Any = None) -> Any:
     """Dose (Gy) with all electron energy absorbed in the source voxel (MIRD, 147.92 keV)."""
-    rho = _kernel.KERNEL_DENSITY_G_ML["soft"] if density is None else density
+    if density is None:
+        rho: Any = _kernel.KERNEL_DENSITY_G_ML["soft"]
+    else:
+        xp = namespace(density).xp
+        rho = xp.maximum(density, xp.asarray(MIN_DENSITY_G_ML, dtype=density.dtype))
     return tia * (_kernel.LOCAL_DEPOSITION_GY_G_PER_MBQ_H / voxel_ml) / rho
 
 
@@ -147,8 +189,8 @@ def absorbed_dose(
     """Absorbed dose (Gy) on ``geometry`` from TIA (MBq·h per voxel).
 
     ``method`` is ``kernel`` (DVK convolution) or ``local`` (local deposition);
-    ``density`` (g/cm³ per voxel, e.g. :func:`density_from_hu`) scales the dose
-    by ρ_kernel/ρ — see the module doc.
+    ``density`` (g/cm³ per voxel, ρ_eff of :func:`medium_density`) scales the dose
+    by ρ_kernel/ρ_eff, floored at 0.26 g/cm³ — see the module doc.
     """
     if method not in METHODS:
         raise DoseError(
@@ -162,5 +204,7 @@ def absorbed_dose(
     dose = _convolve_any_grid(tia, geometry, tissue)
     if density is not None:
         rho_kernel = _kernel.KERNEL_DENSITY_G_ML[tissue]
-        dose = dose * (rho_kernel / namespace(density).xp.maximum(density, 0.01))
+        xp = namespace(density).xp
+        floor = xp.asarray(MIN_DENSITY_G_ML, dtype=density.dtype)
+        dose = dose * (rho_kernel / xp.maximum(density, floor))
     return dose.astype(tia.dtype, copy=False)

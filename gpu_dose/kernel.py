@@ -123,7 +123,9 @@ def interpolated_table(size_mm: float, tissue: str = "soft") -> np.ndarray:
     lower, upper = _bracket(float(size_mm), tissue)
     if lower == upper:
         return load_table(lower, tissue).copy()
-    return loglog_between(load_table(lower, tissue), lower, load_table(upper, tissue), upper, size_mm)
+    return loglog_between(
+        load_table(lower, tissue), lower, load_table(upper, tissue), upper, size_mm
+    )
 
 
 def loglog_between(
@@ -144,6 +146,7 @@ def loglog_between(
     energy = np.where(positive, np.exp(log_e), (1 - w_lin) * e1 + w_lin * e2)
     total = math.exp((1 - w) * math.log(e1.sum()) + w * math.log(e2.sum()))
     return energy * (total / energy.sum()) / size_mm**3
+
 
 def dose_voxel_kernel(size_mm: float, tissue: str = "soft", dtype: str = "float32") -> np.ndarray:
     """Kernel in Gy/(MBq·h) for a cubic voxel of ``size_mm`` (NumPy, host memory)."""

@@ -3,9 +3,10 @@
 Units: dose and BED in Gy, volume in mL, mass in g, half-lives in hours.
 BED per voxel (linear-quadratic, mono-exponential dose rate, full repair;
 Dale 1985, MIRD Pamphlet 20): BED = D + D²·T_rep / ((α/β)·(T_rep + T_eff)).
-Defaults α/β = 2.6 Gy and T_rep = 2.8 h for kidney [assumed: Bodei 2008 /
-MIRD 20]. EUBED (O'Donoghue, Med Phys 26 (1999) 1457) is the uniform BED with
-the same mean surviving fraction: EUBED = −ln(mean e^{−α·BED})/α, mass-weighted,
+Defaults α/β = 2.6 Gy and T_rep = 2.8 h are the kidney's [assumed: Bodei 2008 /
+MIRD 20]; the pipeline passes each structure its own group's values
+(:mod:`gpu_dose.regions`) and records them on the result. EUBED (O'Donoghue,
+Med Phys 26 (1999) 1457) is the uniform BED with the same mean surviving fraction: EUBED = −ln(mean e^{−α·BED})/α, mass-weighted,
 with α = 0.3 Gy⁻¹ by default [assumed].
 """
 
@@ -90,6 +91,11 @@ class StructureResult:
     tia_mbq_h: float
     gy_per_gbq: float | None = None
     teff_h: float | None = None
+    teff_source: str | None = None  # fitted | patient_prior | population
+    group: str = ""  # kidney | tumour | organ (gpu_dose.regions)
+    alpha_beta_gy: float | None = None
+    repair_half_time_h: float | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)  # each value's source
     mean_bed_gy: float | None = None
     eubed_gy: float | None = None
     dvh: dict[str, list[float]] = field(default_factory=dict)
@@ -158,6 +164,7 @@ def add_bed(
     voxel_bed = bed(dose_gy, teff_h, alpha_beta_gy, repair_half_time_h)
     rho = density if not isinstance(density, (int, float)) else dose_gy * 0 + density
     b, r = _selected(mask, voxel_bed, rho)
+    result.alpha_beta_gy, result.repair_half_time_h = alpha_beta_gy, repair_half_time_h
     result.mean_bed_gy = float((b * r).sum() / r.sum())
     result.eubed_gy = eubed(b, r * voxel_ml)
     return result

@@ -10,8 +10,9 @@ import grpc
 import pytest
 from server_helpers import violations
 
-from gpu_dose import Settings, compute_dose, phantom
+from gpu_dose import compute_dose, phantom
 from gpu_dose.dicom_io import read_rt_dose
+from gpu_dose.dose_settings import dose_settings
 from protocol import resolve
 from server._gen.flexmrt.v1 import dosimetry_pb2 as pb
 from server._gen.flexmrt.v1 import dosimetry_pb2_grpc
@@ -58,16 +59,8 @@ def test_compute_dose_equals_gpu_dose_in_process(channel, study, tmp_path):
     settings = pb.DoseSettings(protocol_ref="flex-mrt@1.0", return_rt_dose=True)
     answer = _stub(channel).ComputeDose(_stream(study, settings), timeout=120)
     lq = resolve("flex-mrt@1.0").kidney_lq()
-    expected = compute_dose(
-        study.spect,
-        study.masks,
-        study.ct,
-        Settings(
-            teff_h={"kidney": lq.effective_half_life_h},
-            alpha_beta_gy=lq.alpha_beta_gy,
-            repair_half_time_h=lq.repair_half_time_h,
-        ),
-    )
+    settings = dose_settings(resolve("flex-mrt@1.0"))
+    expected = compute_dose(study.spect, study.masks, study.ct, settings)
     got = {s.name: s for s in answer.structures}
     assert set(got) == set(expected.structures) and "kidneys" in got
     for name, want in expected.structures.items():
