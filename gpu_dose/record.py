@@ -50,7 +50,7 @@ def injection_from_record(record: Any, cycle: int) -> tuple[dt.datetime, str]:
     ``record`` is an :class:`engine.Record`. The administration's ``dtc`` must carry a
     time: a date alone cannot place a scan in hours after injection.
     """
-    where = f"record {record.doc.get('subject_id', '')} administrations (cycle {cycle})"
+    where = f"record {record.subject_id} administrations (cycle {cycle})"
     raw = next(
         (a for a in record.doc.get("administrations") or () if a.get("cycle") == cycle), None
     )

@@ -6,8 +6,9 @@ Dale 1985, MIRD Pamphlet 20): BED = D + D²·T_rep / ((α/β)·(T_rep + T_eff)).
 Defaults α/β = 2.6 Gy and T_rep = 2.8 h are the kidney's [assumed: Bodei 2008 /
 MIRD 20]; the pipeline passes each structure its own group's values
 (:mod:`gpu_dose.regions`) and records them on the result. EUBED (O'Donoghue,
-Med Phys 26 (1999) 1457) is the uniform BED with the same mean surviving fraction: EUBED = −ln(mean e^{−α·BED})/α, mass-weighted,
-with α = 0.3 Gy⁻¹ by default [assumed].
+Med Phys 26 (1999) 1457) is the uniform BED with the same mean surviving
+fraction: EUBED = −ln(mean e^{−α·BED})/α, mass-weighted, with α = 0.3 Gy⁻¹ by
+default [assumed].
 """
 
 from __future__ import annotations

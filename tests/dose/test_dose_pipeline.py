@@ -159,3 +159,27 @@ def test_batch_over_study_folders(tmp_path):
     assert "3/3" in stream.getvalue()
     assert math.isfinite(summaries[0]["kidneys_mean_gy"])
     assert (tmp_path / "out" / "a" / "rtdose.dcm").exists()
+
+
+def test_single_scan_before_48_h_warns_and_reports_the_cap_margin(study, tmp_path):
+    from gpu_dose.dose_settings import dose_settings
+    from protocol import resolve
+
+    settings = dose_settings(resolve("flex-mrt@1.0"))
+    early = compute_dose(study.spect[:1], study.masks, settings=settings)
+    assert any("single_time_point_early" in w for w in early.warnings)
+    stp = early.single_time_point
+    assert stp["scan_h"] == 24.0 and stp["max_underestimate"] == pytest.approx(0.396, abs=0.005)
+    kidney = stp["kidney"]
+    mean = early.structures["kidneys"].mean_gy
+    assert kidney["bed_gy"] == pytest.approx(bed(mean, 35.5), rel=1e-4)
+    assert kidney["bed_gy_if_underestimated"] == pytest.approx(
+        bed(mean * (1 + stp["max_underestimate"]), 35.5), rel=1e-4
+    )
+    assert kidney["cap_gy"] == 39.0
+    assert kidney["cycles_within_cap"] == int(39.0 // kidney["bed_gy"])
+    assert kidney["cycles_within_cap_if_underestimated"] < kidney["cycles_within_cap"]
+    late = phantom.make_phantom(tmp_path, shape=SHAPE, times_h=(48.0,))
+    result = compute_dose(late.spect, late.masks, settings=settings)
+    assert not any("single_time_point_early" in w for w in result.warnings)
+    assert result.single_time_point["max_underestimate"] < stp["max_underestimate"]
