@@ -228,9 +228,11 @@ def test_camera_sensitivity_with_frame_duration(tmp_path):
     from pydicom.dataset import Dataset
 
     path = write_nm(tmp_path, units="CNTS")
+    ds = pydicom.dcmread(path)
+    del ds.RotationInformationSequence
+    ds.save_as(path, enforce_file_format=True)
     err = code_of(dicom_io.read_spect, path, sensitivity_cps_per_mbq=10.0)
     assert err.code == "missing_frame_duration" and "(0018,1242)" in err.tag
-    ds = pydicom.dcmread(path)
     rotation = Dataset()
     rotation.ActualFrameDuration, rotation.NumberOfFramesInRotation = 15000, 60  # 900 s
     ds.RotationInformationSequence = [rotation]
