@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from gpu_dose import kernel as _kernel
-from gpu_dose.backend import Backend, namespace
+from gpu_dose.backend import Backend, astype, namespace
 from gpu_dose.errors import DoseError
 from gpu_dose.grid import Geometry, resample
 
@@ -131,7 +131,7 @@ def kernel_transform(
     k = _kernel.dose_voxel_kernel(voxel_mm, tissue, dtype)
     idx = np.arange(-_HALF, _HALF + 1)
     padded[np.ix_(idx, idx, idx)] = k  # negative indices wrap: centre at 0
-    _CACHE[key] = be.fft.rfftn(be.xp.asarray(padded))
+    _CACHE[key] = be.fft.rfftn(be.xp.asarray(padded), axes=(0, 1, 2))
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return _CACHE[key]
@@ -145,12 +145,18 @@ def convolve_kernel(tia: Any, voxel_mm: float, tissue: str = "soft") -> Any:
     be = namespace(tia)
     padded_shape = _fast_shape(be, tia.shape)
     with _all_cores(be):
-        spectrum = kernel_transform(be, tia.shape, voxel_mm, tissue, tia.dtype.name)
-        product = be.fft.rfftn(tia, s=padded_shape) * spectrum
-        dose = be.fft.irfftn(product, s=padded_shape)
+        spectrum = kernel_transform(be, tia.shape, voxel_mm, tissue, _dtype_name(tia))
+        product = be.fft.rfftn(tia, s=padded_shape, axes=(0, 1, 2)) * spectrum
+        dose = be.fft.irfftn(product, s=padded_shape, axes=(0, 1, 2))
     crop = tuple(slice(0, n) for n in tia.shape)
     # FFT round-off leaves values of order 1e-7 × max below zero where there is no dose
-    return be.xp.maximum(dose[crop], 0).astype(tia.dtype, copy=False)
+    zero = be.xp.asarray(0.0, dtype=tia.dtype)
+    return astype(be.xp.maximum(dose[crop], zero), tia.dtype)
+
+
+def _dtype_name(array: Any) -> str:
+    """``float32`` or ``float64`` for an array of any backend."""
+    return str(array.dtype).rsplit(".", 1)[-1]
 
 
 def local_deposition(tia: Any, voxel_ml: float, density: Any = None) -> Any:
@@ -174,8 +180,8 @@ def _convolve_any_grid(tia: Any, geometry: Geometry, tissue: str) -> Any:
     cubic = geometry.with_spacing(_cubic_size(geometry))
     concentration = tia / geometry.voxel_volume_ml
     tia_cubic = resample(concentration, geometry, cubic, order=1) * cubic.voxel_volume_ml
-    dose_cubic = convolve_kernel(tia_cubic.astype(tia.dtype), cubic.spacing_mm[0], tissue)
-    return resample(dose_cubic, cubic, geometry, order=1).astype(tia.dtype)
+    dose_cubic = convolve_kernel(astype(tia_cubic, tia.dtype), cubic.spacing_mm[0], tissue)
+    return astype(resample(dose_cubic, cubic, geometry, order=1), tia.dtype)
 
 
 def absorbed_dose(
@@ -200,11 +206,11 @@ def absorbed_dose(
             fix=f"use one of {METHODS}",
         )
     if method == "local":
-        return local_deposition(tia, geometry.voxel_volume_ml, density).astype(tia.dtype)
+        return astype(local_deposition(tia, geometry.voxel_volume_ml, density), tia.dtype)
     dose = _convolve_any_grid(tia, geometry, tissue)
     if density is not None:
         rho_kernel = _kernel.KERNEL_DENSITY_G_ML[tissue]
         xp = namespace(density).xp
         floor = xp.asarray(MIN_DENSITY_G_ML, dtype=density.dtype)
         dose = dose * (rho_kernel / xp.maximum(density, floor))
-    return dose.astype(tia.dtype, copy=False)
+    return astype(dose, tia.dtype)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from gpu_dose.backend import namespace, to_numpy
+from gpu_dose.backend import astype, namespace, to_numpy
 from gpu_dose.errors import DoseError
 
 __all__ = [
@@ -52,9 +52,8 @@ def bed(
 def eubed(bed_gy: Any, weights: Any, alpha_per_gy: float = DEFAULT_ALPHA_PER_GY) -> float:
     """Equivalent uniform BED (Gy) of voxel BEDs with (mass) ``weights``."""
     xp = namespace(bed_gy).xp
-    b = bed_gy.astype(xp.float64)
-    w = weights.astype(xp.float64)
-    survival = (w * xp.exp(-alpha_per_gy * b)).sum() / w.sum()
+    b, w = astype(bed_gy, xp.float64), astype(weights, xp.float64)
+    survival = xp.sum(w * xp.exp(-alpha_per_gy * b)) / xp.sum(w)
     return float(-xp.log(survival) / alpha_per_gy)
 
 
@@ -106,8 +105,7 @@ class StructureResult:
 
 
 def _selected(mask: Any, *arrays: Any) -> list[np.ndarray]:
-    m = namespace(mask).xp.asarray(mask, dtype=bool)
-    return [to_numpy(a[m]).astype(np.float64) for a in arrays]
+    return [to_numpy(a[mask]).astype(np.float64) for a in arrays]
 
 
 def structure_result(

@@ -55,7 +55,7 @@ def prior_half_life(activity: Any, time_h: float, teff_h: Any) -> Any:
         lam = _LN2 / min(float(teff_h), LU177_HALF_LIFE_H)
         return activity * (math.exp(lam * time_h) / lam)
     xp = namespace(activity, teff_h).xp
-    lam = _LN2 / xp.minimum(teff_h, LU177_HALF_LIFE_H)
+    lam = _LN2 / xp.minimum(teff_h, xp.asarray(LU177_HALF_LIFE_H, dtype=teff_h.dtype))
     return activity * (xp.exp(lam * time_h) / lam)
 
 
@@ -79,7 +79,7 @@ def fit_mono_exponential(times_h: Any, activities: Any) -> MonoExpFit:
     xp = namespace(activities).xp
     a = xp.asarray(activities)
     t = xp.reshape(xp.asarray(times_h, dtype=a.dtype), (-1,) + (1,) * (a.ndim - 1))
-    log_a = xp.log(xp.maximum(a, xp.asarray(xp.finfo(a.dtype).tiny, dtype=a.dtype)))
+    log_a = xp.log(xp.maximum(a, xp.asarray(xp.finfo(a.dtype).smallest_normal, dtype=a.dtype)))
     t_mean, y_mean = xp.mean(t, axis=0), xp.mean(log_a, axis=0)
     slope = xp.sum((t - t_mean) * (log_a - y_mean), axis=0) / xp.sum((t - t_mean) ** 2, axis=0)
     lam = xp.maximum(-slope, xp.asarray(_LN2 / LU177_HALF_LIFE_H, dtype=a.dtype))
