@@ -199,8 +199,7 @@ def _response(result: Any, root: Path, rt_dose: bytes) -> _pb.ComputeDoseRespons
         )
         for im in result.spect
     ]
-    stp = result.single_time_point
-    extra = [] if stp is None else [f"single time point: {stp}"]
+    extra = [] if result.single_time_point is None else [_stp_note(result.single_time_point)]
     return _pb.ComputeDoseResponse(
         structures=structures,
         spect=spect,
@@ -215,6 +214,28 @@ def _response(result: Any, root: Path, rt_dose: bytes) -> _pb.ComputeDoseRespons
         injection_time_source=summary["injection_time_source"],
         time_zone=summary["time_zone"],
     )
+
+
+def _stp_note(stp: dict[str, Any]) -> str:
+    """The single-time-point error and kidney cap margin as one line (results.json has all)."""
+    text = (
+        f"single time point at {stp['scan_h']:g} h ({stp['method']}): kidney TIA may be "
+        f"under-estimated by up to {100 * stp['max_underestimate']:.0f} % (true T_eff "
+        f"{stp['true_teff_range_h'][0]:g}–{stp['true_teff_range_h'][1]:g} h)"
+    )
+    kidney = stp.get("kidney")
+    if kidney:
+        text += (
+            f"; kidney BED this cycle {kidney['bed_gy']:.3f} Gy, "
+            f"{kidney['bed_gy_if_underestimated']:.3f} Gy at that bound"
+        )
+        if "cycles_within_cap" in kidney:
+            text += (
+                f"; cycles within the {kidney['cap_gy']:g} Gy cap: "
+                f"{kidney['cycles_within_cap']} ({kidney['cycles_within_cap_if_underestimated']} "
+                "at that bound)"
+            )
+    return text
 
 
 def _structure(s: Any) -> _pb.StructureDose:
