@@ -45,7 +45,7 @@ from bench.common import (
 )
 from gpu_dose import dicom_io, pipeline
 from gpu_dose.backend import get_backend
-from gpu_dose.convolve import absorbed_dose, density_from_hu
+from gpu_dose.convolve import absorbed_dose, medium_density
 from gpu_dose.grid import Geometry, resample
 from gpu_dose.kernel import dose_voxel_kernel
 from gpu_dose.phantom import make_phantom
@@ -201,7 +201,7 @@ def _stages(study: Any, out: Path) -> dict[str, float]:
     t: dict[str, float] = {}
     t["read DICOM"], (images, masks, ct) = timed(
         lambda: (
-            (ims := pipeline._read_images(study.spect, settings)),
+            (ims := pipeline._read_images(study.spect, settings)[0]),
             pipeline._with_kidneys(dicom_io.read_masks(study.masks, ims[0].geometry)),
             dicom_io.read_ct(study.ct),
         )
@@ -210,7 +210,7 @@ def _stages(study: Any, out: Path) -> dict[str, float]:
 
     def dose() -> Any:
         hu = be.xp.asarray(ct.hu, dtype=settings.dtype)
-        rho = density_from_hu(resample(hu, ct.geometry, images[0].geometry, order=1, fill=-1000.0))
+        rho = medium_density(resample(hu, ct.geometry, images[0].geometry, order=1, fill=-1000.0))
         return rho, absorbed_dose(tia_map_, images[0].geometry, density=rho)
 
     t["dose (incl. CT density)"], (rho, dose_gy) = timed(dose)

@@ -4,7 +4,9 @@ Linear-quadratic model, mono-exponential clearance, full repair between cycles:
 BED = D + D² · T_rep / ((α/β) · (T_rep + T_eff)) per cycle; cumulative BED is the
 sum over cycles (Bodei 2008; MIRD Pamphlet 20). A cycle without a measured kidney
 dose is estimated from the patient's mean Gy/GBq (else the protocol's population
-value) and flagged; a cycle without its own T_eff uses the protocol default.
+value) and flagged; a cycle without its own T_eff uses the protocol default. A T_eff
+recorded with ``teff_source: population`` is a population value, not a measurement:
+that cycle's BED is flagged estimated like a cycle without one.
 """
 
 from __future__ import annotations
@@ -116,6 +118,7 @@ def _cycle(ctx: Context, admin: Any, gy_per_gbq: float, lq: KidneyLQ) -> dict[st
     measured = scan is not None and scan.kidney_dose_gy is not None
     dose = scan.kidney_dose_gy if measured else admin.activity_gbq * gy_per_gbq
     teff = scan.kidney_teff_h if scan is not None and scan.kidney_teff_h else None
+    population = scan is not None and scan.teff_source == "population"
     bed = bed_per_cycle(
         dose, teff or lq.effective_half_life_h, lq.alpha_beta_gy, lq.repair_half_time_h
     )
@@ -126,5 +129,5 @@ def _cycle(ctx: Context, admin: Any, gy_per_gbq: float, lq: KidneyLQ) -> dict[st
         "teff_h": teff or lq.effective_half_life_h,
         "bed_gy": bed,
         "dose_estimated": not measured,
-        "teff_estimated": teff is None,
+        "teff_estimated": teff is None or population,
     }

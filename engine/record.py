@@ -80,6 +80,7 @@ class Spect:
     new_lesions: bool | None = None
     kidney_dose_gy: float | None = None
     kidney_teff_h: float | None = None
+    teff_source: str | None = None  # fitted | patient_prior | population
 
     @property
     def day(self) -> date:
@@ -576,6 +577,7 @@ class _Builder:
             s.get("new_lesions"),
             s.get("kidney_dose_gy"),
             s.get("kidney_teff_h"),
+            s.get("teff_source"),
         )
 
     def _pet(self, p: dict[str, Any], i: int) -> Pet:

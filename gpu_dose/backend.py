@@ -5,6 +5,13 @@ Every algorithm in gpu_dose is written once against the namespace returned here
 ``auto`` (CuPy when it imports and a CUDA device is present, else NumPy), ``cpu``
 or ``gpu``; the environment variable ``FLEXMRT_DEVICE`` sets the default and a
 ``device=`` argument (the CLI's ``--device``) overrides it.
+
+Arrays of ``array_api_strict`` (the reference implementation of the Python array
+API standard) are recognised too, so that the tests can run the algorithms on a
+namespace with none of NumPy's leniency (methods like ``.sum()``, Python ``bool``
+as a dtype, ``s`` without ``axes``) — what works there works on CuPy. It has no
+ndimage: resampling goes through SciPy on the host for it. Algorithms use
+:func:`astype` and the ``xp`` functions, never array methods beyond the standard.
 """
 
 from __future__ import annotations
@@ -21,7 +28,15 @@ import scipy.ndimage
 
 from gpu_dose.errors import DoseError
 
-__all__ = ["DEVICES", "Backend", "cuda_available", "get_backend", "namespace", "to_numpy"]
+__all__ = [
+    "DEVICES",
+    "Backend",
+    "astype",
+    "cuda_available",
+    "get_backend",
+    "namespace",
+    "to_numpy",
+]
 
 DEVICES = ("auto", "cpu", "gpu")
 
@@ -33,14 +48,35 @@ class Backend:
     name: str  # "numpy" or "cupy"
     xp: ModuleType
     fft: ModuleType
-    ndimage: ModuleType
+    ndimage: Any  # a module, or a host-side stand-in (_HostNdimage)
 
     def asnumpy(self, array: Any) -> np.ndarray:
         """Copy an array of this backend to host memory (a no-op for NumPy)."""
-        return array.get() if self.name == "cupy" else np.asarray(array)
+        if self.name == "cupy":
+            return array.get()
+        return np.from_dlpack(array) if self.name == "array_api_strict" else np.asarray(array)
 
 
 NUMPY = Backend("numpy", np, scipy.fft, scipy.ndimage)
+
+
+class _HostNdimage:
+    """``affine_transform`` for a namespace without ndimage: SciPy on a host copy."""
+
+    def __init__(self, xp: ModuleType) -> None:
+        self._xp = xp
+
+    def affine_transform(self, volume: Any, matrix: Any, offset: Any = 0.0, **kw: Any) -> Any:
+        host = [np.from_dlpack(a) for a in (volume, matrix, offset)]
+        return self._xp.asarray(scipy.ndimage.affine_transform(host[0], host[1], host[2], **kw))
+
+
+@functools.cache
+def _strict_backend() -> Backend:
+    import array_api_strict
+
+    ndimage: Any = _HostNdimage(array_api_strict)
+    return Backend("array_api_strict", array_api_strict, array_api_strict.fft, ndimage)
 
 
 @functools.cache
@@ -89,11 +125,22 @@ def get_backend(device: str | None = None) -> Backend:
 def namespace(*arrays: Any) -> Backend:
     """The backend that owns ``arrays`` (CuPy if any of them is a CuPy array)."""
     for array in arrays:
-        if type(array).__module__.split(".")[0] == "cupy":
+        module = type(array).__module__.split(".")[0]
+        if module == "cupy":
             gpu = _cupy_backend()
             assert gpu is not None
             return gpu
+        if module == "array_api_strict":
+            return _strict_backend()
     return NUMPY
+
+
+def astype(array: Any, dtype: Any) -> Any:
+    """``array`` as ``dtype`` (no copy when it already is): the standard's ``xp.astype``."""
+    xp = namespace(array).xp
+    if hasattr(xp, "astype"):
+        return xp.astype(array, dtype, copy=False)
+    return array.astype(dtype, copy=False)  # CuPy before the standard's function
 
 
 def to_numpy(array: Any) -> np.ndarray:

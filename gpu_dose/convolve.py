@@ -10,12 +10,27 @@ are resampled to a cubic grid (the smallest spacing, clipped to the tabulated
 there, and the dose is resampled back trilinearly (dose is an intensive quantity,
 so no rescaling).
 
-Density correction (optional, from CT): the kernel assumes its medium's density
-ρ_k (soft tissue 1.04 g/cm³); energy deposited per voxel is kept and divided by
-the voxel's own mass, i.e. D = D_kernel × ρ_k / ρ(HU). HU → ρ is the piecewise
-linear table :data:`HU_DENSITY_TABLE` — a generic two-segment calibration (air,
-water, cortical bone; after Schneider et al., Phys. Med. Biol. 41 (1996) 111)
-[assumed: replace with the scanner's own calibration where available].
+Density correction (optional, from CT): the kernel holds for its own medium
+(ICRP soft tissue, 1.04 g/cm³); energy deposited per voxel is kept and divided by
+the voxel's own mass. The HU → ρ table :data:`HU_DENSITY_TABLE` is a generic
+two-segment calibration (air, water, cortical bone; after Schneider et al., Phys.
+Med. Biol. 41 (1996) 111) [assumed: replace with the scanner's own calibration].
+The correction is referenced to the density that same calibration assigns the
+kernel's medium — the CT number :data:`KERNEL_MEDIUM_HU` (soft tissue +40 HU
+[assumed: typical of kidney, muscle and other soft tissue on CT]) — so that a CT of
+uniform soft tissue leaves the kernel dose unchanged, whatever the calibration's
+absolute scale: ρ_eff = ρ_k · ρ(HU) / ρ(HU_k) (:func:`medium_density`), and
+D = D_kernel · ρ_k / ρ_eff. The same ρ_eff gives structure masses and the
+local-deposition dose, so both agree with the no-CT case in soft tissue.
+
+Floor: ρ_eff is floored at :data:`MIN_DENSITY_G_ML` = 0.26 g/cm³ (ICRP lung
+[assumed dose parameter]); air voxels outside the body get lung density instead of
+a ×100 dose. In lung the soft-tissue kernel keeps the electron range of soft
+tissue, so dose near a lung boundary is approximate (electrons travel ~4× further
+in lung). In bone the soft-tissue kernel is scaled by ρ_k/ρ_eff (dose falls with
+the higher mass); the compact-bone kernel (``tissue="bone"``) is used only when a
+whole grid is bone — there is no per-voxel kernel switching, so bone-marrow or
+bone-lesion dose is an approximation.
 """
 
 from __future__ import annotations
@@ -28,34 +43,57 @@ from typing import Any
 import numpy as np
 
 from gpu_dose import kernel as _kernel
-from gpu_dose.backend import Backend, namespace
+from gpu_dose.backend import Backend, astype, namespace
 from gpu_dose.errors import DoseError
 from gpu_dose.grid import Geometry, resample
 
 __all__ = [
     "HU_DENSITY_TABLE",
+    "KERNEL_MEDIUM_HU",
     "METHODS",
+    "MIN_DENSITY_G_ML",
     "absorbed_dose",
     "convolve_kernel",
     "density_from_hu",
     "kernel_transform",
     "local_deposition",
+    "medium_density",
 ]
 
 #: (HU, g/cm³) knots; linear in between, clamped outside.
 HU_DENSITY_TABLE = ((-1000.0, 0.0012), (0.0, 1.0), (1000.0, 1.6), (3000.0, 2.8))
+#: CT number of each kernel medium [assumed]: soft tissue +40 HU, compact bone +1500 HU.
+KERNEL_MEDIUM_HU = {"soft": 40.0, "bone": 1500.0}
+#: Lowest density used for dose and mass, g/cm³ (ICRP lung) [assumed dose parameter].
+MIN_DENSITY_G_ML = 0.26
 METHODS = ("kernel", "local")
 _HALF = 5  # kernel half-width in voxels (11×11×11)
 _CACHE: OrderedDict[tuple, Any] = OrderedDict()
 _CACHE_SIZE = 8
 
 
+def _table_density(hu: Any, xp: Any) -> Any:
+    """Piecewise-linear :data:`HU_DENSITY_TABLE`, clamped, in array-API calls only."""
+    (x0, rho), rest = HU_DENSITY_TABLE[0], HU_DENSITY_TABLE[1:]
+    out = xp.zeros_like(hu) + rho
+    for x1, rho1 in rest:
+        slope = (rho1 - rho) / (x1 - x0)
+        out = out + slope * xp.clip(hu - x0, 0.0, x1 - x0)
+        x0, rho = x1, rho1
+    return out
+
+
 def density_from_hu(hu: Any) -> Any:
-    """Mass density (g/cm³) from CT numbers by :data:`HU_DENSITY_TABLE`."""
-    be = namespace(hu)
-    knots = np.asarray(HU_DENSITY_TABLE)
-    xp = be.xp
-    return xp.interp(hu, xp.asarray(knots[:, 0]), xp.asarray(knots[:, 1])).astype(hu.dtype)
+    """Mass density (g/cm³) from CT numbers by :data:`HU_DENSITY_TABLE` (the raw table)."""
+    return _table_density(hu, namespace(hu).xp)
+
+
+def medium_density(hu: Any, tissue: str = "soft") -> Any:
+    """ρ_eff (g/cm³): the table referenced to the kernel medium, floored (module doc)."""
+    xp = namespace(hu).xp
+    reference = float(_table_density(np.asarray([KERNEL_MEDIUM_HU[tissue]]), np)[0])
+    scaled = _table_density(hu, xp) * (_kernel.KERNEL_DENSITY_G_ML[tissue] / reference)
+    return xp.maximum(scaled, xp.asarray(MIN_DENSITY_G_ML, dtype=hu.dtype))
 
 
 def _fast_shape(be: Backend, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -93,7 +131,7 @@ def kernel_transform(
     k = _kernel.dose_voxel_kernel(voxel_mm, tissue, dtype)
     idx = np.arange(-_HALF, _HALF + 1)
     padded[np.ix_(idx, idx, idx)] = k  # negative indices wrap: centre at 0
-    _CACHE[key] = be.fft.rfftn(be.xp.asarray(padded))
+    _CACHE[key] = be.fft.rfftn(be.xp.asarray(padded), axes=(0, 1, 2))
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return _CACHE[key]
@@ -107,17 +145,27 @@ def convolve_kernel(tia: Any, voxel_mm: float, tissue: str = "soft") -> Any:
     be = namespace(tia)
     padded_shape = _fast_shape(be, tia.shape)
     with _all_cores(be):
-        spectrum = kernel_transform(be, tia.shape, voxel_mm, tissue, tia.dtype.name)
-        product = be.fft.rfftn(tia, s=padded_shape) * spectrum
-        dose = be.fft.irfftn(product, s=padded_shape)
+        spectrum = kernel_transform(be, tia.shape, voxel_mm, tissue, _dtype_name(tia))
+        product = be.fft.rfftn(tia, s=padded_shape, axes=(0, 1, 2)) * spectrum
+        dose = be.fft.irfftn(product, s=padded_shape, axes=(0, 1, 2))
     crop = tuple(slice(0, n) for n in tia.shape)
     # FFT round-off leaves values of order 1e-7 × max below zero where there is no dose
-    return be.xp.maximum(dose[crop], 0).astype(tia.dtype, copy=False)
+    zero = be.xp.asarray(0.0, dtype=tia.dtype)
+    return astype(be.xp.maximum(dose[crop], zero), tia.dtype)
+
+
+def _dtype_name(array: Any) -> str:
+    """``float32`` or ``float64`` for an array of any backend."""
+    return str(array.dtype).rsplit(".", 1)[-1]
 
 
 def local_deposition(tia: Any, voxel_ml: float, density: Any = None) -> Any:
     """Dose (Gy) with all electron energy absorbed in the source voxel (MIRD, 147.92 keV)."""
-    rho = _kernel.KERNEL_DENSITY_G_ML["soft"] if density is None else density
+    if density is None:
+        rho: Any = _kernel.KERNEL_DENSITY_G_ML["soft"]
+    else:
+        xp = namespace(density).xp
+        rho = xp.maximum(density, xp.asarray(MIN_DENSITY_G_ML, dtype=density.dtype))
     return tia * (_kernel.LOCAL_DEPOSITION_GY_G_PER_MBQ_H / voxel_ml) / rho
 
 
@@ -132,8 +180,8 @@ def _convolve_any_grid(tia: Any, geometry: Geometry, tissue: str) -> Any:
     cubic = geometry.with_spacing(_cubic_size(geometry))
     concentration = tia / geometry.voxel_volume_ml
     tia_cubic = resample(concentration, geometry, cubic, order=1) * cubic.voxel_volume_ml
-    dose_cubic = convolve_kernel(tia_cubic.astype(tia.dtype), cubic.spacing_mm[0], tissue)
-    return resample(dose_cubic, cubic, geometry, order=1).astype(tia.dtype)
+    dose_cubic = convolve_kernel(astype(tia_cubic, tia.dtype), cubic.spacing_mm[0], tissue)
+    return astype(resample(dose_cubic, cubic, geometry, order=1), tia.dtype)
 
 
 def absorbed_dose(
@@ -147,8 +195,8 @@ def absorbed_dose(
     """Absorbed dose (Gy) on ``geometry`` from TIA (MBq·h per voxel).
 
     ``method`` is ``kernel`` (DVK convolution) or ``local`` (local deposition);
-    ``density`` (g/cm³ per voxel, e.g. :func:`density_from_hu`) scales the dose
-    by ρ_kernel/ρ — see the module doc.
+    ``density`` (g/cm³ per voxel, ρ_eff of :func:`medium_density`) scales the dose
+    by ρ_kernel/ρ_eff, floored at 0.26 g/cm³ — see the module doc.
     """
     if method not in METHODS:
         raise DoseError(
@@ -158,9 +206,11 @@ def absorbed_dose(
             fix=f"use one of {METHODS}",
         )
     if method == "local":
-        return local_deposition(tia, geometry.voxel_volume_ml, density).astype(tia.dtype)
+        return astype(local_deposition(tia, geometry.voxel_volume_ml, density), tia.dtype)
     dose = _convolve_any_grid(tia, geometry, tissue)
     if density is not None:
         rho_kernel = _kernel.KERNEL_DENSITY_G_ML[tissue]
-        dose = dose * (rho_kernel / namespace(density).xp.maximum(density, 0.01))
-    return dose.astype(tia.dtype, copy=False)
+        xp = namespace(density).xp
+        floor = xp.asarray(MIN_DENSITY_G_ML, dtype=density.dtype)
+        dose = dose * (rho_kernel / xp.maximum(density, floor))
+    return astype(dose, tia.dtype)

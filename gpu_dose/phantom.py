@@ -147,6 +147,7 @@ def make_phantom(
     regions: tuple[Region, ...] = REGIONS,
     injected_mbq: float = 7400.0,
     rtstruct: bool = False,
+    background_hu: float = 0.0,
 ) -> Phantom:
     """Write a phantom study under ``root`` and return its paths and analytic truth."""
     root = Path(root)
@@ -154,7 +155,7 @@ def make_phantom(
     geometry = spect_geometry(shape, voxel_mm, study.frame_uid)
     masks = [(r, region_mask(r, geometry)) for r in regions]
     spect = _write_spect(root, masks, geometry, study, times_h, layout, injected_mbq)
-    hu = np.full(shape, 0.0)
+    hu = np.full(shape, float(background_hu))
     for r, m in masks:
         hu[m] = r.hu
     sources = dicom_io.write_ct_series(

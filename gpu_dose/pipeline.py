@@ -4,6 +4,22 @@ One study is one or more SPECT time points (same grid and frame of reference),
 masks (SEG or RTSTRUCT) and optionally a CT. :func:`run_study` writes
 ``rtdose.dcm`` (absorbed dose, Gy) and ``results.json``; :func:`run_batch` does
 that for many study folders, reporting progress on stderr.
+
+Scan times: a scan outside 0–168 h after injection is refused, one outside the
+FLEX-MRT post-cycle window 24–72 h (Holzgreve 2025; MISSION.md "Injection time
+for dosimetry") is warned about. A single-scan method (Hänscheid, prior half-life)
+with the scan earlier than 48 h — the best single time for Lu-PSMA (Hou et al.,
+2021) — is warned about, and every single-scan result reports how far the kidney
+TIA could be under-estimated at that scan time if the true kidney T_eff lies in
+:data:`STP_TEFF_RANGE_H` [assumed], with the kidney BED and the cycles that fit
+under the protocol's cap at the point value and at that bound.
+
+Kinetics per structure (:mod:`gpu_dose.regions`): a fitted T_eff (``fit``) is
+``fitted``; one given for the patient (``--teff-h``, e.g. cycle 1's) is
+``patient_prior``; otherwise the group's population value, ``population`` —
+always flagged estimated. With ``fit``, each voxel takes its structure's fitted
+clearance rate (voxels outside every structure: the rate fitted to their sum) and
+its own amplitude by linear least squares (:func:`gpu_dose.tia.fit_with_rate`).
 """
 
 from __future__ import annotations
@@ -19,41 +35,70 @@ import numpy as np
 
 from gpu_dose import dicom_io, tia
 from gpu_dose.backend import Backend, get_backend
-from gpu_dose.convolve import absorbed_dose, density_from_hu
+from gpu_dose.convolve import absorbed_dose, medium_density
 from gpu_dose.errors import DoseError
 from gpu_dose.grid import resample
 from gpu_dose.kernel import KERNEL_DENSITY_G_ML
-from gpu_dose.structures import (
-    DEFAULT_ALPHA_BETA_GY,
-    DEFAULT_REPAIR_HALF_TIME_H,
-    StructureResult,
-    add_bed,
-    structure_result,
-)
+from gpu_dose.regions import RegionModel, group_of, region_model
+from gpu_dose.structures import StructureResult, add_bed, bed, structure_result
 
-__all__ = ["TIA_METHODS", "DoseResult", "Settings", "compute_dose", "run_study"]
+__all__ = [
+    "SCAN_LIMITS_H",
+    "SCAN_WINDOW_H",
+    "STP_BEST_H",
+    "STP_TEFF_RANGE_H",
+    "TIA_METHODS",
+    "DoseResult",
+    "Settings",
+    "compute_dose",
+    "run_study",
+]
 
 TIA_METHODS = ("hanscheid", "prior-half-life", "fit")
-#: Population kidney effective half-life, h (VISION dosimetry, MISSION.md) — used where
-#: no T_eff is given for a region [assumed for non-kidney regions].
-POPULATION_TEFF_H = 35.5
+#: Scans outside these hours after injection are refused (MISSION.md, settled).
+SCAN_LIMITS_H = (0.0, 168.0)
+#: FLEX-MRT post-cycle SPECT/CT window, h (Holzgreve 2025); outside it: a warning.
+SCAN_WINDOW_H = (24.0, 72.0)
+#: Best single scan time for Lu-PSMA kidney dosimetry, h (Hou et al. 2021).
+STP_BEST_H = 48.0
+#: True kidney T_eff range for the single-time-point error, h [assumed: spread of
+#: per-patient kidney T_eff around the 35.5 h median; replace with the trial's own].
+STP_TEFF_RANGE_H = (20.0, 60.0)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """How to compute a study's dose; defaults as in MISSION.md (α/β, T_rep assumed)."""
+    """How to compute a study's dose. Build it from a protocol with
+    :func:`gpu_dose.dose_settings.dose_settings` (the CLI and the gRPC service do)."""
 
     method: str = "prior-half-life"
-    teff_h: dict[str, float] = field(default_factory=dict)  # region name or kidney/tumour
+    teff_h: dict[str, float] = field(default_factory=dict)  # patient-known, by name or group
     dose_method: str = "kernel"
     device: str | None = None
     dtype: str = "float32"
-    alpha_beta_gy: float = DEFAULT_ALPHA_BETA_GY
-    repair_half_time_h: float = DEFAULT_REPAIR_HALF_TIME_H
+    regions: RegionModel = field(default_factory=region_model)
     injected_mbq: float | None = None
     injection_time: dt.datetime | None = None
+    injection_source: str = "explicit injection time"
     calibration_bq_ml_per_count: float | None = None
+    sensitivity_cps_per_mbq: float | None = None
+    kidney_cap_gy: float | None = None
     notes: tuple[str, ...] = ()
+
+    @property
+    def alpha_beta_gy(self) -> float:
+        """The kidney's α/β (Gy) — other groups have their own (``regions``)."""
+        return self.regions.for_structure("kidney").alpha_beta_gy.value
+
+    @property
+    def repair_half_time_h(self) -> float:
+        """The kidney's repair half-time (h)."""
+        return self.regions.for_structure("kidney").repair_half_time_h.value
+
+    @property
+    def site_time_zone(self) -> str | None:
+        tz = self.regions.site_time_zone
+        return None if tz is None else str(tz.value)
 
 
 @dataclass
@@ -72,48 +117,60 @@ class DoseResult:
         """The first time point (the scan the record entry reports)."""
         return self.spect[0]
 
+    single_time_point: dict[str, Any] | None = None
+
     def to_dict(self) -> dict[str, Any]:
         s = self.settings
+        tz = s.regions.site_time_zone
         return {
             "spect": [
                 {
                     "path": im.path,
                     "acquired": im.acquired.isoformat(),
                     "hours_post_injection": round(im.hours_post_injection, 4),
+                    "injection_time_source": im.injection_source,
+                    "time_zone": im.time_zone,
                 }
                 for im in self.spect
             ],
             "injected_mbq": self.scan.injected_mbq,
             "injected": self.scan.injected.isoformat(),
+            "injection_time_source": self.scan.injection_source,
+            "time_zone": self.scan.time_zone,
+            "site_time_zone": None if tz is None else tz.to_dict(),
             "tia_method": s.method,
             "dose_method": s.dose_method,
             "backend": self.backend,
             "dtype": s.dtype,
             "alpha_beta_gy": s.alpha_beta_gy,
             "repair_half_time_h": s.repair_half_time_h,
+            "regions": {g: p.to_dict() for g, p in s.regions.groups.items()},
+            "single_time_point": self.single_time_point,
             "notes": list(s.notes),
             "warnings": self.warnings,
             "structures": {k: v.to_dict() for k, v in self.structures.items()},
         }
 
 
-def _teff_for(name: str, settings: Settings) -> tuple[float, str]:
-    """T_eff (h) for a structure: by exact name, then kidney/tumour group, else population."""
-    group = "kidney" if "kidney" in name else "tumour" if _is_tumour(name) else ""
+def _teff_for(name: str, settings: Settings, fits: dict[str, float]) -> tuple[float, str]:
+    """(T_eff h, source): the region's fit, a patient-known value, else the group's population."""
+    if name in fits:
+        return fits[name], "fitted"
+    group = group_of(name)
     for key in (name, group, group + "s"):
-        if key and key in settings.teff_h:
-            return float(settings.teff_h[key]), "given"
-    return POPULATION_TEFF_H, "population default"
+        if key in settings.teff_h:
+            return float(settings.teff_h[key]), "patient_prior"
+    return settings.regions.for_structure(name).population_teff_h.value, "population"
 
 
 def _is_tumour(name: str) -> bool:
-    return any(word in name.lower() for word in ("tumour", "tumor", "lesion"))
+    return group_of(name) == "tumour"
 
 
 def _teff_map(masks: dict[str, np.ndarray], shape, settings: Settings) -> np.ndarray:
-    teff = np.full(shape, POPULATION_TEFF_H)
+    teff = np.full(shape, settings.regions.for_structure("").population_teff_h.value)
     for name, mask in masks.items():
-        teff[mask] = _teff_for(name, settings)[0]
+        teff[mask] = _teff_for(name, settings, {})[0]
     return teff
 
 
@@ -135,7 +192,7 @@ def _check_time_points(images: list[dicom_io.SpectImage]) -> None:
 
 def _tia_map(be: Backend, images, masks, settings: Settings):
     """TIA (MBq·h per voxel) on the backend, and the regional fits when fitting."""
-    xp, dtype = be.xp, settings.dtype
+    xp, dtype = be.xp, getattr(be.xp, settings.dtype)
     if settings.method == "fit":
         if len(images) < 2:
             raise DoseError(
@@ -146,8 +203,10 @@ def _tia_map(be: Backend, images, masks, settings: Settings):
                 fix="give more --spect, or use --method hanscheid or prior-half-life",
             )
         times = [im.hours_post_injection for im in images]
-        stack = xp.asarray(np.stack([im.activity_mbq() for im in images]), dtype=dtype)
-        return tia.fit_mono_exponential(times, stack).tia, _region_fits(images, masks)
+        stack = np.stack([im.activity_mbq() for im in images])
+        fits, lam = _region_fits(times, stack, masks)
+        fit = tia.fit_with_rate(times, xp.asarray(stack, dtype=dtype), xp.asarray(lam, dtype=dtype))
+        return fit.tia, fits
     if len(images) != 1:
         raise DoseError(
             "too_many_time_points",
@@ -160,17 +219,22 @@ def _tia_map(be: Backend, images, masks, settings: Settings):
     a = xp.asarray(im.activity_mbq(), dtype=dtype)
     if settings.method == "hanscheid":
         return tia.hanscheid(a, im.hours_post_injection), {}
-    teff = xp.asarray(_teff_map(masks, a.shape, settings), dtype=dtype)
+    teff = xp.asarray(_teff_map(masks, im.geometry.shape, settings), dtype=dtype)
     return tia.prior_half_life(a, im.hours_post_injection, teff), {}
 
 
-def _region_fits(images, masks) -> dict[str, float]:
-    times = [im.hours_post_injection for im in images]
-    fits = {}
+def _region_fits(times, stack: np.ndarray, masks) -> tuple[dict[str, float], np.ndarray]:
+    """Per-structure fitted T_eff, and a λ map: each structure's λ, the rest's elsewhere."""
+    fits, lam = {}, np.zeros(stack.shape[1:])
+    outside = ~np.logical_or.reduce(list(masks.values())) if masks else np.ones(lam.shape, bool)
+    rest = tia.fit_mono_exponential(times, stack[:, outside].sum(axis=1))
+    lam[:] = math.log(2) / float(rest.teff_h)
     for name, mask in masks.items():
-        activity = np.array([im.activity_mbq()[mask].sum() for im in images])
-        fits[name] = float(tia.fit_mono_exponential(times, activity).teff_h)
-    return fits
+        fit = tia.fit_mono_exponential(times, stack[:, mask].sum(axis=1))
+        fits[name] = float(fit.teff_h)
+        if name != "kidneys":  # the derived union: its parts keep their own rates
+            lam[mask] = math.log(2) / fits[name]
+    return fits, lam
 
 
 def _density(be: Backend, ct_path, spect: dicom_io.SpectImage, dtype: str):
@@ -185,34 +249,50 @@ def _density(be: Backend, ct_path, spect: dicom_io.SpectImage, dtype: str):
             tag="FrameOfReferenceUID (0020,0052)",
             fix="use the CT acquired with this SPECT (same frame of reference)",
         )
-    hu = be.xp.asarray(ct.hu, dtype=dtype)
+    hu = be.xp.asarray(ct.hu, dtype=getattr(be.xp, dtype))
     hu_on_spect = resample(hu, ct.geometry, spect.geometry, order=1, fill=-1000.0)
-    rho = density_from_hu(hu_on_spect)
+    rho = medium_density(hu_on_spect)
     return rho, rho
 
 
-def _read_images(spect_paths, settings: Settings) -> list[dicom_io.SpectImage]:
+def _read_images(spect_paths, settings: Settings) -> tuple[list[dicom_io.SpectImage], list[str]]:
     images = [
         dicom_io.read_spect(
             p,
             calibration_bq_ml_per_count=settings.calibration_bq_ml_per_count,
+            sensitivity_cps_per_mbq=settings.sensitivity_cps_per_mbq,
             injection_time=settings.injection_time,
+            injection_source=settings.injection_source,
             injected_mbq=settings.injected_mbq,
+            site_time_zone=settings.site_time_zone,
         )
         for p in spect_paths
     ]
     images.sort(key=lambda im: im.hours_post_injection)
-    for im in images:
-        if im.hours_post_injection <= 0:
-            raise DoseError(
-                "scan_before_injection",
-                "acquisition is not after the injection",
-                path=im.path,
-                tag="AcquisitionDateTime (0008,002A)",
-                fix="check the acquisition and injection date/time",
-            )
+    warnings = [_scan_window(im) for im in images]
     _check_time_points(images)
-    return images
+    return images, [w for w in warnings if w]
+
+
+def _scan_window(im: dicom_io.SpectImage) -> str:
+    """Refuse a scan outside 0–168 h after injection; a warning outside 24–72 h."""
+    hours, (low, high) = im.hours_post_injection, SCAN_LIMITS_H
+    if not low < hours <= high:
+        raise DoseError(
+            "scan_outside_window",
+            f"the scan is {hours:.2f} h after the injection ({im.injection_source}: "
+            f"{im.injected.isoformat()}; acquired {im.acquired.isoformat()}), outside "
+            f"{low:g}–{high:g} h",
+            path=im.path,
+            tag="AcquisitionDateTime (0008,002A) / " + im.injection_source,
+            fix="check the injection and acquisition date, time and time zone",
+        )
+    if SCAN_WINDOW_H[0] <= hours <= SCAN_WINDOW_H[1]:
+        return ""
+    return (
+        f"{im.path}: scan {hours:.1f} h after injection is outside the protocol's "
+        f"{SCAN_WINDOW_H[0]:g}–{SCAN_WINDOW_H[1]:g} h window [scan_outside_protocol_window]"
+    )
 
 
 def _with_kidneys(masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -235,7 +315,7 @@ def compute_dose(
             fix=f"use one of {TIA_METHODS}",
         )
     be = get_backend(settings.device)
-    images = _read_images([Path(p) for p in spect_paths], settings)
+    images, warnings = _read_images([Path(p) for p in spect_paths], settings)
     geometry = images[0].geometry
     masks = _with_kidneys(dicom_io.read_masks(masks_path, geometry))
     tia_map, fits = _tia_map(be, images, masks, settings)
@@ -245,35 +325,90 @@ def compute_dose(
         name: _structure(be, name, mask, dose, tia_map, rho, images[0], settings, fits)
         for name, mask in masks.items()
     }
-    warnings = [w for im in images for w in im.warnings]
-    return DoseResult(images, settings, be.name, structures, be.asnumpy(dose), warnings)
+    warnings += [w for im in images for w in im.warnings]
+    stp = None
+    if settings.method != "fit":
+        stp, stp_warnings = _single_time_point(images[0], structures, settings)
+        warnings += stp_warnings
+    result = DoseResult(images, settings, be.name, structures, be.asnumpy(dose), warnings)
+    result.single_time_point = stp
+    return result
 
 
 def _structure(be, name, mask, dose, tia_map, rho, image, settings, fits) -> StructureResult:
     m = be.xp.asarray(mask)
     gbq = None if image.injected_mbq is None else image.injected_mbq / 1000.0
-    res = structure_result(
-        name, dose, tia_map, m, image.geometry.voxel_volume_ml, rho, injected_gbq=gbq
-    )
-    teff = _structure_teff(name, settings, fits)
-    res.teff_h = teff
-    return add_bed(
-        res,
-        dose,
-        m,
-        image.geometry.voxel_volume_ml,
-        rho,
-        teff,
-        settings.alpha_beta_gy,
-        settings.repair_half_time_h,
-    )
+    voxel_ml = image.geometry.voxel_volume_ml
+    res = structure_result(name, dose, tia_map, m, voxel_ml, rho, injected_gbq=gbq)
+    params = settings.regions.for_structure(name)
+    res.teff_h, res.teff_source = _teff_for(name, settings, fits)
+    res.group = params.group
+    res.parameters = {
+        "alpha_beta_gy": params.alpha_beta_gy.to_dict(),
+        "repair_half_time_h": params.repair_half_time_h.to_dict(),
+        "teff_h": {
+            "value": res.teff_h,
+            "source": res.teff_source,
+            "estimated": res.teff_source == "population",
+        },
+    }
+    ab, trep = params.alpha_beta_gy.value, params.repair_half_time_h.value
+    return add_bed(res, dose, m, voxel_ml, rho, res.teff_h, ab, trep)
 
 
-def _structure_teff(name: str, settings: Settings, fits: dict[str, float]) -> float:
-    """T_eff for BED: the region's fit, else the given/population value."""
-    if name in fits:
-        return fits[name]
-    return _teff_for(name, settings)[0]
+def _kidney(structures: dict[str, StructureResult]) -> StructureResult | None:
+    if "kidneys" in structures:
+        return structures["kidneys"]
+    found = [s for n, s in structures.items() if group_of(n) == "kidney"]
+    return found[0] if len(found) == 1 else None
+
+
+def _single_time_point(
+    image: dicom_io.SpectImage, structures: dict[str, StructureResult], settings: Settings
+) -> tuple[dict[str, Any], list[str]]:
+    """How far a single scan at this time can under-estimate kidney TIA, and the cap margin."""
+    hours, kidney = image.hours_post_injection, _kidney(structures)
+    prior = kidney.teff_h if kidney is not None and kidney.teff_h else 35.5
+    low, high = tia.single_time_point_ratio(settings.method, hours, prior, STP_TEFF_RANGE_H)
+    under = max(high - 1.0, 0.0)
+    out: dict[str, Any] = {
+        "scan_h": round(hours, 3),
+        "method": settings.method,
+        "true_teff_range_h": list(STP_TEFF_RANGE_H),
+        "prior_teff_h": None if settings.method == "hanscheid" else prior,
+        "tia_ratio_range": [round(low, 4), round(high, 4)],
+        "max_underestimate": round(under, 4),
+        "source": "mono-exponential kinetics; true kidney T_eff range [assumed]; best single "
+        "scan time ≈ 48 h (Hou 2021)",
+    }
+    if kidney is not None and kidney.teff_h:
+        out["kidney"] = _cap_margin(kidney, under, settings.kidney_cap_gy)
+    warnings = []
+    if hours < STP_BEST_H:
+        warnings.append(
+            f"single scan at {hours:.1f} h (< {STP_BEST_H:g} h): the kidney TIA may be "
+            f"under-estimated by up to {100 * under:.0f} % if the true T_eff is "
+            f"{STP_TEFF_RANGE_H[0]:g}–{STP_TEFF_RANGE_H[1]:g} h; the best single time for "
+            "Lu-PSMA is about 48 h (Hou 2021) [single_time_point_early]"
+        )
+    return out, warnings
+
+
+def _cap_margin(kidney: StructureResult, under: float, cap_gy: float | None) -> dict[str, Any]:
+    """This cycle's kidney BED at the point value and with the dose raised by ``under``."""
+    ab, trep, teff = kidney.alpha_beta_gy, kidney.repair_half_time_h, kidney.teff_h
+    point = float(bed(kidney.mean_gy, teff, ab, trep))
+    upper = float(bed(kidney.mean_gy * (1.0 + under), teff, ab, trep))
+    out: dict[str, Any] = {
+        "mean_gy": round(kidney.mean_gy, 4),
+        "bed_gy": round(point, 4),
+        "bed_gy_if_underestimated": round(upper, 4),
+        "cap_gy": cap_gy,
+    }
+    if cap_gy is not None and point > 0:
+        out["cycles_within_cap"] = math.floor(cap_gy / point + 1e-9)
+        out["cycles_within_cap_if_underestimated"] = math.floor(cap_gy / upper + 1e-9)
+    return out
 
 
 def run_study(

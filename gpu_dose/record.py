@@ -1,26 +1,25 @@
-"""A dose result as the post-cycle SPECT/CT entry of a patient record (``spect_ct``).
+"""Dose results and patient records: the post-cycle ``spect_ct`` entry, and the injection time.
 
-Keys: ``cycle``, ``dtc`` (scan date-time, ISO 8601 with offset),
+Entry keys: ``cycle``, ``dtc`` (scan date-time, ISO 8601 with offset),
 ``hours_post_injection``, ``tumour_volume_ml`` (sum of tumour mask volumes —
 the PSMA-avid tumour volume), ``kidney_dose_gy`` (mass-weighted mean absorbed
-dose over both kidneys) and ``kidney_teff_h``. ``new_lesions`` can't be known
-from dose alone and is left out; so is any other key whose value is unknown.
+dose over both kidneys), ``kidney_teff_h`` and ``teff_source`` — ``fitted`` (from
+two or more scans), ``patient_prior`` (given for this patient) or ``population``
+(a population default: the rules engine flags that cycle's BED estimated). A
+T_eff is never written without its source. ``new_lesions`` can't be known from
+dose alone and is left out; so is any other key whose value is unknown.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from gpu_dose.pipeline import DoseResult, _is_tumour
+from gpu_dose.errors import DoseError
+from gpu_dose.pipeline import DoseResult, _kidney
+from gpu_dose.regions import group_of
 
-__all__ = ["to_record_entry"]
-
-
-def _kidneys(result: DoseResult):
-    if "kidneys" in result.structures:
-        return result.structures["kidneys"]
-    found = [s for n, s in result.structures.items() if "kidney" in n.lower()]
-    return found[0] if len(found) == 1 else None
+__all__ = ["injection_from_record", "to_record_entry"]
 
 
 def to_record_entry(
@@ -33,12 +32,43 @@ def to_record_entry(
         "dtc": scan.acquired.isoformat(timespec="seconds"),
         "hours_post_injection": round(scan.hours_post_injection, 3),
     }
-    names = tumour_names or [n for n in result.structures if _is_tumour(n)]
+    names = tumour_names or [n for n in result.structures if group_of(n) == "tumour"]
     if names:
         entry["tumour_volume_ml"] = round(sum(result.structures[n].volume_ml for n in names), 3)
-    kidneys = _kidneys(result)
+    kidneys = _kidney(result.structures)
     if kidneys is not None:
         entry["kidney_dose_gy"] = round(kidneys.mean_gy, 4)
-        if kidneys.teff_h is not None:
+        if kidneys.teff_h is not None and kidneys.teff_source is not None:
             entry["kidney_teff_h"] = round(kidneys.teff_h, 3)
+            entry["teff_source"] = kidneys.teff_source
     return entry
+
+
+def injection_from_record(record: Any, cycle: int) -> tuple[dt.datetime, str]:
+    """(injection date-time, source) from ``record``'s administration of ``cycle``.
+
+    ``record`` is an :class:`engine.Record`. The administration's ``dtc`` must carry a
+    time: a date alone cannot place a scan in hours after injection.
+    """
+    where = f"record {record.subject_id} administrations (cycle {cycle})"
+    raw = next(
+        (a for a in record.doc.get("administrations") or () if a.get("cycle") == cycle), None
+    )
+    if raw is None:
+        raise DoseError(
+            "no_administration",
+            f"the record has no administration for cycle {cycle}",
+            tag=where,
+            fix="record the administration, or give --injection-time",
+        )
+    text = str(raw["dtc"])
+    if "T" not in text:
+        raise DoseError(
+            "injection_date_only",
+            f"the administration's dtc {text!r} has a date but no time",
+            tag=where + ".dtc",
+            fix="record the administration date-time with its offset "
+            "(e.g. 2024-03-04T09:30:00-08:00), or give --injection-time",
+        )
+    when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return when, f"{where}.dtc"

@@ -3,10 +3,12 @@
 Units: dose and BED in Gy, volume in mL, mass in g, half-lives in hours.
 BED per voxel (linear-quadratic, mono-exponential dose rate, full repair;
 Dale 1985, MIRD Pamphlet 20): BED = D + D²·T_rep / ((α/β)·(T_rep + T_eff)).
-Defaults α/β = 2.6 Gy and T_rep = 2.8 h for kidney [assumed: Bodei 2008 /
-MIRD 20]. EUBED (O'Donoghue, Med Phys 26 (1999) 1457) is the uniform BED with
-the same mean surviving fraction: EUBED = −ln(mean e^{−α·BED})/α, mass-weighted,
-with α = 0.3 Gy⁻¹ by default [assumed].
+Defaults α/β = 2.6 Gy and T_rep = 2.8 h are the kidney's [assumed: Bodei 2008 /
+MIRD 20]; the pipeline passes each structure its own group's values
+(:mod:`gpu_dose.regions`) and records them on the result. EUBED (O'Donoghue,
+Med Phys 26 (1999) 1457) is the uniform BED with the same mean surviving
+fraction: EUBED = −ln(mean e^{−α·BED})/α, mass-weighted, with α = 0.3 Gy⁻¹ by
+default [assumed].
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from gpu_dose.backend import namespace, to_numpy
+from gpu_dose.backend import astype, namespace, to_numpy
 from gpu_dose.errors import DoseError
 
 __all__ = [
@@ -50,9 +52,8 @@ def bed(
 def eubed(bed_gy: Any, weights: Any, alpha_per_gy: float = DEFAULT_ALPHA_PER_GY) -> float:
     """Equivalent uniform BED (Gy) of voxel BEDs with (mass) ``weights``."""
     xp = namespace(bed_gy).xp
-    b = bed_gy.astype(xp.float64)
-    w = weights.astype(xp.float64)
-    survival = (w * xp.exp(-alpha_per_gy * b)).sum() / w.sum()
+    b, w = astype(bed_gy, xp.float64), astype(weights, xp.float64)
+    survival = xp.sum(w * xp.exp(-alpha_per_gy * b)) / xp.sum(w)
     return float(-xp.log(survival) / alpha_per_gy)
 
 
@@ -90,6 +91,11 @@ class StructureResult:
     tia_mbq_h: float
     gy_per_gbq: float | None = None
     teff_h: float | None = None
+    teff_source: str | None = None  # fitted | patient_prior | population
+    group: str = ""  # kidney | tumour | organ (gpu_dose.regions)
+    alpha_beta_gy: float | None = None
+    repair_half_time_h: float | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)  # each value's source
     mean_bed_gy: float | None = None
     eubed_gy: float | None = None
     dvh: dict[str, list[float]] = field(default_factory=dict)
@@ -99,8 +105,7 @@ class StructureResult:
 
 
 def _selected(mask: Any, *arrays: Any) -> list[np.ndarray]:
-    m = namespace(mask).xp.asarray(mask, dtype=bool)
-    return [to_numpy(a[m]).astype(np.float64) for a in arrays]
+    return [to_numpy(a[mask]).astype(np.float64) for a in arrays]
 
 
 def structure_result(
@@ -158,6 +163,7 @@ def add_bed(
     voxel_bed = bed(dose_gy, teff_h, alpha_beta_gy, repair_half_time_h)
     rho = density if not isinstance(density, (int, float)) else dose_gy * 0 + density
     b, r = _selected(mask, voxel_bed, rho)
+    result.alpha_beta_gy, result.repair_half_time_h = alpha_beta_gy, repair_half_time_h
     result.mean_bed_gy = float((b * r).sum() / r.sum())
     result.eubed_gy = eubed(b, r * voxel_ml)
     return result

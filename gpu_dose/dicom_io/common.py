@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +17,15 @@ from gpu_dose.errors import DoseError
 from gpu_dose.grid import Geometry
 
 __all__ = [
+    "Zone",
     "any_value",
+    "dicom_zone",
     "ds_number",
     "load_datasets",
     "new_dataset",
     "parse_datetime",
     "series_geometry",
+    "site_zone",
     "write",
 ]
 
@@ -49,37 +54,91 @@ def load_datasets(path: str | Path) -> list[tuple[Path, Dataset]]:
     return found
 
 
-def _tz(ds: Dataset) -> dt.tzinfo:
-    offset = str(ds.get("TimezoneOffsetFromUTC", "") or "+0000")
-    sign = -1 if offset.startswith("-") else 1
-    digits = offset.lstrip("+-").ljust(4, "0")
-    return dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
+_TZ_TAG = "TimezoneOffsetFromUTC (0008,0201)"
+
+
+@dataclass(frozen=True)
+class Zone:
+    """The time zone DICOM times without an offset are read in, and why."""
+
+    tzinfo: dt.tzinfo | None
+    source: str
+
+
+def dicom_zone(ds: Dataset, site_time_zone: str | None, path: str = "") -> Zone:
+    """TimezoneOffsetFromUTC (0008,0201) wins; else the site's IANA zone; else none.
+
+    DICOM PS3.3 C.12.1.1.8: times without an offset are local time where the
+    offset attribute says; absent it, they are taken as the site's local time
+    (MISSION.md, "Time"), daylight saving included.
+    """
+    offset = str(ds.get("TimezoneOffsetFromUTC", "") or "").strip()
+    if offset:
+        sign = -1 if offset.startswith("-") else 1
+        digits = offset.lstrip("+-")
+        if len(digits) != 4 or not digits.isdigit():
+            raise DoseError(
+                "bad_time_zone_offset",
+                f"TimezoneOffsetFromUTC {offset!r} is not ±HHMM",
+                path=path,
+                tag=_TZ_TAG,
+                fix="correct the offset (e.g. -0800), or remove it and give the site time zone",
+            )
+        delta = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        return Zone(dt.timezone(sign * delta), f"{_TZ_TAG} {offset}")
+    if site_time_zone:
+        return Zone(site_zone(site_time_zone), f"site time zone {site_time_zone}")
+    return Zone(None, "")
+
+
+def site_zone(name: str) -> dt.tzinfo:
+    """The IANA zone ``name`` (e.g. America/Los_Angeles), or a DoseError."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise DoseError(
+            "unknown_time_zone",
+            f"{name!r} is not an IANA time zone",
+            tag="site_time_zone",
+            fix="give an IANA name such as America/Los_Angeles",
+        ) from None
 
 
 def parse_datetime(
-    ds: Dataset, datetime_kw: str, date_kw: str, time_kw: str, item: Dataset | None = None
+    src: Dataset,
+    datetime_kw: str,
+    date_kw: str,
+    time_kw: str,
+    *,
+    zone: Zone,
+    path: str = "",
+    tag: str = "",
 ) -> dt.datetime | None:
-    """A timezone-aware datetime from a DT attribute, else a DA + TM pair; None if absent.
+    """A timezone-aware datetime from a DT attribute, else a DA + TM pair, both in ``src``.
 
-    ``item`` is where the attributes live (default ``ds``); the date may fall back to
-    ``ds``'s SeriesDate/StudyDate and the offset comes from TimezoneOffsetFromUTC.
+    None when absent. The date is never borrowed from another attribute. An offset
+    written in the DT value wins; otherwise ``zone`` applies, and without one this
+    is an error naming (0008,0201).
     """
-    src = ds if item is None else item
-    text = str(src.get(datetime_kw, "") or "")
+    text = str(src.get(datetime_kw, "") or "") if datetime_kw else ""
     if not text:
         time = str(src.get(time_kw, "") or "")
-        date = str(
-            src.get(date_kw, "")
-            or ds.get(date_kw, "")
-            or ds.get("SeriesDate", "")
-            or ds.get("StudyDate", "")
-            or ""
-        )
+        date = str(src.get(date_kw, "") or "")
         if not time or not date:
             return None
         text = date + time
     value = pydicom.valuerep.DT(text)
-    value = dt.datetime(
+    tzinfo = value.tzinfo or zone.tzinfo
+    if tzinfo is None:
+        raise DoseError(
+            "missing_time_zone",
+            f"{tag or datetime_kw or time_kw} has no UTC offset and neither "
+            "TimezoneOffsetFromUTC nor a site time zone is known",
+            path=path,
+            tag=_TZ_TAG,
+            fix="give the site time zone (--site-time-zone, or a protocol with site_time_zone)",
+        )
+    return dt.datetime(
         value.year,
         value.month,
         value.day,
@@ -87,9 +146,8 @@ def parse_datetime(
         value.minute,
         value.second,
         value.microsecond,
-        tzinfo=value.tzinfo or _tz(ds),
+        tzinfo=tzinfo,
     )
-    return value
 
 
 def _slice_step(items: list[tuple[Path, Dataset]], normal: np.ndarray) -> np.ndarray:

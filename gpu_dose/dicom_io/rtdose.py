@@ -4,6 +4,14 @@ Pixel values are uint32; dose [Gy] = value × DoseGridScaling. Frames are planes
 along the slice axis, ImagePositionPatient is the first frame and
 GridFrameOffsetVector gives each frame's offset (mm) along the normal of
 ImageOrientationPatient (so it decreases when slices run against the normal).
+
+DoseSummationType (3004,000A) is :data:`DOSE_SUMMATION_TYPE` ``RADIOPHARM_ADMIN``:
+the absorbed dose of one radiopharmaceutical administration (one cycle). Every
+standard Defined Term names an RT Plan (PLAN, BRACHY, FRACTION …, which then need
+a Referenced RT Plan Sequence) or an RT Treatment Record (RECORD, which needs a
+Referenced Treatment Record Sequence); a systemic administration has neither, so
+the Defined Terms are extended as PS3.3 allows (dciodvfy: a warning, not an error).
+Operators' Name (RT Series, Type 2) is written empty.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from gpu_dose.grid import Geometry
 __all__ = ["read_rt_dose", "write_rt_dose"]
 
 RT_DOSE_STORAGE = "1.2.840.10008.5.1.4.1.1.481.2"
+DOSE_SUMMATION_TYPE = "RADIOPHARM_ADMIN"
 _COPIED = (
     "PatientID",
     "PatientName",
@@ -77,7 +86,8 @@ def write_rt_dose(
     _copy_study(ds, spect)
     ds.Modality, ds.SeriesInstanceUID, ds.SeriesNumber = "RTDOSE", generate_uid(), 50
     ds.InstanceNumber, ds.Manufacturer = 1, "flexmrt gpu_dose"
-    ds.DoseUnits, ds.DoseType, ds.DoseSummationType = "GY", dose_type, "RECORD"
+    ds.DoseUnits, ds.DoseType, ds.DoseSummationType = "GY", dose_type, DOSE_SUMMATION_TYPE
+    ds.OperatorsName = ""
     ds.DoseComment = comment[:64]
     ds.DoseGridScaling = ds_number(scaling)
     scaling = float(ds.DoseGridScaling)  # the value as written (DS has 16 characters)

@@ -1,12 +1,25 @@
 """Read quantitative SPECT (NM multi-frame or NM/PT slice series) as activity in Bq/mL.
 
-Units come, in this order, from RealWorldValueMappingSequence (0040,9096)
-(MeasurementUnitsCodeSequence: UCUM ``Bq/ml``, ``kBq/ml``, ``MBq/ml``, or counts
-with an explicit calibration), then Units (0054,1001) ``BQML`` with
-RescaleSlope/Intercept, or ``CNTS`` with an explicit calibration factor
-(Bq/mL per count). DecayCorrection (0054,1102) ``ADMIN`` is undone so that the
-image holds the activity at acquisition time. Injection time and activity come
-from RadiopharmaceuticalInformationSequence (0054,0016) unless given.
+Units come, in this order, from RealWorldValueMappingSequence (0040,9096) — every
+item is read and the one whose MeasurementUnitsCodeSequence is UCUM ``Bq/ml``,
+``kBq/ml`` or ``MBq/ml`` is used (two Bq/mL items that disagree, or no usable item,
+are refused naming the tag); an item in counts needs a calibration — then Units
+(0054,1001) ``BQML`` with RescaleSlope/Intercept, or ``CNTS``. Counts are turned
+into Bq/mL by an explicit factor (Bq/mL per count) or by a camera sensitivity
+(cps/MBq: reconstructed counts per second of acquisition per MBq in the field of
+view, the tomographic calibration factor of MIRD Pamphlet 23) with the acquisition
+time from the DICOM: Σ ActualFrameDuration × NumberOfFramesInRotation over
+RotationInformationSequence (0054,0052), else ActualFrameDuration (0018,1242).
+DecayCorrection (0054,1102) ``ADMIN`` is undone so that the image holds the
+activity at acquisition time.
+
+Injection time: an explicit one (``injection_time``, with its source: the command
+line, or the record's administration), else RadiopharmaceuticalStartDateTime
+(0018,1078). A RadiopharmaceuticalStartTime (0018,1072) alone is a time without a
+date and is refused: the date is never taken from the scan (a scan 24.5 h after
+injection would read as 0.5 h). Times without a UTC offset are read in the zone
+TimezoneOffsetFromUTC (0008,0201) gives, else the site's time zone; the image
+says which it used.
 """
 
 from __future__ import annotations
@@ -19,7 +32,14 @@ from pathlib import Path
 import numpy as np
 from pydicom.dataset import Dataset
 
-from gpu_dose.dicom_io.common import any_value, load_datasets, parse_datetime, series_geometry
+from gpu_dose.dicom_io.common import (
+    Zone,
+    any_value,
+    dicom_zone,
+    load_datasets,
+    parse_datetime,
+    series_geometry,
+)
 from gpu_dose.errors import DoseError
 from gpu_dose.grid import Geometry
 from gpu_dose.tia import LU177_HALF_LIFE_H
@@ -43,6 +63,8 @@ class SpectImage:
     injected: dt.datetime
     injected_mbq: float | None
     warnings: list[str] = field(default_factory=list)
+    injection_source: str = ""
+    time_zone: str = ""
 
     @property
     def hours_post_injection(self) -> float:
@@ -54,16 +76,53 @@ class SpectImage:
 
 
 def _frames(
-    items: list[tuple[Path, Dataset]],
-    calibration: float | None,
+    items: list[tuple[Path, Dataset]], counts: _Counts
 ) -> tuple[np.ndarray, Geometry, Path, Dataset]:
     """Bq/mL volume and geometry of a multi-frame file or a sorted slice series."""
     path, ds = items[0]
     if len(items) == 1 and int(any_value(ds, "NumberOfFrames", 1)) > 1:
-        return _to_bq_ml(path, ds, calibration), _multiframe_geometry(path, ds), path, ds
+        geom = _multiframe_geometry(path, ds)
+        return _to_bq_ml(path, ds, counts.factor(path, ds, geom)), geom, path, ds
     ordered, geom = series_geometry(items)
-    stack = np.stack([_to_bq_ml(p, d, calibration) for p, d in ordered])
+    stack = np.stack([_to_bq_ml(p, d, counts.factor(p, d, geom)) for p, d in ordered])
     return stack, geom, path, ds
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """How counts become Bq/mL: a factor (Bq/mL per count) or a camera sensitivity."""
+
+    bq_ml_per_count: float | None = None
+    sensitivity_cps_per_mbq: float | None = None
+
+    def factor(self, path: Path, ds: Dataset, geom: Geometry) -> float | None:
+        if self.bq_ml_per_count is not None:
+            return self.bq_ml_per_count
+        if self.sensitivity_cps_per_mbq is None:
+            return None
+        seconds = _acquisition_seconds(path, ds)
+        mbq_per_count = 1.0 / (self.sensitivity_cps_per_mbq * seconds)
+        return mbq_per_count * 1e6 / geom.voxel_volume_ml
+
+
+def _acquisition_seconds(path: Path, ds: Dataset) -> float:
+    """Acquisition time (s): Σ frame duration × frames over the rotations, else one frame."""
+    rotations = any_value(ds, "RotationInformationSequence", None) or []
+    total_ms = sum(
+        float(any_value(r, "ActualFrameDuration", 0))
+        * int(any_value(r, "NumberOfFramesInRotation", 0))
+        for r in rotations
+    )
+    total_ms = total_ms or float(any_value(ds, "ActualFrameDuration", 0) or 0)
+    if total_ms <= 0:
+        raise DoseError(
+            "missing_frame_duration",
+            "a camera sensitivity needs the acquisition time, and the image has none",
+            path=str(path),
+            tag="RotationInformationSequence (0054,0052) / ActualFrameDuration (0018,1242)",
+            fix="export the image with its frame duration, or give a Bq/mL-per-count factor",
+        )
+    return total_ms / 1000.0
 
 
 def _multiframe_geometry(path: Path, ds: Dataset) -> Geometry:
@@ -88,20 +147,41 @@ def _multiframe_geometry(path: Path, ds: Dataset) -> Geometry:
     )
 
 
+def _unit_code(item: Dataset) -> str:
+    codes = any_value(item, "MeasurementUnitsCodeSequence", None)
+    return str(any_value(codes[0], "CodeValue", "")) if codes else ""
+
+
 def _rwvm_factor(path: Path, ds: Dataset, calibration: float | None) -> tuple[float, float] | None:
-    """(slope, intercept) to Bq/mL from RealWorldValueMapping, or None when absent."""
+    """(slope, intercept) to Bq/mL from the RealWorldValueMapping item in Bq/mL (or counts)."""
     seq = any_value(ds, "RealWorldValueMappingSequence", None)
     if seq is None and "SharedFunctionalGroupsSequence" in ds:
         seq = any_value(ds.SharedFunctionalGroupsSequence[0], "RealWorldValueMappingSequence")
     if not seq:
         return None
-    item = seq[0]
-    unit = (
-        str(item.MeasurementUnitsCodeSequence[0].CodeValue)
-        if any_value(item, "MeasurementUnitsCodeSequence")
-        else ""
-    )
-    scale = _unit_scale(path, unit, calibration, _RWVM_TAG)
+    units = [_unit_code(item) for item in seq]
+    mappings = {
+        (
+            float(item.RealWorldValueSlope) * _UCUM_TO_BQ_ML[u.strip().lower()],
+            float(item.RealWorldValueIntercept) * _UCUM_TO_BQ_ML[u.strip().lower()],
+        )
+        for item, u in zip(seq, units, strict=True)
+        if u.strip().lower() in _UCUM_TO_BQ_ML
+    }
+    if len(mappings) > 1:
+        raise DoseError(
+            "ambiguous_units",
+            f"{len(mappings)} RealWorldValueMapping items in Bq/mL disagree ({units})",
+            path=str(path),
+            tag=_RWVM_TAG,
+            fix="export one Bq/mL mapping, or remove the inconsistent item",
+        )
+    if mappings:
+        return mappings.pop()
+    counted = [n for n, u in enumerate(units) if u.strip().lower() in _COUNT_UNITS]
+    n = counted[0] if counted else 0
+    scale = _unit_scale(path, units[n], calibration, _RWVM_TAG)
+    item = seq[n]
     slope, intercept = float(item.RealWorldValueSlope), float(item.RealWorldValueIntercept)
     return slope * scale, intercept * scale
 
@@ -119,7 +199,8 @@ def _unit_scale(path: Path, unit: str, calibration: float | None, tag: str) -> f
             f"image is in counts ({unit})",
             path=str(path),
             tag=tag,
-            fix="give the calibration factor in Bq/mL per count (--calibration)",
+            fix="give the calibration factor in Bq/mL per count (--calibration) or the "
+            "camera sensitivity in cps/MBq (--sensitivity)",
         )
     if not key:
         raise DoseError(
@@ -155,34 +236,52 @@ def _to_bq_ml(path: Path, ds: Dataset, calibration: float | None) -> np.ndarray:
     return (stored * slope + float(any_value(ds, "RescaleIntercept", 0.0))) * scale
 
 
+_START_DT = "RadiopharmaceuticalStartDateTime (0018,1078)"
+_START_TM = "RadiopharmaceuticalStartTime (0018,1072)"
+
+
 def _injection(
-    path: Path, ds: Dataset, injected: dt.datetime | None, injected_mbq: float | None
-) -> tuple[dt.datetime, float | None]:
+    path: Path, ds: Dataset, zone: Zone, injected: dt.datetime | None, injected_mbq: float | None
+) -> tuple[dt.datetime, str, float | None]:
+    """(injection time, where it came from, activity MBq); the date is never guessed."""
     items = any_value(ds, "RadiopharmaceuticalInformationSequence", None) or [Dataset()]
     info = items[0]
-    when = injected or parse_datetime(
-        ds, "RadiopharmaceuticalStartDateTime", "", "RadiopharmaceuticalStartTime", item=info
-    )
-    if when is None:
-        raise DoseError(
-            "missing_injection_time",
-            "no injection date/time",
-            path=str(path),
-            tag="RadiopharmaceuticalStartDateTime (0018,1078)",
-            fix="give the injection time explicitly (--injection-time ISO-8601)",
-        )
     total_bq = any_value(info, "RadionuclideTotalDose", None)
     mbq = (
         injected_mbq
         if injected_mbq is not None
         else (None if total_bq is None else float(total_bq) / 1e6)
     )
-    return when, mbq
+    if injected is not None:
+        return injected, "", mbq
+    when = parse_datetime(
+        info, "RadiopharmaceuticalStartDateTime", "", "", zone=zone, path=str(path), tag=_START_DT
+    )
+    if when is not None:
+        return when, _START_DT, mbq
+    fix = (
+        "give the injection date-time (--injection-time 2024-03-04T09:30:00-08:00, or "
+        "--record with this cycle's administration date-time), or export "
+        "RadiopharmaceuticalStartDateTime (0018,1078)"
+    )
+    if any_value(info, "RadiopharmaceuticalStartTime", None) is not None:
+        raise DoseError(
+            "injection_date_missing",
+            "the injection has a time but no date; the date is not taken from the scan",
+            path=str(path),
+            tag=_START_TM,
+            fix=fix,
+        )
+    raise DoseError(
+        "missing_injection_time", "no injection date/time", path=str(path), tag=_START_DT, fix=fix
+    )
 
 
-def _acquired(path: Path, ds: Dataset) -> dt.datetime:
-    when = parse_datetime(ds, "AcquisitionDateTime", "AcquisitionDate", "AcquisitionTime")
-    when = when or parse_datetime(ds, "", "SeriesDate", "SeriesTime")
+def _acquired(path: Path, ds: Dataset, zone: Zone) -> dt.datetime:
+    kw = {"zone": zone, "path": str(path)}
+    when = parse_datetime(
+        ds, "AcquisitionDateTime", "AcquisitionDate", "AcquisitionTime", **kw
+    ) or parse_datetime(ds, "", "SeriesDate", "SeriesTime", **kw)
     if when is None:
         raise DoseError(
             "missing_acquisition_time",
@@ -209,8 +308,11 @@ def read_spect(
     path: str | Path,
     *,
     calibration_bq_ml_per_count: float | None = None,
+    sensitivity_cps_per_mbq: float | None = None,
     injection_time: dt.datetime | None = None,
+    injection_source: str = "explicit injection time",
     injected_mbq: float | None = None,
+    site_time_zone: str | None = None,
 ) -> SpectImage:
     """Read one SPECT time point (a multi-frame file or a folder of slices)."""
     items = [it for it in load_datasets(path) if it[1].get("Modality") in ("NM", "PT")]
@@ -222,11 +324,32 @@ def read_spect(
             tag="Modality (0008,0060)",
             fix="point --spect at the SPECT series",
         )
-    bq_ml, geom, file, ds = _frames(items, calibration_bq_ml_per_count)
-    acquired = _acquired(file, ds)
-    injected, mbq = _injection(file, ds, injection_time, injected_mbq)
+    if calibration_bq_ml_per_count is not None and sensitivity_cps_per_mbq is not None:
+        raise DoseError(
+            "ambiguous_calibration",
+            "both a Bq/mL-per-count factor and a camera sensitivity were given",
+            path=str(path),
+            tag="--calibration/--sensitivity",
+            fix="give one of them",
+        )
+    counts = _Counts(calibration_bq_ml_per_count, sensitivity_cps_per_mbq)
+    bq_ml, geom, file, ds = _frames(items, counts)
+    zone = dicom_zone(ds, site_time_zone, str(file))
+    acquired = _acquired(file, ds, zone)
+    injected, source, mbq = _injection(file, ds, zone, injection_time, injected_mbq)
+    source = source or injection_source
     if str(any_value(ds, "DecayCorrection", "NONE")).upper() == "ADMIN":
         hours = (acquired - injected).total_seconds() / 3600.0
         bq_ml = bq_ml * math.exp(-math.log(2) * hours / LU177_HALF_LIFE_H)
     bq_ml, warnings = _clip_negative(bq_ml, file)
-    return SpectImage(str(file), bq_ml, geom, acquired, injected, mbq, warnings)
+    return SpectImage(
+        str(file),
+        bq_ml,
+        geom,
+        acquired,
+        injected,
+        mbq,
+        warnings,
+        source,
+        zone.source or "UTC offsets in the DICOM values",
+    )

@@ -57,6 +57,18 @@ def _base(ds: Dataset, study: Study, modality: str, series_uid: str, number: int
     ds.TimezoneOffsetFromUTC = study.study_datetime.strftime("%z") or "+0000"
 
 
+def _image_series(ds: Dataset) -> None:
+    """General Series/Image attributes an image IOD needs (dciodvfy-clean; Type 2 empty)."""
+    ds.BodyPartExamined = "ABDOMEN"  # unpaired: Laterality (Type 2C) is then absent
+    ds.OperatorsName = ""
+
+
+def _nm_pet(ds: Dataset) -> None:
+    """NM/PET Patient Orientation module (Type 2 sequences, empty: not recorded)."""
+    ds.PatientOrientationCodeSequence = Sequence([])
+    ds.PatientGantryRelationshipCodeSequence = Sequence([])
+
+
 def _when(ds: Dataset, prefix: str, when: dt.datetime) -> None:
     setattr(ds, f"{prefix}Date", when.strftime("%Y%m%d"))
     setattr(ds, f"{prefix}Time", when.strftime("%H%M%S"))
@@ -81,6 +93,7 @@ def _orientation(geometry: Geometry) -> tuple[list[str], list[str]]:
 def _radiopharmaceutical(injected: dt.datetime, injected_mbq: float) -> Sequence:
     item = Dataset()
     item.Radiopharmaceutical = "Lu-177 PSMA-617"
+    item.RadionuclideCodeSequence = Sequence([])  # Type 2: not coded here
     item.RadiopharmaceuticalStartDateTime = injected.strftime("%Y%m%d%H%M%S%z")
     item.RadionuclideTotalDose = ds_number(injected_mbq * 1e6)  # Bq
     item.RadionuclideHalfLife = ds_number(159.53 * 3600)  # s
@@ -96,6 +109,30 @@ def _rwvm(slope: float) -> Sequence:
     item.RealWorldValueFirstValueMapped, item.RealWorldValueLastValueMapped = 0, 65535
     item.RealWorldValueSlope, item.RealWorldValueIntercept = float(slope), 0.0
     return Sequence([item])
+
+
+#: Lu-177 208 keV photopeak, ±10 % window, keV (the usual quantitative SPECT window).
+_WINDOW_KEV = (187.2, 228.8)
+#: A 60-view, 15 s per view rotation (900 s): the acquisition time camera sensitivity needs.
+_FRAME_MS, _VIEWS = 15000, 60
+
+
+def _nm_acquisition(ds: Dataset) -> None:
+    """NM Multi-frame, NM Image, Isotope and Tomo Acquisition attributes (one detector)."""
+    ds.NumberOfEnergyWindows, ds.NumberOfDetectors, ds.NumberOfRotations = 1, 1, 1
+    ds.CountsAccumulated = ""
+    window, limits = Dataset(), Dataset()
+    limits.EnergyWindowLowerLimit, limits.EnergyWindowUpperLimit = (
+        ds_number(v) for v in _WINDOW_KEV
+    )
+    window.EnergyWindowRangeSequence = Sequence([limits])
+    window.EnergyWindowName = "Lu177 208keV"
+    ds.EnergyWindowInformationSequence = Sequence([window])
+    rotation = Dataset()
+    rotation.StartAngle, rotation.AngularStep, rotation.ScanArc = "0", "6", "360"
+    rotation.RotationDirection = "CW"
+    rotation.ActualFrameDuration, rotation.NumberOfFramesInRotation = _FRAME_MS, _VIEWS
+    ds.RotationInformationSequence = Sequence([rotation])
 
 
 def _scale16(values: np.ndarray) -> tuple[np.ndarray, float]:
@@ -117,7 +154,10 @@ def write_nm_multiframe(
     """NM multi-frame reconstruction in Bq/mL (``units``: ``rwvm``, ``none`` or a Units value)."""
     ds = new_dataset(NuclearMedicineImageStorage, generate_uid())
     _base(ds, study, "NM", generate_uid(), 10)
+    _image_series(ds)
+    _nm_pet(ds)
     ds.ImageType = ["ORIGINAL", "PRIMARY", "RECON TOMO", "EMISSION"]
+    _nm_acquisition(ds)
     _when(ds, "Series", acquired)
     _when(ds, "Acquisition", acquired)
     stored, slope = _scale16(bq_ml)
@@ -128,6 +168,7 @@ def write_nm_multiframe(
     ds.NumberOfSlices = int(stored.shape[0])
     iop, spacing = _orientation(geometry)
     det = Dataset()
+    det.CollimatorType = "PARA"
     det.ImagePositionPatient = [ds_number(v) for v in geometry.affine[:3, 3]]
     det.ImageOrientationPatient = iop
     ds.DetectorInformationSequence = Sequence([det])
@@ -163,6 +204,17 @@ def _slice_dataset(
     return ds
 
 
+def _pet_series(ds: Dataset, slices: int, k: int) -> None:
+    """PET Series and PET Image attributes of a static SPECT reconstruction stored as PT."""
+    _image_series(ds)
+    _nm_pet(ds)
+    ds.CountsSource, ds.SeriesType = "EMISSION", ["STATIC", "IMAGE"]
+    ds.NumberOfSlices, ds.ImageIndex = slices, k + 1
+    ds.CorrectedImage = ["ATTN", "SCAT"]
+    ds.CollimatorType = ""  # Type 2: a SPECT collimator has no PET term
+    ds.FrameReferenceTime, ds.ActualFrameDuration = "0", _FRAME_MS * _VIEWS
+
+
 def write_slice_series(
     folder: Path,
     values: np.ndarray,
@@ -176,7 +228,12 @@ def write_slice_series(
     units: str = "BQML",
     positions: np.ndarray | None = None,
 ) -> list[Path]:
-    """One file per slice (PT or NM with Units + Rescale); ``positions`` may override IPP."""
+    """One PT file per slice (Units + Rescale); ``positions`` may override IPP.
+
+    NM images are multi-frame by their IOD: write them with :func:`write_nm_multiframe`.
+    """
+    if kind != "PT":
+        raise ValueError(f"slice series are written as PT, not {kind}")
     series_uid, paths = generate_uid(), []
     for k in range(values.shape[0]):
         ds = _slice_dataset(
@@ -184,6 +241,7 @@ def write_slice_series(
         )
         _when(ds, "Series", acquired)
         _when(ds, "Acquisition", acquired)
+        _pet_series(ds, values.shape[0], k)
         stored, slope = _scale16(values[k])
         _pixels(ds, stored)
         ds.Units, ds.DecayCorrection = units, "NONE"
@@ -204,6 +262,8 @@ def write_ct_series(
         _when(ds, "Series", acquired)
         _when(ds, "Acquisition", acquired)
         ds.ContentDate, ds.ContentTime = ds.SeriesDate, ds.SeriesTime
+        _image_series(ds)
+        ds.PatientPosition, ds.AcquisitionNumber = "HFS", 1
         ds.KVP, ds.RescaleType = "120", "HU"
         ds.RescaleSlope, ds.RescaleIntercept = "1", "-1024"
         _pixels(ds, np.round(hu[k] + 1024).astype(np.int16))
@@ -266,11 +326,19 @@ def _roi_contour(number: int, polygons: list[np.ndarray]) -> Dataset:
     return item
 
 
+def _observation(number: int, name: str) -> Dataset:
+    item = Dataset()
+    item.ObservationNumber, item.ReferencedROINumber = number, number
+    item.RTROIInterpretedType = "ORGAN" if "kidney" in name.lower() else "GTV"
+    item.ROIInterpreter = ""
+    return item
+
+
 def write_rtstruct(path: Path, contours: dict[str, list[np.ndarray]], study: Study) -> Path:
     """RT Structure Set of closed planar contours ((N, 3) patient mm) by ROI name."""
     ds = new_dataset(_RTSTRUCT, generate_uid())
     _base(ds, study, "RTSTRUCT", generate_uid(), 40)
-    ds.StructureSetLabel = "phantom"
+    ds.StructureSetLabel, ds.OperatorsName = "phantom", ""
     _when(ds, "StructureSet", study.study_datetime)
     frame = Dataset()
     frame.FrameOfReferenceUID = study.frame_uid
@@ -280,5 +348,8 @@ def write_rtstruct(path: Path, contours: dict[str, list[np.ndarray]], study: Stu
     )
     ds.ROIContourSequence = Sequence(
         [_roi_contour(n, polys) for n, polys in enumerate(contours.values(), start=1)]
+    )
+    ds.RTROIObservationsSequence = Sequence(
+        [_observation(n, name) for n, name in enumerate(contours, start=1)]
     )
     return write(ds, path)

@@ -32,13 +32,25 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--injection-time",
         metavar="ISO8601",
-        help="injection date-time with offset, e.g. 2024-03-04T09:30:00+01:00",
+        help="injection date-time with offset, e.g. 2024-03-04T09:30:00-08:00 "
+        "(default: RadiopharmaceuticalStartDateTime (0018,1078))",
+    )
+    p.add_argument(
+        "--record",
+        metavar="PATH",
+        help="patient record: the injection is its administration of --cycle (with a time)",
     )
     p.add_argument(
         "--calibration",
         type=float,
         metavar="BQML_PER_COUNT",
         help="calibration factor for SPECT stored in counts (Bq/mL per count)",
+    )
+    p.add_argument(
+        "--sensitivity",
+        type=float,
+        metavar="CPS_PER_MBQ",
+        help="camera sensitivity for SPECT in counts (cps/MBq; time from the DICOM)",
     )
     p.add_argument("--cycle", type=int, metavar="N", help="also print the record's spect_ct entry")
     p.set_defaults(func=_dose)
@@ -97,8 +109,13 @@ def _common(p: Any) -> None:
     p.add_argument(
         "--protocol",
         metavar="REF",
-        help="take α/β, repair half-time and the "
-        "kidney's population T_eff from this protocol (e.g. flex-mrt)",
+        help="take per-region α/β, repair half-time and population T_eff, the site time "
+        "zone and the kidney cap from this protocol (e.g. flex-mrt)",
+    )
+    p.add_argument(
+        "--site-time-zone",
+        metavar="IANA",
+        help="time zone of DICOM times without TimezoneOffsetFromUTC (e.g. America/Los_Angeles)",
     )
     p.add_argument(
         "--method",
@@ -141,44 +158,41 @@ def _teff(items: list[str]) -> dict[str, float]:
     return out
 
 
-def _protocol_lq(ref: str | None) -> tuple[dict[str, Any], list[str]]:
-    """Settings taken from the protocol's kidney LQ parameters, and notes saying so."""
-    if not ref:
-        return {}, ["α/β 2.6 Gy and repair half-time 2.8 h: defaults (MISSION.md, assumed)"]
-    from protocol import resolve
-
-    lq = resolve(ref).kidney_lq()
-    if lq is None or lq.cap_gy is None:
-        return {}, [f"protocol {ref} has no kidney cap: α/β and T_rep defaults used"]
-    found = {
-        "alpha_beta_gy": lq.alpha_beta_gy,
-        "repair_half_time_h": lq.repair_half_time_h,
-        "kidney_teff_h": lq.effective_half_life_h,
-    }
-    return found, [
-        f"α/β {lq.alpha_beta_gy} Gy, T_rep {lq.repair_half_time_h} h and kidney "
-        f"population T_eff {lq.effective_half_life_h} h from protocol {ref}"
-    ]
-
-
 def _settings(args: Any, **extra: Any):
-    from gpu_dose.pipeline import Settings
+    """Settings through the one protocol → dose-settings function (gpu_dose.dose_settings)."""
+    from gpu_dose.dose_settings import dose_settings
 
-    teff = _teff(args.teff_h)
-    lq, notes = _protocol_lq(args.protocol)
-    kidney_teff = lq.pop("kidney_teff_h", None)
-    if kidney_teff is not None and not any("kidney" in k for k in teff):
-        teff["kidney"] = kidney_teff
-    return Settings(
+    protocol = None
+    if args.protocol:
+        from protocol import resolve
+
+        protocol = resolve(args.protocol)
+    return dose_settings(
+        protocol,
+        site_time_zone=args.site_time_zone,
         method=args.method,
-        teff_h=teff,
+        teff_h=_teff(args.teff_h),
         dose_method=args.dose_method,
         device=args.device,
         dtype=args.precision,
-        notes=tuple(notes),
-        **lq,
         **extra,
     )
+
+
+def _injection(args: Any) -> dict[str, Any]:
+    """Injection time and its source: --injection-time, or --record's administration."""
+    when = _injection_time(args.injection_time)
+    if args.record is None:
+        return {"injection_time": when, "injection_source": "--injection-time"}
+    if when is not None:
+        raise _Usage("give --injection-time or --record, not both")
+    if args.cycle is None:
+        raise _Usage("--record needs --cycle (whose administration is the injection)")
+    from gpu_dose.record import injection_from_record
+    from server.cli.engine_cmds import read_record
+
+    when, source = injection_from_record(read_record(args.record), args.cycle)
+    return {"injection_time": when, "injection_source": source}
 
 
 def _injection_time(text: str | None) -> dt.datetime | None:
@@ -206,7 +220,7 @@ def _guarded(run: Any, args: Any) -> int:
             print(json.dumps({"error": err.to_dict()}, indent=2))
         print(f"error: {err}", file=sys.stderr)
         return 1
-    except Exception as err:  # protocol errors (ValueError subclasses) from --protocol
+    except Exception as err:  # protocol/record errors (ValueError subclasses)
         if isinstance(err, ValueError):
             print(f"error: {err}", file=sys.stderr)
             return 1
@@ -224,8 +238,9 @@ def _run_dose(args: Any) -> int:
     settings = _settings(
         args,
         injected_mbq=None if args.injected_gbq is None else args.injected_gbq * 1000,
-        injection_time=_injection_time(args.injection_time),
         calibration_bq_ml_per_count=args.calibration,
+        sensitivity_cps_per_mbq=args.sensitivity,
+        **_injection(args),
     )
     result, files = run_study(args.spect, args.masks, args.out, args.ct, settings)
     payload = {**result.to_dict(), "rtdose": str(files["rtdose"]), "results": str(files["results"])}
@@ -244,17 +259,24 @@ def _print_table(payload: dict[str, Any]) -> None:
         f"dose {payload['dose_method']}"
     )
     print(
+        f"injection {payload['injected']} ({payload['injection_time_source']}); "
+        f"times read in {payload['time_zone']}"
+    )
+    print(
         f"{'structure':<14}{'mL':>9}{'mean Gy':>10}{'max Gy':>9}{'Gy/GBq':>9}"
-        f"{'T_eff h':>9}{'BED Gy':>9}"
+        f"{'T_eff h':>9}{'BED Gy':>9}  T_eff source, α/β, T_rep"
     )
     for name, s in payload["structures"].items():
         gpg = "" if s["gy_per_gbq"] is None else f"{s['gy_per_gbq']:.3f}"
         print(
             f"{name:<14}{s['volume_ml']:>9.1f}{s['mean_gy']:>10.3f}{s['max_gy']:>9.3f}"
-            f"{gpg:>9}{s['teff_h']:>9.1f}{s['mean_bed_gy']:>9.3f}"
+            f"{gpg:>9}{s['teff_h']:>9.1f}{s['mean_bed_gy']:>9.3f}  {s['teff_source']}, "
+            f"{s['alpha_beta_gy']:g} Gy, {s['repair_half_time_h']:g} h ({s['group']})"
         )
-    for line in payload["notes"] + payload["warnings"]:
+    for line in payload["notes"]:
         print(f"note: {line}")
+    for line in payload["warnings"]:
+        print(f"warning: {line}")
     if "record_entry" in payload:
         print("record entry: " + json.dumps(payload["record_entry"]))
     print(f"wrote {payload['rtdose']} and {payload['results']}")

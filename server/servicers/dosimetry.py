@@ -17,6 +17,7 @@ from typing import Any
 
 from gpu_dose import DoseError, Settings, compute_dose
 from gpu_dose.dicom_io import write_rt_dose
+from gpu_dose.dose_settings import dose_settings
 from protocol import Registry
 from server._gen.flexmrt.v1 import dosimetry_pb2 as _pb
 from server._gen.flexmrt.v1 import dosimetry_pb2_grpc as _grpc
@@ -62,38 +63,38 @@ class DosimetryServicer(_grpc.DosimetryServiceServicer):  # type: ignore[misc]
             return _response(result, root, rt_dose)
 
     def _settings(self, s: Any) -> Settings:
+        """Through the one protocol → dose-settings function, as the CLI does."""
         teff = {str(k): float(v) for k, v in s.teff_h.items()}
         if any(v <= 0 for v in teff.values()):
             raise RequestError.invalid("settings.teff_h", "effective half-lives must be > 0 h")
-        lq: dict[str, float] = {}
-        notes = ["α/β 2.6 Gy and repair half-time 2.8 h: defaults (MISSION.md, assumed)"]
+        protocol = None
         if s.protocol_ref:
-            kidney = self._registry.resolve(_ref(s.protocol_ref, "settings.protocol_ref"))
-            found = kidney.kidney_lq()
-            lq = {
-                "alpha_beta_gy": found.alpha_beta_gy,
-                "repair_half_time_h": found.repair_half_time_h,
-            }
-            if not any("kidney" in k for k in teff):
-                teff["kidney"] = found.effective_half_life_h
-            notes = [
-                f"α/β {found.alpha_beta_gy} Gy, T_rep {found.repair_half_time_h} h and "
-                f"kidney population T_eff {found.effective_half_life_h} h from protocol "
-                f"{kidney.ref}"
-            ]
-        return Settings(
-            method=_TIA[s.tia_method],
-            teff_h=teff,
-            dose_method=_DOSE[s.dose_method],
-            dtype="float64" if s.float64 else "float32",
-            injected_mbq=s.injected_gbq * 1000.0 if s.HasField("injected_gbq") else None,
-            injection_time=_injection_time(s.injection_time),
-            calibration_bq_ml_per_count=s.calibration_bq_ml_per_count
+            protocol = self._registry.resolve(_ref(s.protocol_ref, "settings.protocol_ref"))
+        optional = {
+            "injected_mbq": s.injected_gbq * 1000.0 if s.HasField("injected_gbq") else None,
+            "calibration_bq_ml_per_count": s.calibration_bq_ml_per_count
             if s.HasField("calibration_bq_ml_per_count")
             else None,
-            notes=tuple(notes),
-            **lq,
-        )
+            "sensitivity_cps_per_mbq": s.sensitivity_cps_per_mbq
+            if s.HasField("sensitivity_cps_per_mbq")
+            else None,
+        }
+        try:
+            return dose_settings(
+                protocol,
+                site_time_zone=s.site_time_zone or None,
+                method=_TIA[s.tia_method],
+                teff_h=teff,
+                dose_method=_DOSE[s.dose_method],
+                dtype="float64" if s.float64 else "float32",
+                injection_time=_injection_time(s.injection_time),
+                injection_source="settings.injection_time",
+                **optional,
+            )
+        except DoseError as error:
+            raise RequestError.invalid(
+                "settings.site_time_zone", str(error), reason=error.code
+            ) from None
 
 
 def _receive(requests: Any, root: Path) -> Any:
@@ -198,6 +199,7 @@ def _response(result: Any, root: Path, rt_dose: bytes) -> _pb.ComputeDoseRespons
         )
         for im in result.spect
     ]
+    extra = [] if result.single_time_point is None else [_stp_note(result.single_time_point)]
     return _pb.ComputeDoseResponse(
         structures=structures,
         spect=spect,
@@ -206,10 +208,34 @@ def _response(result: Any, root: Path, rt_dose: bytes) -> _pb.ComputeDoseRespons
         backend=result.backend,
         alpha_beta_gy=result.settings.alpha_beta_gy,
         repair_half_time_h=result.settings.repair_half_time_h,
-        notes=list(result.settings.notes),
+        notes=[*result.settings.notes, *extra],
         warnings=[_relative(w, root) for w in result.warnings],
         rt_dose_dicom=rt_dose,
+        injection_time_source=summary["injection_time_source"],
+        time_zone=summary["time_zone"],
     )
+
+
+def _stp_note(stp: dict[str, Any]) -> str:
+    """The single-time-point error and kidney cap margin as one line (results.json has all)."""
+    text = (
+        f"single time point at {stp['scan_h']:g} h ({stp['method']}): kidney TIA may be "
+        f"under-estimated by up to {100 * stp['max_underestimate']:.0f} % (true T_eff "
+        f"{stp['true_teff_range_h'][0]:g}–{stp['true_teff_range_h'][1]:g} h)"
+    )
+    kidney = stp.get("kidney")
+    if kidney:
+        text += (
+            f"; kidney BED this cycle {kidney['bed_gy']:.3f} Gy, "
+            f"{kidney['bed_gy_if_underestimated']:.3f} Gy at that bound"
+        )
+        if "cycles_within_cap" in kidney:
+            text += (
+                f"; cycles within the {kidney['cap_gy']:g} Gy cap: "
+                f"{kidney['cycles_within_cap']} ({kidney['cycles_within_cap_if_underestimated']} "
+                "at that bound)"
+            )
+    return text
 
 
 def _structure(s: Any) -> _pb.StructureDose:
@@ -227,8 +253,17 @@ def _structure(s: Any) -> _pb.StructureDose:
         dvh=_pb.DoseVolumeHistogram(
             dose_gy=s.dvh.get("dose_gy", []), fraction=s.dvh.get("fraction", [])
         ),
+        teff_source=s.teff_source or "",
+        group=s.group,
     )
-    for name in ("gy_per_gbq", "teff_h", "mean_bed_gy", "eubed_gy"):
+    for name in (
+        "gy_per_gbq",
+        "teff_h",
+        "mean_bed_gy",
+        "eubed_gy",
+        "alpha_beta_gy",
+        "repair_half_time_h",
+    ):
         value = getattr(s, name)
         if value is not None:
             setattr(out, name, float(value))

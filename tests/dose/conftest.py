@@ -1,4 +1,10 @@
-"""Fixtures for the dose engine: the same test bodies on NumPy and, when present, CuPy."""
+"""Fixtures for the dose engine: the same test bodies on NumPy, array-api-strict and CuPy.
+
+``array_api_strict`` (the array API standard's reference implementation, CPU) runs in
+CI where there is no GPU: code that works only because NumPy is lenient — array
+methods outside the standard, Python ``bool`` as a dtype, FFT sizes without axes —
+fails there as it would on CuPy. CuPy joins when it imports with a CUDA device.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +13,27 @@ import pytest
 
 from gpu_dose.backend import cuda_available, get_backend
 
-_BACKENDS = [pytest.param("numpy", id="numpy")]
+_BACKENDS = [
+    pytest.param("numpy", id="numpy"),
+    pytest.param("array_api_strict", id="strict"),
+]
 if cuda_available():
     _BACKENDS.append(pytest.param("cupy", id="cupy", marks=pytest.mark.gpu))
 
 
 @pytest.fixture(params=_BACKENDS)
 def xp(request):
-    """The array namespace under test: numpy, or cupy when it imports with a device."""
-    return np if request.param == "numpy" else get_backend("gpu").xp
+    """The array namespace under test: numpy, array_api_strict, or cupy with a device."""
+    if request.param == "numpy":
+        return np
+    if request.param == "array_api_strict":
+        return pytest.importorskip("array_api_strict")
+    return get_backend("gpu").xp
 
 
 @pytest.fixture
 def device(xp) -> str:
-    """The --device value matching ``xp``."""
+    """The --device value matching ``xp`` (a whole study runs on a device backend)."""
+    if xp.__name__ == "array_api_strict":
+        pytest.skip("whole studies run on numpy or cupy; array-api-strict covers the kernels")
     return "cpu" if xp is np else "gpu"

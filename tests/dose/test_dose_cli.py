@@ -63,7 +63,7 @@ def test_dose_table_output(study, tmp_path, capsys):
         == 0
     )
     text = capsys.readouterr().out
-    assert "kidneys" in text and "defaults (MISSION.md, assumed)" in text
+    assert "kidneys" in text and "default [assumed]" in text and "warning: single scan" in text
 
 
 def test_invalid_input_exit_1_names_code_and_file(study, tmp_path, capsys):

@@ -7,7 +7,13 @@ import pytest
 from dose_helpers import RTOL, host
 
 from gpu_dose import kernel
-from gpu_dose.convolve import absorbed_dose, density_from_hu, local_deposition
+from gpu_dose.convolve import (
+    MIN_DENSITY_G_ML,
+    absorbed_dose,
+    density_from_hu,
+    local_deposition,
+    medium_density,
+)
 from gpu_dose.errors import DoseError
 from gpu_dose.grid import Geometry
 
@@ -107,3 +113,16 @@ def test_unknown_method(xp):
     with pytest.raises(DoseError) as err:
         absorbed_dose(xp.zeros((4, 4, 4)), cubic((4, 4, 4)), method="mc")
     assert err.value.code == "unknown_dose_method"
+
+
+def test_density_is_referenced_to_the_kernel_medium_and_floored(xp):
+    """Soft tissue (+40 HU) reads 1.04 g/cm³; air is floored at lung density 0.26 g/cm³."""
+    hu = xp.asarray([-1000.0, 0.0, 40.0, 1000.0], dtype=xp.float64)
+    rho = host(medium_density(hu))
+    np.testing.assert_allclose(rho[1:], np.array([1.0, 1.024, 1.6]) * 1.04 / 1.024, rtol=1e-12)
+    assert rho[0] == MIN_DENSITY_G_ML == 0.26
+    tia = xp.full((24, 24, 24), 1.0, dtype=xp.float64)
+    air = xp.full(tia.shape, 0.0012, dtype=xp.float64)
+    plain = host(absorbed_dose(tia, cubic(tia.shape)))
+    in_air = host(absorbed_dose(tia, cubic(tia.shape), density=air))
+    np.testing.assert_allclose(in_air, plain * 1.04 / 0.26, rtol=1e-12)  # was × 104 (floor 0.01)

@@ -192,3 +192,54 @@ def test_rt_dose_round_trip(study, tmp_path):
     assert ds.StudyInstanceUID == pydicom.dcmread(study.spect[0]).StudyInstanceUID
     np.testing.assert_allclose(back, dose, atol=float(ds.DoseGridScaling))
     np.testing.assert_allclose(geom.affine, image.geometry.affine, atol=1e-6)
+
+
+def _unit_item(code: str, slope: float):
+    from pydicom.dataset import Dataset
+
+    item, unit = Dataset(), Dataset()
+    unit.CodeValue, unit.CodingSchemeDesignator, unit.CodeMeaning = code, "UCUM", code
+    item.MeasurementUnitsCodeSequence = [unit]
+    item.RealWorldValueFirstValueMapped, item.RealWorldValueLastValueMapped = 0, 65535
+    item.RealWorldValueSlope, item.RealWorldValueIntercept = slope, 0.0
+    return item
+
+
+def test_rwvm_item_is_picked_by_its_units_code(tmp_path):
+    """Was: the first item was used whatever its units (here counts → an error)."""
+    path = write_nm(tmp_path)
+    ds = pydicom.dcmread(path)
+    bq = ds.RealWorldValueMappingSequence[0]
+    ds.RealWorldValueMappingSequence = [_unit_item("{counts}", 1.0), bq]
+    ds.save_as(path, enforce_file_format=True)
+    assert dicom_io.read_spect(path).bq_ml.max() == pytest.approx(5.0e5, rel=1e-6)
+    kbq = _unit_item("kBq/ml", float(bq.RealWorldValueSlope) / 1000)
+    ds.RealWorldValueMappingSequence = [bq, kbq]  # the same mapping twice: fine
+    ds.save_as(path, enforce_file_format=True)
+    assert dicom_io.read_spect(path).bq_ml.max() == pytest.approx(5.0e5, rel=1e-6)
+    ds.RealWorldValueMappingSequence = [bq, _unit_item("kBq/ml", 1.0)]  # disagreeing
+    ds.save_as(path, enforce_file_format=True)
+    err = code_of(dicom_io.read_spect, path)
+    assert err.code == "ambiguous_units" and "(0040,9096)" in err.tag
+
+
+def test_camera_sensitivity_with_frame_duration(tmp_path):
+    """Counts → Bq/mL = counts / (S [cps/MBq] × T [s]) × 10⁶ / voxel mL."""
+    from pydicom.dataset import Dataset
+
+    path = write_nm(tmp_path, units="CNTS")
+    ds = pydicom.dcmread(path)
+    del ds.RotationInformationSequence
+    ds.save_as(path, enforce_file_format=True)
+    err = code_of(dicom_io.read_spect, path, sensitivity_cps_per_mbq=10.0)
+    assert err.code == "missing_frame_duration" and "(0018,1242)" in err.tag
+    rotation = Dataset()
+    rotation.ActualFrameDuration, rotation.NumberOfFramesInRotation = 15000, 60  # 900 s
+    ds.RotationInformationSequence = [rotation]
+    ds.save_as(path, enforce_file_format=True)
+    counts = dicom_io.read_spect(path, calibration_bq_ml_per_count=1.0).bq_ml.max()
+    image = dicom_io.read_spect(path, sensitivity_cps_per_mbq=10.0)
+    voxel_ml = image.geometry.voxel_volume_ml
+    assert image.bq_ml.max() == pytest.approx(counts / (10.0 * 900.0) * 1e6 / voxel_ml, rel=1e-9)
+    both = {"sensitivity_cps_per_mbq": 10.0, "calibration_bq_ml_per_count": 1.0}
+    assert code_of(dicom_io.read_spect, path, **both).code == "ambiguous_calibration"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -66,12 +67,26 @@ def test_hanscheid_at_teff_equals_closed_form(study, tmp_path):
 
 
 def test_ct_density_changes_mass_and_dose(study):
+    """Background water (0 HU) reads less dense than the kernel's soft tissue (+40 HU)."""
     plain = compute_dose(study.spect[:1], study.masks, settings=Settings(teff_h=TEFF))
     with_ct = compute_dose(study.spect[:1], study.masks, study.ct, Settings(teff_h=TEFF))
-    rho = 1.0 + 40 * 0.0006  # kidney 40 HU on the HU→density table
     kid_plain, kid_ct = plain.structures["kidneys"], with_ct.structures["kidneys"]
-    assert kid_ct.mass_g == pytest.approx(kid_plain.volume_ml * rho, rel=1e-4)
-    assert kid_ct.mean_gy == pytest.approx(kid_plain.mean_gy * 1.04 / rho, rel=0.02)
+    assert kid_ct.mass_g == pytest.approx(kid_plain.mass_g, rel=1e-6)  # kidneys at +40 HU
+    assert kid_ct.mean_gy == pytest.approx(kid_plain.mean_gy, rel=2e-3)
+    corner = (0, 0, 0)  # 0 HU: ρ_eff = 1.04 × 1.000/1.024
+    assert with_ct.dose_gy[corner] == pytest.approx(plain.dose_gy[corner] * 1.024, rel=1e-4)
+
+
+def test_uniform_soft_tissue_ct_leaves_dose_unchanged(tmp_path):
+    """A CT of uniform soft tissue changes no voxel's dose (was +1.6 % everywhere)."""
+    regions = tuple(replace(r, hu=40.0) for r in phantom.REGIONS)
+    p = phantom.make_phantom(tmp_path, shape=(24, 28, 32), regions=regions, background_hu=40.0)
+    settings = Settings(teff_h=TEFF, dtype="float64")
+    plain = compute_dose(p.spect, p.masks, settings=settings)
+    with_ct = compute_dose(p.spect, p.masks, p.ct, settings)
+    np.testing.assert_allclose(with_ct.dose_gy, plain.dose_gy, rtol=1e-9, atol=1e-12)
+    kid_plain, kid_ct = plain.structures["kidneys"], with_ct.structures["kidneys"]
+    assert kid_ct.mass_g == pytest.approx(kid_plain.mass_g, rel=1e-9)
 
 
 def test_run_study_writes_rt_dose_and_json(study, tmp_path):
@@ -98,7 +113,9 @@ def test_record_entry(study):
         "tumour_volume_ml",
         "kidney_dose_gy",
         "kidney_teff_h",
+        "teff_source",
     }
+    assert entry["teff_source"] == "patient_prior"  # given with --teff-h kidney=40
     assert entry["cycle"] == 2 and entry["dtc"] == "2024-03-05T09:30:00+01:00"
     assert entry["hours_post_injection"] == 24.0 and entry["kidney_teff_h"] == 40.0
     tumour_ml = study.truth["tumour_1"]["volume_ml"] + study.truth["tumour_2"]["volume_ml"]
@@ -142,3 +159,27 @@ def test_batch_over_study_folders(tmp_path):
     assert "3/3" in stream.getvalue()
     assert math.isfinite(summaries[0]["kidneys_mean_gy"])
     assert (tmp_path / "out" / "a" / "rtdose.dcm").exists()
+
+
+def test_single_scan_before_48_h_warns_and_reports_the_cap_margin(study, tmp_path):
+    from gpu_dose.dose_settings import dose_settings
+    from protocol import resolve
+
+    settings = dose_settings(resolve("flex-mrt@1.0"))
+    early = compute_dose(study.spect[:1], study.masks, settings=settings)
+    assert any("single_time_point_early" in w for w in early.warnings)
+    stp = early.single_time_point
+    assert stp["scan_h"] == 24.0 and stp["max_underestimate"] == pytest.approx(0.396, abs=0.005)
+    kidney = stp["kidney"]
+    mean = early.structures["kidneys"].mean_gy
+    assert kidney["bed_gy"] == pytest.approx(bed(mean, 35.5), rel=1e-4)
+    assert kidney["bed_gy_if_underestimated"] == pytest.approx(
+        bed(mean * (1 + stp["max_underestimate"]), 35.5), rel=1e-4
+    )
+    assert kidney["cap_gy"] == 39.0
+    assert kidney["cycles_within_cap"] == int(39.0 // kidney["bed_gy"])
+    assert kidney["cycles_within_cap_if_underestimated"] < kidney["cycles_within_cap"]
+    late = phantom.make_phantom(tmp_path, shape=SHAPE, times_h=(48.0,))
+    result = compute_dose(late.spect, late.masks, settings=settings)
+    assert not any("single_time_point_early" in w for w in result.warnings)
+    assert result.single_time_point["max_underestimate"] < stp["max_underestimate"]

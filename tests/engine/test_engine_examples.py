@@ -60,3 +60,23 @@ def test_documented_outcome(doc: dict[str, str], capsys: pytest.CaptureFixture[s
         assert answer["activity_gbq"] == pytest.approx(float(doc["gbq"]))
     wanted = {i.strip() for i in (doc["ids"] or "").split(",") if i.strip()}
     assert wanted <= ids, f"{wanted - ids} not among {sorted(ids)}"
+
+
+def test_population_teff_is_flagged_estimated_to_the_decision(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A spect_ct T_eff with teff_source population is an estimate in the kidney BED."""
+    src = EXAMPLES / "flx-011-kidney-cap.yaml"
+    text = src.read_text().replace(
+        "kidney_teff_h: 40.0}", "kidney_teff_h: 40.0, teff_source: population}"
+    )
+    flagged = tmp_path / "flagged.yaml"
+    flagged.write_text(text)
+    results = []
+    for path in (src, flagged):
+        args = ["decide", str(path), "--protocol", "flex-mrt", "--as-of", "2025-08-18", "--json"]
+        assert main(args) == 0
+        results.append(json.loads(capsys.readouterr().out)["kidney_bed"])
+    measured, population = results
+    assert not any(c["teff_estimated"] for c in measured["cycles"])
+    assert all(c["teff_estimated"] for c in population["cycles"]) and population["estimated"]

@@ -10,8 +10,9 @@ import grpc
 import pytest
 from server_helpers import violations
 
-from gpu_dose import Settings, compute_dose, phantom
+from gpu_dose import compute_dose, phantom
 from gpu_dose.dicom_io import read_rt_dose
+from gpu_dose.dose_settings import dose_settings
 from protocol import resolve
 from server._gen.flexmrt.v1 import dosimetry_pb2 as pb
 from server._gen.flexmrt.v1 import dosimetry_pb2_grpc
@@ -58,16 +59,8 @@ def test_compute_dose_equals_gpu_dose_in_process(channel, study, tmp_path):
     settings = pb.DoseSettings(protocol_ref="flex-mrt@1.0", return_rt_dose=True)
     answer = _stub(channel).ComputeDose(_stream(study, settings), timeout=120)
     lq = resolve("flex-mrt@1.0").kidney_lq()
-    expected = compute_dose(
-        study.spect,
-        study.masks,
-        study.ct,
-        Settings(
-            teff_h={"kidney": lq.effective_half_life_h},
-            alpha_beta_gy=lq.alpha_beta_gy,
-            repair_half_time_h=lq.repair_half_time_h,
-        ),
-    )
+    settings = dose_settings(resolve("flex-mrt@1.0"))
+    expected = compute_dose(study.spect, study.masks, study.ct, settings)
     got = {s.name: s for s in answer.structures}
     assert set(got) == set(expected.structures) and "kidneys" in got
     for name, want in expected.structures.items():
@@ -75,11 +68,29 @@ def test_compute_dose_equals_gpu_dose_in_process(channel, study, tmp_path):
         assert got[name].mass_g == pytest.approx(want.mass_g, rel=1e-6)
         assert got[name].mean_bed_gy == pytest.approx(want.mean_bed_gy, rel=1e-6)
     assert answer.alpha_beta_gy == lq.alpha_beta_gy and answer.backend
+    assert list(answer.notes[: len(settings.notes)]) == list(settings.notes)
+    assert "cycles within the 39 Gy cap" in answer.notes[-1]
+    assert answer.injection_time_source == "RadiopharmaceuticalStartDateTime (0018,1078)"
+    assert got["tumour_1"].group == "tumour" and got["tumour_1"].alpha_beta_gy == 10.0
+    assert got["kidneys"].teff_source == "population"
     assert answer.injected_gbq == pytest.approx(7.4)
     assert [t.series for t in answer.spect] == ["t0"]
     (tmp_path / "rtdose.dcm").write_bytes(answer.rt_dose_dicom)
     dose_gy, _ = read_rt_dose(tmp_path / "rtdose.dcm")
     assert float(dose_gy.max()) == pytest.approx(float(expected.dose_gy.max()), rel=1e-3)
+
+
+def test_pluvicto_label_reply_claims_no_protocol_values(channel, study):
+    """Was: 'α/β 2.6 Gy … from protocol pluvicto-label@1.0' (code defaults, no kidney cap)."""
+    settings = pb.DoseSettings(protocol_ref="pluvicto-label@1.0", site_time_zone="Mars/Base")
+    with pytest.raises(grpc.RpcError) as err:
+        _stub(channel).ComputeDose(_stream(study, settings, ct=False), timeout=120)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    settings = pb.DoseSettings(protocol_ref="pluvicto-label@1.0")
+    answer = _stub(channel).ComputeDose(_stream(study, settings, ct=False), timeout=120)
+    assert list(answer.notes[:5]) == list(dose_settings(resolve("pluvicto-label@1.0")).notes)
+    assert not any("from protocol pluvicto" in n for n in answer.notes)
+    assert "kidney BED cap: none in pluvicto-label@1.0" in answer.notes
 
 
 def test_rt_dose_only_on_request(channel, study):

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x66lexmrt/v1/dosimetry.proto\x12\nflexmrt.v1\"\x96\x03\n\x0c\x44oseSettings\x12)\n\ntia_method\x18\x01 \x01(\x0e\x32\x15.flexmrt.v1.TiaMethod\x12\x33\n\x06teff_h\x18\x02 \x03(\x0b\x32#.flexmrt.v1.DoseSettings.TeffHEntry\x12+\n\x0b\x64ose_method\x18\x03 \x01(\x0e\x32\x16.flexmrt.v1.DoseMethod\x12\x0f\n\x07\x66loat64\x18\x04 \x01(\x08\x12\x14\n\x0cprotocol_ref\x18\x05 \x01(\t\x12\x19\n\x0cinjected_gbq\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\x0einjection_time\x18\x07 \x01(\t\x12(\n\x1b\x63\x61libration_bq_ml_per_count\x18\x08 \x01(\x01H\x01\x88\x01\x01\x12\x16\n\x0ereturn_rt_dose\x18\t \x01(\x08\x1a,\n\nTeffHEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x0f\n\r_injected_gbqB\x1e\n\x1c_calibration_bq_ml_per_count\"[\n\tFileChunk\x12\"\n\x04role\x18\x01 \x01(\x0e\x32\x14.flexmrt.v1.FileRole\x12\x0e\n\x06series\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\"r\n\x12\x43omputeDoseRequest\x12,\n\x08settings\x18\x01 \x01(\x0b\x32\x18.flexmrt.v1.DoseSettingsH\x00\x12&\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x15.flexmrt.v1.FileChunkH\x00\x42\x06\n\x04part\"K\n\tTimePoint\x12\x0e\n\x06series\x18\x01 \x01(\t\x12\x10\n\x08\x61\x63quired\x18\x02 \x01(\t\x12\x1c\n\x14hours_post_injection\x18\x03 \x01(\x01\"8\n\x13\x44oseVolumeHistogram\x12\x0f\n\x07\x64ose_gy\x18\x01 \x03(\x01\x12\x10\n\x08\x66raction\x18\x02 \x03(\x01\"\xf7\x02\n\rStructureDose\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06voxels\x18\x02 \x01(\x05\x12\x11\n\tvolume_ml\x18\x03 \x01(\x01\x12\x0e\n\x06mass_g\x18\x04 \x01(\x01\x12\x0f\n\x07mean_gy\x18\x05 \x01(\x01\x12\x0e\n\x06max_gy\x18\x06 \x01(\x01\x12\r\n\x05\x64\x32_gy\x18\x07 \x01(\x01\x12\x0e\n\x06\x64\x35\x30_gy\x18\x08 \x01(\x01\x12\x0e\n\x06\x64\x39\x38_gy\x18\t \x01(\x01\x12\x11\n\ttia_mbq_h\x18\n \x01(\x01\x12\x17\n\ngy_per_gbq\x18\x0b \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x06teff_h\x18\x0c \x01(\x01H\x01\x88\x01\x01\x12\x18\n\x0bmean_bed_gy\x18\r \x01(\x01H\x02\x88\x01\x01\x12\x15\n\x08\x65ubed_gy\x18\x0e \x01(\x01H\x03\x88\x01\x01\x12,\n\x03\x64vh\x18\x0f \x01(\x0b\x32\x1f.flexmrt.v1.DoseVolumeHistogramB\r\n\x0b_gy_per_gbqB\t\n\x07_teff_hB\x0e\n\x0c_mean_bed_gyB\x0b\n\t_eubed_gy\"\x8e\x02\n\x13\x43omputeDoseResponse\x12-\n\nstructures\x18\x01 \x03(\x0b\x32\x19.flexmrt.v1.StructureDose\x12$\n\x05spect\x18\x02 \x03(\x0b\x32\x15.flexmrt.v1.TimePoint\x12\x14\n\x0cinjected_gbq\x18\x03 \x01(\x01\x12\x10\n\x08injected\x18\x04 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x05 \x01(\t\x12\x15\n\ralpha_beta_gy\x18\x06 \x01(\x01\x12\x1a\n\x12repair_half_time_h\x18\x07 \x01(\x01\x12\r\n\x05notes\x18\x08 \x03(\t\x12\x10\n\x08warnings\x18\t \x03(\t\x12\x15\n\rrt_dose_dicom\x18\n \x01(\x0c*u\n\tTiaMethod\x12\x1a\n\x16TIA_METHOD_UNSPECIFIED\x10\x00\x12\x18\n\x14TIA_METHOD_HANSCHEID\x10\x01\x12\x1e\n\x1aTIA_METHOD_PRIOR_HALF_LIFE\x10\x02\x12\x12\n\x0eTIA_METHOD_FIT\x10\x03*X\n\nDoseMethod\x12\x1b\n\x17\x44OSE_METHOD_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44OSE_METHOD_KERNEL\x10\x01\x12\x15\n\x11\x44OSE_METHOD_LOCAL\x10\x02*a\n\x08\x46ileRole\x12\x19\n\x15\x46ILE_ROLE_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x46ILE_ROLE_SPECT\x10\x01\x12\x13\n\x0f\x46ILE_ROLE_MASKS\x10\x02\x12\x10\n\x0c\x46ILE_ROLE_CT\x10\x03\x32\x64\n\x10\x44osimetryService\x12P\n\x0b\x43omputeDose\x12\x1e.flexmrt.v1.ComputeDoseRequest\x1a\x1f.flexmrt.v1.ComputeDoseResponse(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x66lexmrt/v1/dosimetry.proto\x12\nflexmrt.v1\"\xf0\x03\n\x0c\x44oseSettings\x12)\n\ntia_method\x18\x01 \x01(\x0e\x32\x15.flexmrt.v1.TiaMethod\x12\x33\n\x06teff_h\x18\x02 \x03(\x0b\x32#.flexmrt.v1.DoseSettings.TeffHEntry\x12+\n\x0b\x64ose_method\x18\x03 \x01(\x0e\x32\x16.flexmrt.v1.DoseMethod\x12\x0f\n\x07\x66loat64\x18\x04 \x01(\x08\x12\x14\n\x0cprotocol_ref\x18\x05 \x01(\t\x12\x19\n\x0cinjected_gbq\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\x0einjection_time\x18\x07 \x01(\t\x12(\n\x1b\x63\x61libration_bq_ml_per_count\x18\x08 \x01(\x01H\x01\x88\x01\x01\x12\x16\n\x0ereturn_rt_dose\x18\t \x01(\x08\x12\x16\n\x0esite_time_zone\x18\n \x01(\t\x12$\n\x17sensitivity_cps_per_mbq\x18\x0b \x01(\x01H\x02\x88\x01\x01\x1a,\n\nTeffHEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x0f\n\r_injected_gbqB\x1e\n\x1c_calibration_bq_ml_per_countB\x1a\n\x18_sensitivity_cps_per_mbq\"[\n\tFileChunk\x12\"\n\x04role\x18\x01 \x01(\x0e\x32\x14.flexmrt.v1.FileRole\x12\x0e\n\x06series\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\"r\n\x12\x43omputeDoseRequest\x12,\n\x08settings\x18\x01 \x01(\x0b\x32\x18.flexmrt.v1.DoseSettingsH\x00\x12&\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x15.flexmrt.v1.FileChunkH\x00\x42\x06\n\x04part\"K\n\tTimePoint\x12\x0e\n\x06series\x18\x01 \x01(\t\x12\x10\n\x08\x61\x63quired\x18\x02 \x01(\t\x12\x1c\n\x14hours_post_injection\x18\x03 \x01(\x01\"8\n\x13\x44oseVolumeHistogram\x12\x0f\n\x07\x64ose_gy\x18\x01 \x03(\x01\x12\x10\n\x08\x66raction\x18\x02 \x03(\x01\"\x81\x04\n\rStructureDose\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06voxels\x18\x02 \x01(\x05\x12\x11\n\tvolume_ml\x18\x03 \x01(\x01\x12\x0e\n\x06mass_g\x18\x04 \x01(\x01\x12\x0f\n\x07mean_gy\x18\x05 \x01(\x01\x12\x0e\n\x06max_gy\x18\x06 \x01(\x01\x12\r\n\x05\x64\x32_gy\x18\x07 \x01(\x01\x12\x0e\n\x06\x64\x35\x30_gy\x18\x08 \x01(\x01\x12\x0e\n\x06\x64\x39\x38_gy\x18\t \x01(\x01\x12\x11\n\ttia_mbq_h\x18\n \x01(\x01\x12\x17\n\ngy_per_gbq\x18\x0b \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x06teff_h\x18\x0c \x01(\x01H\x01\x88\x01\x01\x12\x18\n\x0bmean_bed_gy\x18\r \x01(\x01H\x02\x88\x01\x01\x12\x15\n\x08\x65ubed_gy\x18\x0e \x01(\x01H\x03\x88\x01\x01\x12,\n\x03\x64vh\x18\x0f \x01(\x0b\x32\x1f.flexmrt.v1.DoseVolumeHistogram\x12\x13\n\x0bteff_source\x18\x10 \x01(\t\x12\r\n\x05group\x18\x11 \x01(\t\x12\x1a\n\ralpha_beta_gy\x18\x12 \x01(\x01H\x04\x88\x01\x01\x12\x1f\n\x12repair_half_time_h\x18\x13 \x01(\x01H\x05\x88\x01\x01\x42\r\n\x0b_gy_per_gbqB\t\n\x07_teff_hB\x0e\n\x0c_mean_bed_gyB\x0b\n\t_eubed_gyB\x10\n\x0e_alpha_beta_gyB\x15\n\x13_repair_half_time_h\"\xc0\x02\n\x13\x43omputeDoseResponse\x12-\n\nstructures\x18\x01 \x03(\x0b\x32\x19.flexmrt.v1.StructureDose\x12$\n\x05spect\x18\x02 \x03(\x0b\x32\x15.flexmrt.v1.TimePoint\x12\x14\n\x0cinjected_gbq\x18\x03 \x01(\x01\x12\x10\n\x08injected\x18\x04 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x05 \x01(\t\x12\x15\n\ralpha_beta_gy\x18\x06 \x01(\x01\x12\x1a\n\x12repair_half_time_h\x18\x07 \x01(\x01\x12\r\n\x05notes\x18\x08 \x03(\t\x12\x10\n\x08warnings\x18\t \x03(\t\x12\x15\n\rrt_dose_dicom\x18\n \x01(\x0c\x12\x1d\n\x15injection_time_source\x18\x0b \x01(\t\x12\x11\n\ttime_zone\x18\x0c \x01(\t*u\n\tTiaMethod\x12\x1a\n\x16TIA_METHOD_UNSPECIFIED\x10\x00\x12\x18\n\x14TIA_METHOD_HANSCHEID\x10\x01\x12\x1e\n\x1aTIA_METHOD_PRIOR_HALF_LIFE\x10\x02\x12\x12\n\x0eTIA_METHOD_FIT\x10\x03*X\n\nDoseMethod\x12\x1b\n\x17\x44OSE_METHOD_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44OSE_METHOD_KERNEL\x10\x01\x12\x15\n\x11\x44OSE_METHOD_LOCAL\x10\x02*a\n\x08\x46ileRole\x12\x19\n\x15\x46ILE_ROLE_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x46ILE_ROLE_SPECT\x10\x01\x12\x13\n\x0f\x46ILE_ROLE_MASKS\x10\x02\x12\x10\n\x0c\x46ILE_ROLE_CT\x10\x03\x32\x64\n\x10\x44osimetryService\x12P\n\x0b\x43omputeDose\x12\x1e.flexmrt.v1.ComputeDoseRequest\x1a\x1f.flexmrt.v1.ComputeDoseResponse(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,28 +33,28 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_DOSESETTINGS_TEFFHENTRY']._loaded_options = None
   _globals['_DOSESETTINGS_TEFFHENTRY']._serialized_options = b'8\001'
-  _globals['_TIAMETHOD']._serialized_start=1446
-  _globals['_TIAMETHOD']._serialized_end=1563
-  _globals['_DOSEMETHOD']._serialized_start=1565
-  _globals['_DOSEMETHOD']._serialized_end=1653
-  _globals['_FILEROLE']._serialized_start=1655
-  _globals['_FILEROLE']._serialized_end=1752
+  _globals['_TIAMETHOD']._serialized_start=1724
+  _globals['_TIAMETHOD']._serialized_end=1841
+  _globals['_DOSEMETHOD']._serialized_start=1843
+  _globals['_DOSEMETHOD']._serialized_end=1931
+  _globals['_FILEROLE']._serialized_start=1933
+  _globals['_FILEROLE']._serialized_end=2030
   _globals['_DOSESETTINGS']._serialized_start=43
-  _globals['_DOSESETTINGS']._serialized_end=449
-  _globals['_DOSESETTINGS_TEFFHENTRY']._serialized_start=356
-  _globals['_DOSESETTINGS_TEFFHENTRY']._serialized_end=400
-  _globals['_FILECHUNK']._serialized_start=451
-  _globals['_FILECHUNK']._serialized_end=542
-  _globals['_COMPUTEDOSEREQUEST']._serialized_start=544
-  _globals['_COMPUTEDOSEREQUEST']._serialized_end=658
-  _globals['_TIMEPOINT']._serialized_start=660
-  _globals['_TIMEPOINT']._serialized_end=735
-  _globals['_DOSEVOLUMEHISTOGRAM']._serialized_start=737
-  _globals['_DOSEVOLUMEHISTOGRAM']._serialized_end=793
-  _globals['_STRUCTUREDOSE']._serialized_start=796
-  _globals['_STRUCTUREDOSE']._serialized_end=1171
-  _globals['_COMPUTEDOSERESPONSE']._serialized_start=1174
-  _globals['_COMPUTEDOSERESPONSE']._serialized_end=1444
-  _globals['_DOSIMETRYSERVICE']._serialized_start=1754
-  _globals['_DOSIMETRYSERVICE']._serialized_end=1854
+  _globals['_DOSESETTINGS']._serialized_end=539
+  _globals['_DOSESETTINGS_TEFFHENTRY']._serialized_start=418
+  _globals['_DOSESETTINGS_TEFFHENTRY']._serialized_end=462
+  _globals['_FILECHUNK']._serialized_start=541
+  _globals['_FILECHUNK']._serialized_end=632
+  _globals['_COMPUTEDOSEREQUEST']._serialized_start=634
+  _globals['_COMPUTEDOSEREQUEST']._serialized_end=748
+  _globals['_TIMEPOINT']._serialized_start=750
+  _globals['_TIMEPOINT']._serialized_end=825
+  _globals['_DOSEVOLUMEHISTOGRAM']._serialized_start=827
+  _globals['_DOSEVOLUMEHISTOGRAM']._serialized_end=883
+  _globals['_STRUCTUREDOSE']._serialized_start=886
+  _globals['_STRUCTUREDOSE']._serialized_end=1399
+  _globals['_COMPUTEDOSERESPONSE']._serialized_start=1402
+  _globals['_COMPUTEDOSERESPONSE']._serialized_end=1722
+  _globals['_DOSIMETRYSERVICE']._serialized_start=2032
+  _globals['_DOSIMETRYSERVICE']._serialized_end=2132
 # @@protoc_insertion_point(module_scope)

@@ -39,7 +39,7 @@ FILE_ROLE_MASKS: FileRole
 FILE_ROLE_CT: FileRole
 
 class DoseSettings(_message.Message):
-    __slots__ = ("tia_method", "teff_h", "dose_method", "float64", "protocol_ref", "injected_gbq", "injection_time", "calibration_bq_ml_per_count", "return_rt_dose")
+    __slots__ = ("tia_method", "teff_h", "dose_method", "float64", "protocol_ref", "injected_gbq", "injection_time", "calibration_bq_ml_per_count", "return_rt_dose", "site_time_zone", "sensitivity_cps_per_mbq")
     class TeffHEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +56,8 @@ class DoseSettings(_message.Message):
     INJECTION_TIME_FIELD_NUMBER: _ClassVar[int]
     CALIBRATION_BQ_ML_PER_COUNT_FIELD_NUMBER: _ClassVar[int]
     RETURN_RT_DOSE_FIELD_NUMBER: _ClassVar[int]
+    SITE_TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    SENSITIVITY_CPS_PER_MBQ_FIELD_NUMBER: _ClassVar[int]
     tia_method: TiaMethod
     teff_h: _containers.ScalarMap[str, float]
     dose_method: DoseMethod
@@ -65,7 +67,9 @@ class DoseSettings(_message.Message):
     injection_time: str
     calibration_bq_ml_per_count: float
     return_rt_dose: bool
-    def __init__(self, tia_method: _Optional[_Union[TiaMethod, str]] = ..., teff_h: _Optional[_Mapping[str, float]] = ..., dose_method: _Optional[_Union[DoseMethod, str]] = ..., float64: _Optional[bool] = ..., protocol_ref: _Optional[str] = ..., injected_gbq: _Optional[float] = ..., injection_time: _Optional[str] = ..., calibration_bq_ml_per_count: _Optional[float] = ..., return_rt_dose: _Optional[bool] = ...) -> None: ...
+    site_time_zone: str
+    sensitivity_cps_per_mbq: float
+    def __init__(self, tia_method: _Optional[_Union[TiaMethod, str]] = ..., teff_h: _Optional[_Mapping[str, float]] = ..., dose_method: _Optional[_Union[DoseMethod, str]] = ..., float64: _Optional[bool] = ..., protocol_ref: _Optional[str] = ..., injected_gbq: _Optional[float] = ..., injection_time: _Optional[str] = ..., calibration_bq_ml_per_count: _Optional[float] = ..., return_rt_dose: _Optional[bool] = ..., site_time_zone: _Optional[str] = ..., sensitivity_cps_per_mbq: _Optional[float] = ...) -> None: ...
 
 class FileChunk(_message.Message):
     __slots__ = ("role", "series", "name", "data")
@@ -106,7 +110,7 @@ class DoseVolumeHistogram(_message.Message):
     def __init__(self, dose_gy: _Optional[_Iterable[float]] = ..., fraction: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class StructureDose(_message.Message):
-    __slots__ = ("name", "voxels", "volume_ml", "mass_g", "mean_gy", "max_gy", "d2_gy", "d50_gy", "d98_gy", "tia_mbq_h", "gy_per_gbq", "teff_h", "mean_bed_gy", "eubed_gy", "dvh")
+    __slots__ = ("name", "voxels", "volume_ml", "mass_g", "mean_gy", "max_gy", "d2_gy", "d50_gy", "d98_gy", "tia_mbq_h", "gy_per_gbq", "teff_h", "mean_bed_gy", "eubed_gy", "dvh", "teff_source", "group", "alpha_beta_gy", "repair_half_time_h")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VOXELS_FIELD_NUMBER: _ClassVar[int]
     VOLUME_ML_FIELD_NUMBER: _ClassVar[int]
@@ -122,6 +126,10 @@ class StructureDose(_message.Message):
     MEAN_BED_GY_FIELD_NUMBER: _ClassVar[int]
     EUBED_GY_FIELD_NUMBER: _ClassVar[int]
     DVH_FIELD_NUMBER: _ClassVar[int]
+    TEFF_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    ALPHA_BETA_GY_FIELD_NUMBER: _ClassVar[int]
+    REPAIR_HALF_TIME_H_FIELD_NUMBER: _ClassVar[int]
     name: str
     voxels: int
     volume_ml: float
@@ -137,10 +145,14 @@ class StructureDose(_message.Message):
     mean_bed_gy: float
     eubed_gy: float
     dvh: DoseVolumeHistogram
-    def __init__(self, name: _Optional[str] = ..., voxels: _Optional[int] = ..., volume_ml: _Optional[float] = ..., mass_g: _Optional[float] = ..., mean_gy: _Optional[float] = ..., max_gy: _Optional[float] = ..., d2_gy: _Optional[float] = ..., d50_gy: _Optional[float] = ..., d98_gy: _Optional[float] = ..., tia_mbq_h: _Optional[float] = ..., gy_per_gbq: _Optional[float] = ..., teff_h: _Optional[float] = ..., mean_bed_gy: _Optional[float] = ..., eubed_gy: _Optional[float] = ..., dvh: _Optional[_Union[DoseVolumeHistogram, _Mapping]] = ...) -> None: ...
+    teff_source: str
+    group: str
+    alpha_beta_gy: float
+    repair_half_time_h: float
+    def __init__(self, name: _Optional[str] = ..., voxels: _Optional[int] = ..., volume_ml: _Optional[float] = ..., mass_g: _Optional[float] = ..., mean_gy: _Optional[float] = ..., max_gy: _Optional[float] = ..., d2_gy: _Optional[float] = ..., d50_gy: _Optional[float] = ..., d98_gy: _Optional[float] = ..., tia_mbq_h: _Optional[float] = ..., gy_per_gbq: _Optional[float] = ..., teff_h: _Optional[float] = ..., mean_bed_gy: _Optional[float] = ..., eubed_gy: _Optional[float] = ..., dvh: _Optional[_Union[DoseVolumeHistogram, _Mapping]] = ..., teff_source: _Optional[str] = ..., group: _Optional[str] = ..., alpha_beta_gy: _Optional[float] = ..., repair_half_time_h: _Optional[float] = ...) -> None: ...
 
 class ComputeDoseResponse(_message.Message):
-    __slots__ = ("structures", "spect", "injected_gbq", "injected", "backend", "alpha_beta_gy", "repair_half_time_h", "notes", "warnings", "rt_dose_dicom")
+    __slots__ = ("structures", "spect", "injected_gbq", "injected", "backend", "alpha_beta_gy", "repair_half_time_h", "notes", "warnings", "rt_dose_dicom", "injection_time_source", "time_zone")
     STRUCTURES_FIELD_NUMBER: _ClassVar[int]
     SPECT_FIELD_NUMBER: _ClassVar[int]
     INJECTED_GBQ_FIELD_NUMBER: _ClassVar[int]
@@ -151,6 +163,8 @@ class ComputeDoseResponse(_message.Message):
     NOTES_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
     RT_DOSE_DICOM_FIELD_NUMBER: _ClassVar[int]
+    INJECTION_TIME_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     structures: _containers.RepeatedCompositeFieldContainer[StructureDose]
     spect: _containers.RepeatedCompositeFieldContainer[TimePoint]
     injected_gbq: float
@@ -161,4 +175,6 @@ class ComputeDoseResponse(_message.Message):
     notes: _containers.RepeatedScalarFieldContainer[str]
     warnings: _containers.RepeatedScalarFieldContainer[str]
     rt_dose_dicom: bytes
-    def __init__(self, structures: _Optional[_Iterable[_Union[StructureDose, _Mapping]]] = ..., spect: _Optional[_Iterable[_Union[TimePoint, _Mapping]]] = ..., injected_gbq: _Optional[float] = ..., injected: _Optional[str] = ..., backend: _Optional[str] = ..., alpha_beta_gy: _Optional[float] = ..., repair_half_time_h: _Optional[float] = ..., notes: _Optional[_Iterable[str]] = ..., warnings: _Optional[_Iterable[str]] = ..., rt_dose_dicom: _Optional[bytes] = ...) -> None: ...
+    injection_time_source: str
+    time_zone: str
+    def __init__(self, structures: _Optional[_Iterable[_Union[StructureDose, _Mapping]]] = ..., spect: _Optional[_Iterable[_Union[TimePoint, _Mapping]]] = ..., injected_gbq: _Optional[float] = ..., injected: _Optional[str] = ..., backend: _Optional[str] = ..., alpha_beta_gy: _Optional[float] = ..., repair_half_time_h: _Optional[float] = ..., notes: _Optional[_Iterable[str]] = ..., warnings: _Optional[_Iterable[str]] = ..., rt_dose_dicom: _Optional[bytes] = ..., injection_time_source: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
