@@ -52,6 +52,11 @@ class Lab:
     index: int
     ref_low: float | None = None
     ref_high: float | None = None
+    # As reported (value, unit, reference range): threshold comparisons use these.
+    written: float | int | None = None
+    written_unit: str = ""
+    written_low: float | int | None = None
+    written_high: float | int | None = None
 
     @property
     def day(self) -> date:
@@ -555,6 +560,10 @@ class _Builder:
             i,
             low,
             high,
+            lab["value"],
+            unit,
+            lab.get("ref_low"),
+            lab.get("ref_high"),
         )
 
     def _administration(self, a: dict[str, Any], i: int) -> Administration:
