@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from protocol import Protocol
 from protocol.durations import Duration, add_duration
 from protocol.model import MEASURE_KINDS
 from protocol.units import (
@@ -29,10 +30,10 @@ from .context import Context, lab_evidence, window_start
 from .ctcae import LAB_TERMS, grade_lab
 from .exact import as_decimal, compare, lab_in, reference_in
 from .measures import measure
-from .record import Lab
+from .record import Lab, Record
 from .tristate import RuleResult, combine_all, combine_any, negate
 
-__all__ = ["Evaluator"]
+__all__ = ["Evaluator", "evaluate_rule"]
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt,
@@ -51,6 +52,13 @@ _COLLECTION_NAMES = {
     "administrations": "administration history",
     "holidays": "holiday history",
 }
+
+
+def evaluate_rule(
+    protocol: Protocol, record: Record, as_of: date, rule: dict[str, Any]
+) -> RuleResult:
+    """One rule of the protocol's vocabulary for ``record`` on ``as_of`` (data after it ignored)."""
+    return Evaluator(Context(protocol, record.until(as_of), as_of)).evaluate(rule)
 
 
 class Evaluator:
