@@ -79,7 +79,7 @@ class _State:
 
 def decide(protocol: Protocol, record: Record, as_of: date) -> dict[str, Any]:
     """What happens next for this patient on ``as_of``, and why."""
-    ctx = Context(protocol, record.until(as_of), as_of)
+    ctx = Context.of(protocol, record, as_of)
     state = _State(ctx)
     if ctx.arm is None:
         state.add(

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from functools import cache, cached_property
 from importlib import resources
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
@@ -153,11 +154,28 @@ class Record:
     withdrawal_date: date | None
     death_date: date | None
     screening_pet: dict[str, Any] | None = field(default=None)
+    zone: str = "UTC"  # the time zone its calendar days are counted in
 
     @cached_property
     def canonical(self) -> str:
         """The input document as canonical JSON (RFC 8785), computed once per record."""
         return canonical_json(self.doc)
+
+    def in_zone(self, zone: str) -> Record:
+        """The record with its calendar days counted in time zone ``zone`` (IANA name).
+
+        A date-time with a UTC offset falls on its local day there (2025-03-01T02:00Z is
+        2025-02-28 in America/Los_Angeles); a bare date stays the day it names. Built once
+        per zone and kept.
+        """
+        if zone == self.zone:
+            return self
+        cache: dict[str, Record] = self.__dict__.setdefault("_zones", {})
+        if zone not in cache:
+            record = _Builder(self.doc, ZoneInfo(zone)).build()
+            record.__dict__["canonical"] = self.canonical
+            cache[zone] = record
+        return cache[zone]
 
     def until(self, as_of: date) -> Record:
         """The record as known on ``as_of``: data dated after it are ignored.
@@ -398,8 +416,9 @@ def _pointer(path: Any) -> str:
 
 
 class _Builder:
-    def __init__(self, doc: dict[str, Any]) -> None:
+    def __init__(self, doc: dict[str, Any], zone: tzinfo = UTC) -> None:
         self.doc = doc
+        self.zone = zone
         self.issues: list[Issue] = []
 
     def build(self) -> Record:
@@ -434,6 +453,7 @@ class _Builder:
             ),
             death_date=self._opt_day((d.get("death") or {}).get("date"), "/death/date"),
             screening_pet=d.get("screening_pet"),
+            zone=str(self.zone),
         )
         if not self.issues:
             self._consistency(record)
@@ -488,11 +508,14 @@ class _Builder:
         return tuple(sorted(built, key=_sort_key))
 
     def _when(self, text: str, pointer: str) -> datetime:
-        """A date-time in UTC; an impossible or out-of-range one is an issue (and FIRST_DAY)."""
+        """A date-time in the record's zone (a bare date: that day's start there); an
+        impossible or out-of-range one is an issue (and FIRST_DAY)."""
         try:
             value = parse_datetime(text)
             if FIRST_DAY <= value.date() <= LAST_DAY:
-                return value
+                if len(text) == 10:  # a bare date names the day wherever it is read
+                    return datetime.combine(value.date(), datetime.min.time(), self.zone)
+                return value.astimezone(self.zone)
             problem = f"{text} is outside the dates a record can hold"
         except (ValueError, OverflowError) as exc:
             problem = f"{text!r} is not a valid date: {exc}"

@@ -58,7 +58,7 @@ def evaluate_rule(
     protocol: Protocol, record: Record, as_of: date, rule: dict[str, Any]
 ) -> RuleResult:
     """One rule of the protocol's vocabulary for ``record`` on ``as_of`` (data after it ignored)."""
-    return Evaluator(Context(protocol, record.until(as_of), as_of)).evaluate(rule)
+    return Evaluator(Context.of(protocol, record, as_of)).evaluate(rule)
 
 
 class Evaluator:
