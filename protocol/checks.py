@@ -370,7 +370,6 @@ class _Checker:
                     found=arm_id,
                 )
 
-
     def _time_zone(self) -> Iterator[Issue]:
         """``site_time_zone`` must name an IANA time zone (America/Los_Angeles, UTC)."""
         if "site_time_zone" not in self.params:
