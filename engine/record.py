@@ -349,7 +349,14 @@ def _schema_issues(data: Any) -> list[Issue]:
         return []
     head = best_match(errors)
     ordered = [head, *(e for e in errors if e is not head)]
-    return [Issue("schema_violation", e.message, _pointer(e.absolute_path)) for e in ordered]
+    return [Issue("schema_violation", _wording(e), _pointer(e.absolute_path)) for e in ordered]
+
+
+def _wording(error: Any) -> str:
+    """jsonschema's message, but an impossible date says so ("not a real calendar day")."""
+    if error.validator == "format" and error.validator_value == "date":
+        return f"{error.instance!r} is not a real calendar day (YYYY-MM-DD)"
+    return str(error.message)
 
 
 def _bound_issues(data: Any) -> list[Issue]:
@@ -452,12 +459,17 @@ class _Builder:
                 (d.get("withdrawal") or {}).get("date"), "/withdrawal/date"
             ),
             death_date=self._opt_day((d.get("death") or {}).get("date"), "/death/date"),
-            screening_pet=d.get("screening_pet"),
+            screening_pet=self._screening_pet(d.get("screening_pet")),
             zone=str(self.zone),
         )
         if not self.issues:
             self._consistency(record)
         return record
+
+    def _screening_pet(self, pet: dict[str, Any] | None) -> dict[str, Any] | None:
+        if pet is not None:
+            self._when(pet["dtc"], "/screening_pet/dtc")  # a real day, or an issue
+        return pet
 
     def _consistency(self, r: Record) -> None:
         """Facts that cannot all be true: each reported at the field that must change."""
