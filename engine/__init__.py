@@ -13,15 +13,17 @@ from .errors import RecordError
 from .identity import ENGINE_VERSION, decision_id
 from .measures import ckd_epi_2021, cockcroft_gault
 from .record import Record, parse_record, read_record_json, read_record_text, record_schema
+from .rules import evaluate_rule
 from .schedule import schedule
 from .study import study_status
-from .tristate import Outcome
+from .tristate import Outcome, RuleResult
 
 __all__ = [
     "ENGINE_VERSION",
     "Outcome",
     "Record",
     "RecordError",
+    "RuleResult",
     "assess_amendment",
     "bed_per_cycle",
     "ckd_epi_2021",
@@ -30,6 +32,7 @@ __all__ = [
     "decide",
     "decision_id",
     "eligibility",
+    "evaluate_rule",
     "kidney_bed",
     "parse_record",
     "read_record_json",

@@ -17,6 +17,7 @@ from typing import Any
 from protocol import KidneyLQ
 
 from .context import Context
+from .exact import compare
 
 __all__ = ["KidneyBed", "bed_per_cycle", "kidney_bed"]
 
@@ -40,7 +41,7 @@ class KidneyBed:
     @property
     def exceeded(self) -> bool:
         """The next cycle would take the cumulative BED strictly above the cap."""
-        return self.projected_gy > self.cap_gy
+        return compare(self.projected_gy, ">", self.cap_gy)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -81,13 +82,13 @@ def kidney_bed(ctx: Context, next_activity_gbq: float) -> KidneyBed | None:
         lq.cap_gy,
         fit,
         estimated,
-        cumulative + per_reduced <= lq.cap_gy,
+        compare(cumulative + per_reduced, "<=", lq.cap_gy),
     )
 
 
 def _cycles_fitting(cumulative: float, per_cycle: float, cap: float, left: int) -> int:
     n = 0
-    while n < left and cumulative + (n + 1) * per_cycle <= cap + 1e-9:
+    while n < left and compare(cumulative + (n + 1) * per_cycle, "<=", cap):
         n += 1
     return n
 

@@ -24,8 +24,14 @@ __all__ = ["Context", "lab_evidence", "window_start"]
 @dataclass
 class Context:
     protocol: Protocol
-    record: Record  # already cut at as_of
+    record: Record  # already cut at as_of, its days in the site's time zone
     as_of: date
+
+    @classmethod
+    def of(cls, protocol: Protocol, record: Record, as_of: date) -> Context:
+        """The context for ``record`` on ``as_of``: days counted in the protocol's site time
+        zone, data dated after ``as_of`` ignored."""
+        return cls(protocol, record.in_zone(protocol.time_zone).until(as_of), as_of)
 
     @cached_property
     def arm(self) -> dict[str, Any] | None:

@@ -8,6 +8,13 @@ graded 0 and the note says so.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from protocol.units import ANALYTES
+
+from .exact import compare, lab_in, reference_in
+from .record import Lab
+
 __all__ = ["LAB_TERMS", "grade_lab"]
 
 # Lab test -> CTCAE v5 term, so adverse events and labs grade the same toxicity.
@@ -22,49 +29,55 @@ LAB_TERMS = {
     "BILI": "blood bilirubin increased",
 }
 
-# Decreases: (test, [(grade, upper bound exclusive)]) from most to least severe.
+# Decreases: (test, [(grade, upper bound exclusive)]) from most to least severe,
+# in the canonical unit (protocol.units.ANALYTES), written as the CTCAE writes them.
 _LOW = {
-    "HGB": [(3, 8.0), (2, 10.0)],
-    "NEUT": [(4, 0.5), (3, 1.0), (2, 1.5)],
-    "PLAT": [(4, 25.0), (3, 50.0), (2, 75.0)],
-    "WBC": [(4, 1.0), (3, 2.0), (2, 3.0)],
+    "HGB": [(3, "8.0"), (2, "10.0")],
+    "NEUT": [(4, "0.5"), (3, "1.0"), (2, "1.5")],
+    "PLAT": [(4, "25"), (3, "50"), (2, "75")],
+    "WBC": [(4, "1.0"), (3, "2.0"), (2, "3.0")],
 }
 # Increases as multiples of ULN: [(grade, lower bound exclusive)].
 _HIGH = {
-    "CREAT": [(4, 6.0), (3, 3.0), (2, 1.5)],
-    "AST": [(4, 20.0), (3, 5.0), (2, 3.0)],
-    "ALT": [(4, 20.0), (3, 5.0), (2, 3.0)],
-    "BILI": [(4, 10.0), (3, 3.0), (2, 1.5)],
+    "CREAT": [(4, "6.0"), (3, "3.0"), (2, "1.5")],
+    "AST": [(4, "20.0"), (3, "5.0"), (2, "3.0")],
+    "ALT": [(4, "20.0"), (3, "5.0"), (2, "3.0")],
+    "BILI": [(4, "10.0"), (3, "3.0"), (2, "1.5")],
 }
+# Creatinine increases as multiples of the baseline: [(grade, lower bound exclusive)].
+_BASELINE = [(3, "3.0"), (2, "1.5")]
 
 
-def grade_lab(
-    test: str, value: float, low: float | None, high: float | None, baseline: float | None = None
-) -> tuple[int, str]:
-    """CTCAE grade of one result, with a note when the reference range limited it."""
-    if test in _LOW:
-        return _grade_low(test, value, low)
-    if test in _HIGH:
-        return _grade_high(test, value, high, baseline)
-    return 0, f"{test} has no CTCAE laboratory grade"
+def grade_lab(lab: Lab, baseline: Lab | None = None) -> tuple[int, str]:
+    """CTCAE grade of one result, with a note when the reference range limited it.
+
+    Exact decimals (engine.exact): a bound of 3.0 × ULN 1.4 is 4.20, so 4.2 is grade 2.
+    """
+    if lab.test in _LOW:
+        return _grade_low(lab)
+    if lab.test in _HIGH:
+        return _grade_high(lab, baseline)
+    return 0, f"{lab.test} has no CTCAE laboratory grade"
 
 
-def _grade_low(test: str, value: float, low: float | None) -> tuple[int, str]:
-    for grade, bound in _LOW[test]:
-        if value < bound:
+def _grade_low(lab: Lab) -> tuple[int, str]:
+    value = lab_in(lab, ANALYTES[lab.test][1])
+    for grade, bound in _LOW[lab.test]:
+        if compare(value, "<", Decimal(bound)):
             return grade, ""
+    low = reference_in(lab, "low", lab.written_unit)
     if low is None:
         return 0, "no lower reference limit reported: grade 1 cannot be told from grade 0"
-    return (1, "") if value < low else (0, "")
+    return (1, "") if compare(lab_in(lab, lab.written_unit), "<", low) else (0, "")
 
 
-def _grade_high(
-    test: str, value: float, high: float | None, baseline: float | None
-) -> tuple[int, str]:
+def _grade_high(lab: Lab, baseline: Lab | None) -> tuple[int, str]:
+    value = lab_in(lab, lab.written_unit)
     grade_b = 0
-    if test == "CREAT" and baseline:
-        ratio_b = value / baseline
-        grade_b = 3 if ratio_b > 3.0 else 2 if ratio_b > 1.5 else 0
+    base = None if baseline is None else lab_in(baseline, lab.written_unit)
+    if lab.test == "CREAT" and base:
+        grade_b = _above(value, base, _BASELINE)
+    high = reference_in(lab, "high", lab.written_unit)
     if high is None or high <= 0:
         note = (
             "no upper reference limit reported: graded against baseline only"
@@ -72,8 +85,13 @@ def _grade_high(
             else "no upper reference limit reported"
         )
         return grade_b, note
-    ratio = value / high
-    for grade, bound in _HIGH[test]:
-        if ratio > bound:
-            return max(grade, grade_b), ""
-    return max(1 if ratio > 1.0 else 0, grade_b), ""
+    grade = _above(value, high, [*_HIGH[lab.test], (1, "1.0")])
+    return max(grade, grade_b), ""
+
+
+def _above(value: Decimal, reference: Decimal, bounds: list[tuple[int, str]]) -> int:
+    """The first grade whose bound × ``reference`` the value exceeds (0 if none)."""
+    for grade, bound in bounds:
+        if compare(value, ">", Decimal(bound) * reference):
+            return grade
+    return 0

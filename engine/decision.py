@@ -18,6 +18,7 @@ from protocol.durations import add_duration
 from .bed import KidneyBed, kidney_bed
 from .context import Context
 from .eligibility import criterion_entry
+from .exact import compare
 from .identity import envelope
 from .record import Record
 from .response import pcwg3, psa_status, recip, tumour_change
@@ -78,7 +79,7 @@ class _State:
 
 def decide(protocol: Protocol, record: Record, as_of: date) -> dict[str, Any]:
     """What happens next for this patient on ``as_of``, and why."""
-    ctx = Context(protocol, record.until(as_of), as_of)
+    ctx = Context.of(protocol, record, as_of)
     state = _State(ctx)
     if ctx.arm is None:
         state.add(
@@ -394,8 +395,8 @@ def _response(ctx: Context) -> dict[str, Any]:
         "psa_nadir": status.nadir.value if status.nadir else None,
         "psa_change_from_baseline_pct": None if change is None else round(change, 2),
         "psa_change_from_nadir_pct": None if from_nadir is None else round(from_nadir, 2),
-        "psa50": None if change is None else change <= psa50,
-        "psa90": None if change is None else change <= psa90,
+        "psa50": None if change is None else compare(change, "<=", psa50),
+        "psa90": None if change is None else compare(change, "<=", psa90),
         "pcwg3": pcwg3(ctx).status,
         "tumour_volume_change_pct": None if tumour is None else round(tumour, 2),
         "recip": recip(ctx).category,

@@ -36,7 +36,7 @@ def eligibility(protocol: Protocol, record: Record, as_of: date) -> dict[str, An
 
     Exclusions are phrased as conditions to pass: MET always means "passes".
     """
-    ctx = Context(protocol, record.until(as_of), as_of)
+    ctx = Context.of(protocol, record, as_of)
     evaluator = Evaluator(ctx)
     criteria = []
     for kind in ("inclusion", "exclusion"):

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from functools import cache, cached_property
 from importlib import resources
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
@@ -52,6 +53,11 @@ class Lab:
     index: int
     ref_low: float | None = None
     ref_high: float | None = None
+    # As reported (value, unit, reference range): threshold comparisons use these.
+    written: float | int | None = None
+    written_unit: str = ""
+    written_low: float | int | None = None
+    written_high: float | int | None = None
 
     @property
     def day(self) -> date:
@@ -149,11 +155,28 @@ class Record:
     withdrawal_date: date | None
     death_date: date | None
     screening_pet: dict[str, Any] | None = field(default=None)
+    zone: str = "UTC"  # the time zone its calendar days are counted in
 
     @cached_property
     def canonical(self) -> str:
         """The input document as canonical JSON (RFC 8785), computed once per record."""
         return canonical_json(self.doc)
+
+    def in_zone(self, zone: str) -> Record:
+        """The record with its calendar days counted in time zone ``zone`` (IANA name).
+
+        A date-time with a UTC offset falls on its local day there (2025-03-01T02:00Z is
+        2025-02-28 in America/Los_Angeles); a bare date stays the day it names. Built once
+        per zone and kept.
+        """
+        if zone == self.zone:
+            return self
+        cache: dict[str, Record] = self.__dict__.setdefault("_zones", {})
+        if zone not in cache:
+            record = _Builder(self.doc, ZoneInfo(zone)).build()
+            record.__dict__["canonical"] = self.canonical
+            cache[zone] = record
+        return cache[zone]
 
     def until(self, as_of: date) -> Record:
         """The record as known on ``as_of``: data dated after it are ignored.
@@ -327,7 +350,14 @@ def _schema_issues(data: Any) -> list[Issue]:
         return []
     head = best_match(errors)
     ordered = [head, *(e for e in errors if e is not head)]
-    return [Issue("schema_violation", e.message, _pointer(e.absolute_path)) for e in ordered]
+    return [Issue("schema_violation", _wording(e), _pointer(e.absolute_path)) for e in ordered]
+
+
+def _wording(error: Any) -> str:
+    """jsonschema's message, but an impossible date says so ("not a real calendar day")."""
+    if error.validator == "format" and error.validator_value == "date":
+        return f"{error.instance!r} is not a real calendar day (YYYY-MM-DD)"
+    return str(error.message)
 
 
 def _bound_issues(data: Any) -> list[Issue]:
@@ -394,8 +424,9 @@ def _pointer(path: Any) -> str:
 
 
 class _Builder:
-    def __init__(self, doc: dict[str, Any]) -> None:
+    def __init__(self, doc: dict[str, Any], zone: tzinfo = UTC) -> None:
         self.doc = doc
+        self.zone = zone
         self.issues: list[Issue] = []
 
     def build(self) -> Record:
@@ -429,11 +460,17 @@ class _Builder:
                 (d.get("withdrawal") or {}).get("date"), "/withdrawal/date"
             ),
             death_date=self._opt_day((d.get("death") or {}).get("date"), "/death/date"),
-            screening_pet=d.get("screening_pet"),
+            screening_pet=self._screening_pet(d.get("screening_pet")),
+            zone=str(self.zone),
         )
         if not self.issues:
             self._consistency(record)
         return record
+
+    def _screening_pet(self, pet: dict[str, Any] | None) -> dict[str, Any] | None:
+        if pet is not None:
+            self._when(pet["dtc"], "/screening_pet/dtc")  # a real day, or an issue
+        return pet
 
     def _consistency(self, r: Record) -> None:
         """Facts that cannot all be true: each reported at the field that must change."""
@@ -484,11 +521,14 @@ class _Builder:
         return tuple(sorted(built, key=_sort_key))
 
     def _when(self, text: str, pointer: str) -> datetime:
-        """A date-time in UTC; an impossible or out-of-range one is an issue (and FIRST_DAY)."""
+        """A date-time in the record's zone (a bare date: that day's start there); an
+        impossible or out-of-range one is an issue (and FIRST_DAY)."""
         try:
             value = parse_datetime(text)
             if FIRST_DAY <= value.date() <= LAST_DAY:
-                return value
+                if len(text) == 10:  # a bare date names the day wherever it is read
+                    return datetime.combine(value.date(), datetime.min.time(), self.zone)
+                return value.astimezone(self.zone)
             problem = f"{text} is outside the dates a record can hold"
         except (ValueError, OverflowError) as exc:
             problem = f"{text!r} is not a valid date: {exc}"
@@ -556,6 +596,10 @@ class _Builder:
             i,
             low,
             high,
+            lab["value"],
+            unit,
+            lab.get("ref_low"),
+            lab.get("ref_high"),
         )
 
     def _administration(self, a: dict[str, Any], i: int) -> Administration:

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from .context import Context, lab_evidence
+from .exact import as_decimal, compare
 from .record import Lab, Pet, Spect
 
 __all__ = [
@@ -48,7 +49,8 @@ def percent_change(value: float, reference: float) -> float | None:
     that the change has no finite value."""
     if reference <= 0:
         return None
-    change = (value - reference) / reference * 100.0
+    exact = (as_decimal(value) - as_decimal(reference)) / as_decimal(reference) * 100
+    change = float(exact)  # the decimal result, so that 1.0 from 10 is -90 exactly
     return change if math.isfinite(change) else None
 
 
@@ -107,10 +109,10 @@ def pcwg3(ctx: Context) -> Pcwg3:
 
 
 def _meets(value: Lab, nadir: Lab, rise_pct: float, rise_abs: float) -> bool:
-    return (
-        value.value >= nadir.value * (1 + rise_pct / 100.0)
-        and value.value - nadir.value >= rise_abs
-    )
+    change = percent_change(value.value, nadir.value)
+    rise = as_decimal(value.value) - as_decimal(nadir.value)
+    pct_met = compare(change, ">=", rise_pct) if change is not None else rise > 0
+    return pct_met and compare(rise, ">=", rise_abs)
 
 
 def _confirm(
@@ -248,12 +250,14 @@ def _categorise(
     vol = latest.psma_vol_ml or 0.0
     if vol == 0:
         return Recip("CR", observed)
-    change = (vol - ref_vol) / ref_vol * 100 if ref_vol > 0 else float("inf")
-    if change >= pd and latest.new_lesions is None:
+    change = percent_change(vol, ref_vol) if ref_vol > 0 else None
+    change = float("inf") if change is None else change
+    progressed = compare(change, ">=", pd)
+    if progressed and latest.new_lesions is None:
         return Recip("NE", observed, missing="new lesions not recorded on the latest PSMA PET/CT")
-    if change >= pd and latest.new_lesions:
+    if progressed and latest.new_lesions:
         return Recip("PD", observed, note=f"PSMA-VOL {change:+.1f} % with new lesions")
-    if change <= pr and latest.new_lesions is False:
+    if compare(change, "<=", pr) and latest.new_lesions is False:
         return Recip("PR", observed, note=f"PSMA-VOL {change:+.1f} %")
     return Recip("SD", observed, note=f"PSMA-VOL {change:+.1f} %")
 

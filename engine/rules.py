@@ -11,18 +11,29 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
+from protocol import Protocol
 from protocol.durations import Duration, add_duration
 from protocol.model import MEASURE_KINDS
-from protocol.units import ANALYTES, QUANTITIES, RELATIVE_UNITS, analyte_to_canonical, to_canonical
+from protocol.units import (
+    ANALYTES,
+    QUANTITIES,
+    RELATIVE_UNITS,
+    analyte_to_canonical,
+    quantity_convert,
+    to_canonical,
+)
 
 from .context import Context, lab_evidence, window_start
 from .ctcae import LAB_TERMS, grade_lab
+from .exact import as_decimal, compare, lab_in, reference_in
 from .measures import measure
+from .record import Lab, Record
 from .tristate import RuleResult, combine_all, combine_any, negate
 
-__all__ = ["Evaluator"]
+__all__ = ["Evaluator", "evaluate_rule"]
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt,
@@ -41,6 +52,13 @@ _COLLECTION_NAMES = {
     "administrations": "administration history",
     "holidays": "holiday history",
 }
+
+
+def evaluate_rule(
+    protocol: Protocol, record: Record, as_of: date, rule: dict[str, Any]
+) -> RuleResult:
+    """One rule of the protocol's vocabulary for ``record`` on ``as_of`` (data after it ignored)."""
+    return Evaluator(Context.of(protocol, record, as_of)).evaluate(rule)
 
 
 class Evaluator:
@@ -87,31 +105,36 @@ class Evaluator:
         observed = [lab_evidence(lab)]
         if op == "exists":
             return RuleResult.of(True, observed)
-        threshold, note, missing = self._lab_threshold(test, body, lab)
+        threshold, unit, note, missing = self._lab_threshold(test, body, lab)
         if threshold is None:
             return RuleResult.unknown(missing, observed)
-        observed[0]["threshold"] = round(threshold, 6)
+        observed[0]["threshold"] = round(analyte_to_canonical(test, float(threshold), unit), 6)
         observed[0]["threshold_from"] = note
-        return RuleResult.of(_OPS[op](lab.value, threshold), observed)
+        return RuleResult.of(compare(lab_in(lab, unit), op, threshold), observed)
 
     def _lab_threshold(
-        self, test: str, body: dict[str, Any], lab: Any
-    ) -> tuple[float | None, str, str]:
+        self, test: str, body: dict[str, Any], lab: Lab
+    ) -> tuple[Decimal | None, str, str, str]:
+        """(threshold, the unit it is in, how it was derived, what is missing).
+
+        An absolute threshold stays in its written unit; a multiple of a reference limit
+        or of the baseline is in the unit the lab was reported in: 1.5 × ULN 1.2 = 1.80.
+        """
         value, unit = self.protocol.raw(body["value"])
         unit = str(body.get("unit", unit))
-        value = float(value)
         if unit not in RELATIVE_UNITS:
-            return analyte_to_canonical(test, value, unit), f"{value:g} {unit}", ""
-        if unit == "xULN":
-            ref, label = lab.ref_high, "upper reference limit"
-        elif unit == "xLLN":
-            ref, label = lab.ref_low, "lower reference limit"
-        else:
+            return as_decimal(value), unit, f"{value:g} {unit}", ""
+        if unit == "xBaseline":
             base = self.ctx.baseline_lab(test)
-            ref, label = (base.value if base else None), "baseline (on or before cycle 1)"
+            ref = None if base is None else lab_in(base, lab.written_unit)
+            label = "baseline (on or before cycle 1)"
+        else:
+            ref = reference_in(lab, "high" if unit == "xULN" else "low", lab.written_unit)
+            label = "upper reference limit" if unit == "xULN" else "lower reference limit"
         if ref is None:
-            return None, "", f"no {label} for {test} dated {lab.day}"
-        return value * ref, f"{value:g} × {label} {ref:g}", ""
+            return None, "", "", f"no {label} for {test} dated {lab.day}"
+        shown = analyte_to_canonical(test, float(ref), lab.written_unit)
+        return as_decimal(value) * ref, lab.written_unit, f"{value:g} × {label} {shown:g}", ""
 
     def _measure(self, body: dict[str, Any]) -> RuleResult:
         name, op = body["name"], body["op"]
@@ -122,7 +145,7 @@ class Evaluator:
             return RuleResult.unknown(f"{name}: {m.missing}", m.observed)
         target = self._measure_target(name, body)
         return RuleResult.of(
-            _OPS[op](m.value, target),
+            self._measure_compare(name, body, m.value, target),
             [{**o} for o in m.observed]
             + [{"what": name, "value": m.value, "unit": m.unit, "compared": f"{op} {target}"}],
         )
@@ -138,6 +161,18 @@ class Evaluator:
             return self.protocol.quantity(body["value"], kind)
         return to_canonical(float(value), body.get("unit", QUANTITIES[kind][0]), kind)
 
+    def _measure_compare(self, name: str, body: dict[str, Any], value: Any, target: Any) -> bool:
+        """Numbers compare in the threshold's written unit and precision (see engine.exact)."""
+        op, kind = body["op"], MEASURE_KINDS[name]
+        if kind is None or not _is_number(value) or isinstance(target, list | str | bool):
+            return bool(_OPS[op](value, target))
+        if kind == "duration":
+            return compare(value, op, target)
+        written, unit = self.protocol.raw(body["value"])
+        unit = str(unit or body.get("unit") or QUANTITIES[kind][0])
+        in_unit = quantity_convert(as_decimal(value), QUANTITIES[kind][0], unit, kind)
+        return compare(in_unit, op, as_decimal(written))
+
     def _grade(self, body: dict[str, Any]) -> RuleResult:
         of, op, target = body["of"], body["op"], body["value"]
         if of in ANALYTES:
@@ -145,9 +180,7 @@ class Evaluator:
             if lab is None:
                 return RuleResult.unknown(f"no {ANALYTES[of][0]} result to grade")
             base = self.ctx.baseline_lab(of)
-            grade, note = grade_lab(
-                of, lab.value, lab.ref_low, lab.ref_high, base.value if base else None
-            )
+            grade, note = grade_lab(lab, base)
             ev = {**lab_evidence(lab), "ctcae_grade": grade, "term": LAB_TERMS.get(of, of)}
             return RuleResult.of(_OPS[op](grade, target), [ev], [note] if note else [])
         if self.ctx.record.adverse_events is None:
@@ -233,7 +266,11 @@ class Evaluator:
         if isinstance(cond, dict):
             ((op, value),) = cond.items()
             number, _ = self.protocol.raw(value)
-            return actual is not None and _OPS[op](actual, number)
+            if actual is None:
+                return False
+            if _is_number(actual) and _is_number(number):
+                return compare(actual, op, number)
+            return bool(_OPS[op](actual, number))
         return bool(actual == cond)
 
     def _count(self, body: dict[str, Any]) -> RuleResult:
@@ -298,6 +335,10 @@ class Evaluator:
         if isinstance(value, str) and path.endswith(".date") and len(value) >= 10:
             return value if date.fromisoformat(value[:10]) <= self.at else None
         return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _ae_evidence(a: Any) -> dict[str, Any]:

@@ -22,7 +22,7 @@ __all__ = ["schedule"]
 
 
 def schedule(protocol: Protocol, record: Record, as_of: date, horizon: Duration) -> dict[str, Any]:
-    ctx = Context(protocol, record.until(as_of), as_of)
+    ctx = Context.of(protocol, record, as_of)
     answer = {
         **envelope("schedule", protocol, record, as_of),
         "horizon": str(horizon),

@@ -162,12 +162,11 @@ def _lab_hits(ctx: Context, tox: dict[str, Any], start: date) -> list[_Hit]:
     hits = []
     for test in tox["grade_of"].get("labs", []):
         base = ctx.baseline_lab(test)
-        base_value = base.value if base else None
-        base_grade = grade_lab(test, base.value, base.ref_low, base.ref_high)[0] if base else 0
+        base_grade = grade_lab(base)[0] if base else 0
         series = ctx.labs(test)
         previous: dict[str, Any] | None = None
         for i, lab in enumerate(series):
-            grade = grade_lab(test, lab.value, lab.ref_low, lab.ref_high, base_value)[0]
+            grade = grade_lab(lab, base)[0]
             row = _row_for(tox, grade) if grade > max(base_grade, recover_to) else None
             if row is not None and lab.day >= start:
                 action, confirmed = row["action"], True

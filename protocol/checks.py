@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .durations import parse_duration
 from .errors import Issue
@@ -70,6 +71,7 @@ class _Checker:
         yield from self._duplicate_ids()
         yield from self._grade_tables()
         yield from self._arms()
+        yield from self._time_zone()
 
     # -- parameters -------------------------------------------------------------
     def _parameters(self) -> Iterator[Issue]:
@@ -367,6 +369,23 @@ class _Checker:
                     expected=f"one of {sorted(self.arms)}",
                     found=arm_id,
                 )
+
+    def _time_zone(self) -> Iterator[Issue]:
+        """``site_time_zone`` must name an IANA time zone (America/Los_Angeles, UTC)."""
+        if "site_time_zone" not in self.params:
+            return
+        zone = self.params["site_time_zone"]["value"]
+        try:
+            ZoneInfo(str(zone))
+        except (ZoneInfoNotFoundError, ValueError):
+            yield Issue(
+                "unknown_time_zone",
+                f"site_time_zone {zone!r} is not an IANA time zone",
+                "/parameters/site_time_zone/value",
+                expected="an IANA time zone name such as America/Los_Angeles or UTC",
+                found=str(zone),
+                fix="write the zone as the tz database names it (Region/City)",
+            )
 
 
 def _stop_rule_arms(doc: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:

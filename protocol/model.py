@@ -93,6 +93,13 @@ class Protocol:
     def title(self) -> str:
         return str(self.doc["protocol"]["title"])
 
+    @property
+    def time_zone(self) -> str:
+        """The site's time zone (IANA name) that calendar days are counted in: parameter
+        ``site_time_zone``; UTC for a revision without it (as revisions before it did)."""
+        raw = self.doc["parameters"].get("site_time_zone")
+        return str(raw["value"]) if raw else "UTC"
+
     def parameter(self, name: str) -> Parameter:
         try:
             raw = self.doc["parameters"][name]

@@ -54,21 +54,14 @@ class Registry:
     def resolve(self, ref: str, on: date | None = None) -> Protocol:
         """Resolve ``id@revision``, ``id`` (in force ``on``, default: latest active) or a path."""
         if ref.endswith((".yaml", ".yml")) or "/" in ref:
-            return load_file(ref)
+            return _in_force(load_file(ref), on)
         if "@" in ref:
             if ref not in self._by_ref:
                 raise ProtocolError(
                     "not_found",
                     f"unknown protocol revision {ref!r}; known: {', '.join(sorted(self._by_ref))}",
                 )
-            found = self._by_ref[ref]
-            if on is not None and found.status != "draft" and found.effective_from > on:
-                raise ProtocolError(
-                    "not_in_force",
-                    f"{found.ref} is not in force on {on}: it takes effect on "
-                    f"{found.effective_from}",
-                )
-            return found
+            return _in_force(self._by_ref[ref], on)
         candidates = [p for p in self.all() if p.id == ref and p.status != "draft"]
         if not candidates:
             known = sorted({p.id for p in self._by_ref.values()})
@@ -105,6 +98,16 @@ class Registry:
                 )
         if issues:
             raise ProtocolError("unknown_supersedes", issues[0].message, issues)
+
+
+def _in_force(found: Protocol, on: date | None) -> Protocol:
+    """``found``, unless it is not yet in force on ``on`` (a draft may always be asked)."""
+    if on is not None and found.status != "draft" and found.effective_from > on:
+        raise ProtocolError(
+            "not_in_force",
+            f"{found.ref} is not in force on {on}: it takes effect on {found.effective_from}",
+        )
+    return found
 
 
 def _rev_key(revision: str) -> tuple[int, ...]:

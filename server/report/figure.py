@@ -267,7 +267,7 @@ def _grades(ax: Any, record: Record) -> None:
     ax.set_ylim(-0.6, len(_GRADED) - 0.4)
     for row, test in enumerate(_GRADED):
         for x in (lab for lab in labs if lab.test == test):
-            grade = grade_lab(test, x.value, x.ref_low, x.ref_high)[0]
+            grade = grade_lab(x)[0]
             ax.scatter(
                 _num(x.when),
                 row,

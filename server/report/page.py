@@ -61,6 +61,7 @@ def render_report(
     match the record), which the page shows too.
     """
     out.mkdir(parents=True, exist_ok=True)
+    record = record.in_zone(protocol.time_zone)  # days as the engine counts them
     decision = engine.decide(protocol, record, as_of)
     screening_day, screening_label = screening_date(record, as_of)
     eligibility = engine.eligibility(protocol, record, screening_day)

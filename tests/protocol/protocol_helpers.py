@@ -16,7 +16,7 @@ def amended(old: str, new: str, text: str | None = None) -> str:
     return text.replace(old, new)
 
 
-def as_draft(text: str, revision: str = "1.1") -> str:
+def as_draft(text: str, revision: str = "1.2") -> str:
     """Turn the bundled revision into a draft amendment of it (metadata only)."""
     text = amended('  revision: "1.0"', f'  revision: "{revision}"', text)
     text = amended("  status: active", "  status: draft", text)

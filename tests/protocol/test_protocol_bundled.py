@@ -14,7 +14,7 @@ from protocol.canonical import sha256_hex
 
 def test_both_protocols_validate() -> None:
     refs = [p.ref for p in Registry.bundled().all()]
-    assert refs == ["flex-mrt@1.0", "pluvicto-label@1.0"]
+    assert refs == ["flex-mrt@1.0", "flex-mrt@1.1", "pluvicto-label@1.0", "pluvicto-label@1.1"]
 
 
 def test_identity_is_sha256_of_canonical_json() -> None:
@@ -63,12 +63,12 @@ def test_every_criterion_carries_source_and_verification() -> None:
 
 
 def test_resolution_by_id_revision_date_and_path(tmp_path: Path) -> None:
-    draft = tmp_path / "flex-mrt-1.1.yaml"
+    draft = tmp_path / "flex-mrt-1.2.yaml"
     draft.write_text(as_draft(bundled_text()), "utf-8")
     reg = Registry.bundled([tmp_path])
-    assert reg.resolve("flex-mrt").revision == "1.0"  # drafts are never "in force"
-    assert reg.resolve("flex-mrt@1.1").status == "draft"
-    assert reg.resolve(str(draft)).revision == "1.1"
+    assert reg.resolve("flex-mrt").revision == "1.1"  # drafts are never "in force"
+    assert reg.resolve("flex-mrt@1.2").status == "draft"
+    assert reg.resolve(str(draft)).revision == "1.2"
     with pytest.raises(ProtocolError) as caught:
         reg.resolve("flex-mrt", on=date(2023, 1, 1))
     assert caught.value.code == "not_in_force"
@@ -78,18 +78,18 @@ def test_resolution_by_id_revision_date_and_path(tmp_path: Path) -> None:
 
 
 def test_active_revision_in_force_on_a_date(tmp_path: Path) -> None:
-    text = as_draft(bundled_text(), "1.1")
+    text = as_draft(bundled_text(), "1.2")
     text = amended("  status: draft", "  status: active", text)
     text = amended('  effective_from: "2024-02-01"', '  effective_from: "2025-06-01"', text)
-    (tmp_path / "flex-mrt-1.1.yaml").write_text(text, "utf-8")
+    (tmp_path / "flex-mrt-1.2.yaml").write_text(text, "utf-8")
     reg = Registry.bundled([tmp_path])
-    assert reg.resolve("flex-mrt", on=date(2025, 5, 31)).revision == "1.0"
-    assert reg.resolve("flex-mrt", on=date(2025, 6, 1)).revision == "1.1"
+    assert reg.resolve("flex-mrt", on=date(2025, 5, 31)).revision == "1.1"
+    assert reg.resolve("flex-mrt", on=date(2025, 6, 1)).revision == "1.2"
 
 
 def test_supersedes_must_exist(tmp_path: Path) -> None:
-    text = as_draft(bundled_text(), "1.1").replace('"flex-mrt@1.0"', '"flex-mrt@0.9"')
-    (tmp_path / "flex-mrt-1.1.yaml").write_text(text, "utf-8")
+    text = as_draft(bundled_text(), "1.2").replace('"flex-mrt@1.0"', '"flex-mrt@0.9"')
+    (tmp_path / "flex-mrt-1.2.yaml").write_text(text, "utf-8")
     with pytest.raises(ProtocolError) as caught:
         Registry.bundled([tmp_path])
     assert caught.value.code == "unknown_supersedes"

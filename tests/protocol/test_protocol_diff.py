@@ -51,7 +51,7 @@ def test_cli_diff_text_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "value: -90 → -85" in out
     assert main(["diff", "flex-mrt@1.0", str(draft), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["to"] == "flex-mrt@1.1" and data["summary"]["changed"] >= 1
+    assert data["to"] == "flex-mrt@1.2" and data["summary"]["changed"] >= 1
 
 
 def test_same_revision_has_no_changes() -> None:

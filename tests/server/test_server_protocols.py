@@ -31,7 +31,7 @@ def test_get_protocol_returns_summary_yaml_and_sha(channel):
     assert answer.sha256 == expected.sha256 == answer.summary.sha256
     assert answer.yaml_text == expected.text
     by_date = protocols(channel).GetProtocol(pb.GetProtocolRequest(ref="flex-mrt", on="2025-01-15"))
-    assert by_date.summary.ref == "flex-mrt@1.0"
+    assert by_date.summary.ref == "flex-mrt@1.1"
 
 
 @pytest.mark.parametrize(

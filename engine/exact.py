@@ -1,0 +1,76 @@
+"""Threshold comparisons in exact decimals, at the precision the threshold is written.
+
+A threshold such as "≤ 1.5 × ULN" with ULN 1.2 is 1.80, never 1.7999999999999998.
+The value is converted to the threshold's unit with decimal factors, rounded half-even
+to the threshold's written decimals + 1 (1.80 → three decimals), then compared: a value
+exactly at a threshold lands on the side its comparator says. Numbers that arrive as
+floats are read back as the shortest decimal that prints them (``repr``), which is the
+decimal that was written.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from decimal import ROUND_HALF_EVEN, Context, Decimal
+from typing import Any
+
+from protocol.units import analyte_convert
+
+from .record import Lab
+
+__all__ = ["as_decimal", "compare", "lab_in", "reference_in"]
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+
+def as_decimal(number: Decimal | float | int | str) -> Decimal:
+    """``number`` as the decimal it was written as (a float through its shortest repr)."""
+    if isinstance(number, Decimal):
+        return number
+    if isinstance(number, bool):
+        raise TypeError("a truth value is not a number")
+    return Decimal(repr(number) if isinstance(number, float) else str(number))
+
+
+def rounded(value: Decimal, threshold: Decimal) -> Decimal:
+    """``value`` rounded half-even to one decimal more than ``threshold`` is written with."""
+    exponent = min(int(threshold.as_tuple().exponent), 0) - 1
+    digits = max(value.adjusted(), 0) - exponent + 2  # enough for any magnitude
+    context = Context(prec=max(digits, 28))
+    return value.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_EVEN, context=context)
+
+
+def compare(value: Decimal | float | int, op: str, threshold: Decimal | float | int) -> bool:
+    """``value op threshold``, with ``value`` rounded to the threshold's precision + 1."""
+    limit, number = as_decimal(threshold), as_decimal(value)
+    if not (number.is_finite() and limit.is_finite()):
+        return _OPS[op](number, limit)
+    return _OPS[op](rounded(number, limit), limit)
+
+
+def lab_in(lab: Lab, unit: str) -> Decimal:
+    """The lab value in ``unit``: exactly as written when reported in that unit."""
+    if lab.written is None:  # built without its report: the canonical value
+        return analyte_convert(lab.test, as_decimal(lab.value), lab.unit, unit)
+    return analyte_convert(lab.test, as_decimal(lab.written), lab.written_unit, unit)
+
+
+def reference_in(lab: Lab, which: str, unit: str) -> Decimal | None:
+    """The lab's reported lower (``low``) or upper (``high``) reference limit in ``unit``."""
+    if lab.written is None:
+        canonical = lab.ref_low if which == "low" else lab.ref_high
+        return None if canonical is None else _in_unit(lab, canonical, lab.unit, unit)
+    written = lab.written_low if which == "low" else lab.written_high
+    return None if written is None else _in_unit(lab, written, lab.written_unit, unit)
+
+
+def _in_unit(lab: Lab, number: float, from_unit: str, unit: str) -> Decimal:
+    return analyte_convert(lab.test, as_decimal(number), from_unit, unit)
