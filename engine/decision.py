@@ -19,7 +19,7 @@ from .bed import KidneyBed, kidney_bed
 from .context import Context
 from .eligibility import criterion_entry
 from .identity import envelope
-from .record import Record
+from .record import Administration, Record
 from .response import pcwg3, psa_status, recip, tumour_change
 from .rules import Evaluator
 from .toxicity import ToxicityFinding, assess_toxicities
@@ -319,10 +319,21 @@ def _activity_deviations(state: _State) -> None:
     """Every administration outside the protocol's activity bands, listed (it never decides
     the action; whether it was the reduction is in its text)."""
     ctx = state.ctx
-    bands = ctx.protocol.doc["dose_modification"].get("activity_bands") or {}
-    for j in ctx.activity_judgements:
-        if not j.deviation:
-            continue
+    bands = ctx.protocol.doc["dose_modification"].get("activity_bands")
+    if not bands or not ctx.activity_judgements:
+        return
+    deviations = [j for j in ctx.activity_judgements if j.deviation]
+    if not deviations:
+        state.checked.append(
+            _entry(
+                "ACTIVITY-DEVIATION",
+                "Every cycle given within its activity band.",
+                bands,
+                outcome="NOT_MET",
+                observed=[_activity_evidence(j.admin) for j in ctx.activity_judgements],
+            )
+        )
+    for j in deviations:
         a = j.admin
         level = (
             f"the dose reduction ({ctx.reduced_activity:g} GBq from here on)"
@@ -336,17 +347,19 @@ def _activity_deviations(state: _State) -> None:
                 f"Cycle {a.cycle} given at {a.activity_gbq:g} GBq, {j.deviation}: "
                 f"counted as {level}, and a deviation.",
                 bands,
-                observed=[
-                    {
-                        "what": f"cycle {a.cycle} activity",
-                        "value": round(a.activity_gbq, 6),
-                        "unit": "GBq",
-                        "date": a.day.isoformat(),
-                        "pointer": f"/administrations/{a.index}",
-                    }
-                ],
+                observed=[_activity_evidence(a)],
             ),
         )
+
+
+def _activity_evidence(a: Administration) -> dict[str, Any]:
+    return {
+        "what": f"cycle {a.cycle} activity",
+        "value": round(a.activity_gbq, 6),
+        "unit": "GBq",
+        "date": a.day.isoformat(),
+        "pointer": f"/administrations/{a.index}",
+    }
 
 
 def _kidney_cap(state: _State, account: KidneyBed) -> None:

@@ -162,8 +162,9 @@ def _recurrence(
         text=tox["text"],
         observed=[*first.observed, *(o for h in new for o in h.observed)],
         notes=[
-            f"{new[-1].label}: {tox['id'].replace('_', ' ')} toxicity recurring after the "
-            f"reduced dose of {since} (earlier: {first.label}, {first.day})"
+            f"{tox['id'].replace('_', ' ')} toxicity recurring after the reduced dose of "
+            f"{since} — now: {new[-1].label} ({new[-1].day}); before it: {first.label} "
+            f"({first.day})"
         ],
         source=tox["source"],
         verification=tox["verification"],
@@ -260,7 +261,7 @@ def _recovery(
             grade = grade_lab(
                 test, lab.value, lab.ref_low, lab.ref_high, base.value if base else None
             )[0]
-            note = f"latest result: recovered to grade ≤ {recover_to} or baseline"
+            note = f"shows the recovery to grade ≤ {recover_to} or baseline"
             out.append({**lab_evidence(lab), "ctcae_grade": grade, "note": note})
     for ae in ctx.record.adverse_events or ():
         if ae.index in {h.ae_index for h in hits} and ae.end is not None:
