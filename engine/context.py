@@ -15,6 +15,7 @@ from typing import Any
 from protocol import Protocol
 from protocol.durations import Duration, add_duration
 
+from .activity import ActivityJudgement, activity_bands, judge_activity
 from .errors import Issue, RecordError
 from .record import Administration, Holiday, Lab, Record
 
@@ -125,11 +126,20 @@ class Context:
         )
 
     @cached_property
+    def activity_judgements(self) -> tuple[ActivityJudgement, ...]:
+        """Each administration judged against the protocol's activity bands."""
+        bands = activity_bands(self.protocol, self.standard_activity, self.reduced_activity)
+        return tuple(judge_activity(a, self.standard_activity, bands) for a in self.administrations)
+
+    @cached_property
+    def reduced_since(self) -> date | None:
+        """Day of the first administration at the reduced level (no re-escalation after it)."""
+        return next((j.admin.day for j in self.activity_judgements if j.reduced), None)
+
+    @property
     def reductions_given(self) -> int:
-        """1 once any cycle was given below the arm's activity (no re-escalation)."""
-        return int(
-            any(a.activity_gbq < self.standard_activity * 0.99 for a in self.administrations)
-        )
+        """1 once any cycle was given at the reduced level (see ``engine.activity``)."""
+        return int(self.reduced_since is not None)
 
     def holiday_days_since(self, day: date) -> int:
         """Days spent on completed holidays that started on or after ``day``."""

@@ -20,10 +20,10 @@ from .context import Context
 from .eligibility import criterion_entry
 from .exact import compare
 from .identity import envelope
-from .record import Record
+from .record import Administration, Record
 from .response import pcwg3, psa_status, recip, tumour_change
 from .rules import Evaluator
-from .toxicity import assess_toxicities
+from .toxicity import ToxicityFinding, assess_toxicities
 from .tristate import Outcome, RuleResult
 
 __all__ = ["decide"]
@@ -96,7 +96,9 @@ def decide(protocol: Protocol, record: Record, as_of: date) -> dict[str, Any]:
     _completed(state)
     heading_to_dose = _holiday_rules(state)
     account = None
-    if ctx.phase != "follow_up":
+    if ctx.phase == "follow_up":
+        _after_last_cycle(state)
+    else:
         state.activity = ctx.reduced_activity if ctx.reductions_given else ctx.standard_activity
         if heading_to_dose:
             _dose_gates(state)
@@ -112,6 +114,7 @@ def decide(protocol: Protocol, record: Record, as_of: date) -> dict[str, Any]:
                     ctx.arm,
                 ),
             )
+    _activity_deviations(state)
     return _answer(protocol, record, state, account)
 
 
@@ -260,17 +263,7 @@ def _dose_gates(state: _State) -> None:
         else:
             state.add("withhold", entry)
     for finding in assess_toxicities(ctx):
-        entry = {
-            "id": f"TOX-{finding.id.upper().replace('_', '-')}",
-            "kind": "toxicity",
-            "text": " ".join(finding.text.split()),
-            "outcome": "MET",
-            "observed": finding.observed,
-            "missing": [],
-            "notes": finding.notes,
-            "source": finding.source,
-            "verification": finding.verification,
-        }
+        entry = _toxicity_entry(finding)
         if finding.action == "reduce_next":
             state.activity = ctx.reduced_activity
             state.add(
@@ -278,7 +271,96 @@ def _dose_gates(state: _State) -> None:
                 {**entry, "notes": [*finding.notes, f"activity {ctx.reduced_activity:g} GBq"]},
             )
         else:
+            if finding.then_reduce:  # the next cycle, once recovered, is a reduced one
+                state.activity = ctx.reduced_activity
             state.add("discontinue" if finding.action == "discontinue" else "withhold", entry)
+
+
+def _toxicity_entry(finding: ToxicityFinding) -> dict[str, Any]:
+    return {
+        "id": f"TOX-{finding.id.upper().replace('_', '-')}",
+        "kind": "toxicity",
+        "text": " ".join(finding.text.split()),
+        "outcome": "MET",
+        "observed": finding.observed,
+        "missing": [],
+        "notes": finding.notes,
+        "source": finding.source,
+        "verification": finding.verification,
+    }
+
+
+_VERDICT = {"discontinue": "DISCONTINUE", "withhold": "WITHHOLD", "reduce_next": "a reduction"}
+
+
+def _after_last_cycle(state: _State) -> None:
+    """After the last cycle COMPLETED stands, and every toxicity or progression finding
+    is still listed (under ``completed``, so it cannot outrank it)."""
+    ctx = state.ctx
+    note = "after the last cycle: {} would apply to a further cycle; none is due"
+    for finding in assess_toxicities(ctx):
+        entry = _toxicity_entry(finding)
+        state.add(
+            "completed",
+            {**entry, "notes": [*entry["notes"], note.format(_VERDICT[finding.action])]},
+        )
+    for rule in ctx.protocol.doc["stop_rules"]:
+        if rule["reason"] != "progression" or "treatment" not in rule["phases"]:
+            continue
+        if "arms" in rule and ctx.record.arm not in rule["arms"]:
+            continue
+        result = Evaluator(ctx).evaluate(rule["rule"])
+        if result.outcome is Outcome.MET:
+            entry = criterion_entry(rule, f"stop:{rule['reason']}", result)
+            entry["notes"] = [*entry["notes"], "progression after the last cycle"]
+            state.add("completed", entry)
+
+
+def _activity_deviations(state: _State) -> None:
+    """Every administration outside the protocol's activity bands, listed (it never decides
+    the action; whether it was the reduction is in its text)."""
+    ctx = state.ctx
+    bands = ctx.protocol.doc["dose_modification"].get("activity_bands")
+    if not bands or not ctx.activity_judgements:
+        return
+    deviations = [j for j in ctx.activity_judgements if j.deviation]
+    if not deviations:
+        state.checked.append(
+            _entry(
+                "ACTIVITY-DEVIATION",
+                "Every cycle given within its activity band.",
+                bands,
+                outcome="NOT_MET",
+                observed=[_activity_evidence(j.admin) for j in ctx.activity_judgements],
+            )
+        )
+    for j in deviations:
+        a = j.admin
+        level = (
+            f"the dose reduction ({ctx.reduced_activity:g} GBq from here on)"
+            if j.reduced
+            else "a full dose"
+        )
+        state.add(
+            "administer",
+            _entry(
+                "ACTIVITY-DEVIATION",
+                f"Cycle {a.cycle} given at {a.activity_gbq:g} GBq, {j.deviation}: "
+                f"counted as {level}, and a deviation.",
+                bands,
+                observed=[_activity_evidence(a)],
+            ),
+        )
+
+
+def _activity_evidence(a: Administration) -> dict[str, Any]:
+    return {
+        "what": f"cycle {a.cycle} activity",
+        "value": round(a.activity_gbq, 6),
+        "unit": "GBq",
+        "date": a.day.isoformat(),
+        "pointer": f"/administrations/{a.index}",
+    }
 
 
 def _kidney_cap(state: _State, account: KidneyBed) -> None:

@@ -119,6 +119,7 @@ class AdverseEvent:
     start: date
     end: date | None
     index: int
+    related: bool | None = None  # None: unknown (counts as related)
 
 
 @dataclass(frozen=True)
@@ -647,6 +648,7 @@ class _Builder:
             self._day(a["start"], f"/adverse_events/{i}/start"),
             self._day(end, f"/adverse_events/{i}/end") if end else None,
             i,
+            _related(a.get("related")),
         )
 
     def _therapy(self, t: dict[str, Any], i: int) -> Therapy:
@@ -667,6 +669,11 @@ def _sort_key(item: Any) -> Any:
     if isinstance(item, tuple):
         return item
     return 0
+
+
+def _related(value: Any) -> bool | None:
+    """AEREL: True or False as recorded; absent or "unknown" is None (counts as related)."""
+    return value if isinstance(value, bool) else None
 
 
 def _iso_day(text: str | None) -> date | None:

@@ -14,11 +14,24 @@ cycle 1) decides, together with the state now:
 - a row or trigger marked ``confirm`` holds only when two consecutive results hit
   it (the milder of the two actions applies); a single hit on the latest result →
   WITHHOLD pending a confirmatory value.
+
+Where the protocol says so (FLEX-MRT and Pluvicto label 1.1):
+
+- ``dose_modification.recurrence.counts: new_episode`` — after the reduced dose
+  only a new episode (onset on or after the day of the first reduced dose) is a
+  recurrence; the episode that led to the reduction at most withholds while it
+  lasts. An episode's onset is an adverse event's start, or the first of a run of
+  consecutive lab results (or trigger evaluations) that hit;
+- a toxicity with ``recurrence_after_reduction: discontinue`` (renal) that occurred
+  before the reduced dose and hits again in a new episode after it → DISCONTINUE;
+- ``dose_modification.exempt.ae_terms`` modify no dose (lymphocyte count decreased);
+- a toxicity with ``related_only`` counts adverse events related to treatment only
+  (``related`` true, or unknown / absent); a lab grade always counts.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -36,7 +49,11 @@ _SEVERITY = {"withhold": 1, "reduce": 2, "discontinue": 3}
 
 @dataclass
 class ToxicityFinding:
-    """One toxicity's verdict: withhold | reduce_next | discontinue."""
+    """One toxicity's verdict: withhold | reduce_next | discontinue.
+
+    ``then_reduce``: a withhold whose next cycle, once recovered, is at the reduced
+    activity (the activity a projection of the next cycle must use).
+    """
 
     id: str
     action: str
@@ -45,6 +62,7 @@ class ToxicityFinding:
     notes: list[str] = field(default_factory=list)
     source: dict[str, str] = field(default_factory=dict)
     verification: str = ""
+    then_reduce: bool = False
 
 
 @dataclass
@@ -55,6 +73,9 @@ class _Hit:
     observed: list[dict[str, Any]]
     current: bool  # the hit describes the patient now (latest result, ongoing event)
     confirmed: bool = True
+    onset: date | None = None  # first day of the episode the hit belongs to
+    test: str | None = None  # the lab test a lab hit graded; None for events and triggers
+    ae_index: int | None = None
 
 
 def assess_toxicities(ctx: Context) -> list[ToxicityFinding]:
@@ -65,18 +86,89 @@ def assess_toxicities(ctx: Context) -> list[ToxicityFinding]:
         for t in tox["grade_of"].get("ae_terms", [])
         if t != "*"
     }
+    exempt = {t.lower() for t in (dm.get("exempt") or {}).get("ae_terms", [])}
     start = _span_start(ctx)
     findings = []
     for tox in dm["toxicities"]:
-        hits = [
-            *_lab_hits(ctx, tox, start),
-            *_ae_hits(ctx, tox, start, claimed),
-            *_trigger_hits(ctx, tox, start),
-        ]
-        finding = _verdict(ctx, tox, dm, hits)
+        hits = _hits(ctx, tox, start, claimed | exempt, exempt)
+        finding = _recurrence(ctx, tox, dm, hits, claimed | exempt, exempt)
+        if finding is None:
+            finding = _verdict(ctx, tox, dm, _episodes(ctx, dm, hits))
         if finding is not None:
             findings.append(finding)
     return findings
+
+
+def _hits(
+    ctx: Context, tox: dict[str, Any], start: date, claimed: set[str], exempt: set[str]
+) -> list[_Hit]:
+    return [
+        *_lab_hits(ctx, tox, start),
+        *_ae_hits(ctx, tox, start, claimed, exempt),
+        *_trigger_hits(ctx, tox, start),
+    ]
+
+
+def _new_episodes_only(ctx: Context, dm: dict[str, Any]) -> date | None:
+    """The first reduced dose's day when recurrences count new episodes only, else None."""
+    counts = (dm.get("recurrence") or {}).get("counts")
+    return ctx.reduced_since if counts == "new_episode" else None
+
+
+def _episodes(ctx: Context, dm: dict[str, Any], hits: list[_Hit]) -> list[_Hit]:
+    """After the reduced dose, a reduce-level hit of an episode that began before it is
+    not a recurrence: it withholds while it lasts, and no more."""
+    since = _new_episodes_only(ctx, dm)
+    if since is None:
+        return hits
+    out = []
+    for h in hits:
+        if h.action == "reduce" and h.onset is not None and h.onset < since:
+            h = replace(
+                h, action="withhold", label=f"{h.label} (the episode before the reduced dose)"
+            )
+        out.append(h)
+    return out
+
+
+def _recurrence(
+    ctx: Context,
+    tox: dict[str, Any],
+    dm: dict[str, Any],
+    hits: list[_Hit],
+    claimed: set[str],
+    exempt: set[str],
+) -> ToxicityFinding | None:
+    """DISCONTINUE when a toxicity marked ``recurrence_after_reduction`` occurred before
+    the reduced dose and a new episode of it hits after (the label's "recurrent renal
+    toxicity")."""
+    since = ctx.reduced_since
+    if tox.get("recurrence_after_reduction") != "discontinue" or since is None:
+        return None
+    new = [h for h in hits if h.confirmed and h.onset is not None and h.onset >= since]
+    if not new:
+        return None
+    before = [
+        h
+        for h in _hits(ctx, tox, date.min, claimed, exempt)
+        if h.confirmed and h.onset is not None and h.onset < since
+    ]
+    if not before:
+        return None
+    first = min(before, key=lambda h: h.day)
+    return ToxicityFinding(
+        id=tox["id"],
+        action="discontinue",
+        text=tox["text"],
+        observed=[*first.observed, *(o for h in new for o in h.observed)],
+        notes=[
+            f"{tox['id'].replace('_', ' ')} toxicity recurring after the reduced dose of "
+            f"{since} — now: {new[-1].label} ({new[-1].day}); before it: {first.label} "
+            f"({first.day})"
+        ],
+        source=tox["source"],
+        verification=tox["verification"],
+    )
 
 
 def _span_start(ctx: Context) -> date:
@@ -135,16 +227,54 @@ def _verdict(
                 f"{worst.label}; withhold until grade ≤ {recover_to} or baseline — now: "
                 + "; ".join(h.label for h in now)
             ],
+            then_reduce=worst.action == "reduce",
             **base,
         )
     if worst.action == "reduce":
         return ToxicityFinding(
             action="reduce_next",
-            observed=observed,
-            notes=[f"{worst.label}, recovered: next cycle at the reduced activity"],
+            observed=observed + _recovery(ctx, tox, confirmed, recover_to),
+            notes=[
+                f"{worst.label}, recovered to grade ≤ {recover_to} or baseline: next cycle at "
+                "the reduced activity"
+            ],
             **base,
         )
     return None  # withheld earlier and recovered
+
+
+def _recovery(
+    ctx: Context, tox: dict[str, Any], hits: list[_Hit], recover_to: int
+) -> list[dict[str, Any]]:
+    """The evidence of recovery: the latest result of each lab that hit (every lab of the
+    toxicity when a trigger hit), and the end of each adverse event that hit."""
+    labs = tox["grade_of"].get("labs", [])
+    tests = {h.test for h in hits if h.test} | (
+        set(labs) if any(h.test is None and h.ae_index is None for h in hits) else set()
+    )
+    out = []
+    for test in [t for t in labs if t in tests]:
+        series = ctx.labs(test)
+        if series:
+            lab = series[-1]
+            base = ctx.baseline_lab(test)
+            grade = grade_lab(
+                test, lab.value, lab.ref_low, lab.ref_high, base.value if base else None
+            )[0]
+            note = f"shows the recovery to grade ≤ {recover_to} or baseline"
+            out.append({**lab_evidence(lab), "ctcae_grade": grade, "note": note})
+    for ae in ctx.record.adverse_events or ():
+        if ae.index in {h.ae_index for h in hits} and ae.end is not None:
+            out.append(
+                {
+                    "what": f"{ae.term} resolved",
+                    "value": ae.grade,
+                    "unit": "CTCAE grade",
+                    "date": ae.end.isoformat(),
+                    "pointer": f"/adverse_events/{ae.index}/end",
+                }
+            )
+    return out
 
 
 def _row_for(tox: dict[str, Any], grade: int) -> dict[str, Any] | None:
@@ -165,9 +295,11 @@ def _lab_hits(ctx: Context, tox: dict[str, Any], start: date) -> list[_Hit]:
         base_grade = grade_lab(base)[0] if base else 0
         series = ctx.labs(test)
         previous: dict[str, Any] | None = None
+        onset = date.min
         for i, lab in enumerate(series):
             grade = grade_lab(lab, base)[0]
             row = _row_for(tox, grade) if grade > max(base_grade, recover_to) else None
+            onset = onset if previous is not None else lab.day
             if row is not None and lab.day >= start:
                 action, confirmed = row["action"], True
                 if row.get("confirm"):
@@ -181,18 +313,24 @@ def _lab_hits(ctx: Context, tox: dict[str, Any], start: date) -> list[_Hit]:
                         [{**lab_evidence(lab), "ctcae_grade": grade}],
                         current=i == len(series) - 1,
                         confirmed=confirmed,
+                        onset=onset,
+                        test=test,
                     )
                 )
             previous = row
     return hits
 
 
-def _ae_hits(ctx: Context, tox: dict[str, Any], start: date, claimed: set[str]) -> list[_Hit]:
+def _ae_hits(
+    ctx: Context, tox: dict[str, Any], start: date, claimed: set[str], exempt: set[str]
+) -> list[_Hit]:
     terms = [t.lower() for t in tox["grade_of"].get("ae_terms", [])]
     recover_to = int(ctx.protocol.doc["dose_modification"]["recover_to_grade"])
     hits = []
     for ae in ctx.record.adverse_events or ():
         if not (ae.term in terms or ("*" in terms and ae.term not in claimed)):
+            continue
+        if ae.term in exempt or (tox.get("related_only") and ae.related is False):
             continue
         if ae.end is not None and ae.end < start:
             continue
@@ -215,6 +353,8 @@ def _ae_hits(ctx: Context, tox: dict[str, Any], start: date, claimed: set[str]) 
                     }
                 ],
                 current=ongoing,
+                onset=ae.start,
+                ae_index=ae.index,
             )
         )
     return hits
@@ -226,9 +366,11 @@ def _trigger_hits(ctx: Context, tox: dict[str, Any], start: date) -> list[_Hit]:
     hits = []
     for trig in tox.get("triggers", []):
         previous_met = False
+        onset = date.min
         for day in days:
             result = Evaluator(ctx, at=day).evaluate(trig["rule"])
             met = result.outcome is Outcome.MET
+            onset = onset if previous_met else day
             if met and day >= start:
                 confirmed = previous_met or not trig.get("confirm")
                 hits.append(
@@ -239,6 +381,7 @@ def _trigger_hits(ctx: Context, tox: dict[str, Any], start: date) -> list[_Hit]:
                         result.observed,
                         current=day == days[-1],
                         confirmed=confirmed,
+                        onset=onset,
                     )
                 )
             previous_met = met

@@ -42,7 +42,8 @@ def _prepare(value: Any) -> Any:
     if isinstance(value, float):
         if value.is_integer() and abs(value) < _SAFE_INT:
             return int(value)
-        return value if 1e-4 <= abs(value) < 1e16 else _SLOW
+        # integral doubles from 2^53 up print as "….0" in Python, without it in ES6
+        return value if 1e-4 <= abs(value) < 1e16 and not value.is_integer() else _SLOW
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():

@@ -28,6 +28,8 @@ _FIELD_KINDS: dict[tuple[str, ...], str] = {
     ("arms", "*", "window"): "duration",
     ("arms", "*", "max_cycles"): "count",
     ("dose_modification", "reduced_activity"): "activity",
+    ("dose_modification", "activity_bands", "standard_tolerance"): "percent",
+    ("dose_modification", "activity_bands", "reduced_tolerance"): "percent",
     ("organ_limits", "kidney_bed", "cap"): "dose",
     ("organ_limits", "kidney_bed", "alpha_beta"): "dose",
     ("organ_limits", "kidney_bed", "repair_half_time"): "time",

@@ -278,7 +278,8 @@ def _show_decision(answer: dict[str, Any]) -> None:
         print(
             f"  kidney BED: {kb['cumulative_gy']:.2f} Gy so far, {kb['projected_gy']:.2f} Gy "
             f"after the next cycle (cap {kb['cap_gy']:g} Gy, {kb['cycles_remaining']} more "
-            f"cycle(s) fit{', estimated' if kb['estimated'] else ''})"
+            f"cycle(s) at {kb['next_activity_gbq']:g} GBq fit"
+            f"{', estimated' if kb['estimated'] else ''})"
         )
     if answer["next_surveillance"]:
         print(f"  next surveillance PSMA PET/CT by {answer['next_surveillance']}")

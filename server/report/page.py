@@ -265,7 +265,8 @@ def _decision(d: dict[str, Any]) -> str:
         text += (
             f"<p>Kidney BED {kb['cumulative_gy']:.2f} Gy so far; {kb['projected_gy']:.2f} Gy "
             f"after the next cycle (cap {kb['cap_gy']:g} Gy; {kb['cycles_remaining']} more "
-            f"cycle(s) fit{'; estimated' if kb['estimated'] else ''}).</p>"
+            f"cycle(s) at {kb['next_activity_gbq']:g} GBq fit"
+            f"{'; estimated' if kb['estimated'] else ''}).</p>"
         )
     return f"<h2>Decision</h2>{text}"
 
