@@ -38,6 +38,18 @@ _CATEGORY_ACTION = {
 }
 
 
+_ARM_SCHEDULE = "ARM-SCHEDULE"
+# Winning categories after which no further cycle is possible, and the kidney BED fields that
+# describe that next cycle.
+_NO_NEXT_CYCLE = ("stop", "discontinue", "completed")
+_PROJECTION_KEYS = (
+    "projected_gy",
+    "next_activity_gbq",
+    "cycles_remaining",
+    "reduced_activity_fits",
+)
+
+
 @dataclass
 class _Fired:
     category: str
@@ -106,7 +118,7 @@ def decide(protocol: Protocol, record: Record, as_of: date) -> dict[str, Any]:
             state.add(
                 "administer",
                 _entry(
-                    "ARM-SCHEDULE",
+                    _ARM_SCHEDULE,
                     f"Cycle {ctx.cycles_given + 1} of up to {ctx.max_cycles} ({ctx.arm['name']}).",
                     ctx.arm,
                 ),
@@ -350,6 +362,8 @@ def _answer(
     winner = fired[0]
     action = winner.action
     doses = action in ("ADMINISTER", "RESTART")
+    if not doses:  # the arm's schedule is a reason only for giving the cycle it names
+        fired = [f for f in fired if f.entry["id"] != _ARM_SCHEDULE]
     next_cycle = ctx.cycles_given + 1 if ctx.arm and ctx.phase != "follow_up" else None
     due = _due(ctx, action)
     missing = [m for f in fired if f.category == "need_data" for m in f.entry["missing"]]
@@ -369,7 +383,7 @@ def _answer(
         "due": due,
         "reasons": [f.entry for f in fired],
         "checked": state.checked,
-        "kidney_bed": account.as_dict() if account else None,
+        "kidney_bed": _kidney_bed_view(account, winner.category),
         "missing": missing,
         "next_surveillance": state.next_surveillance.isoformat()
         if state.next_surveillance
@@ -377,6 +391,18 @@ def _answer(
         "confirm_psa_by": state.confirm_psa_by.isoformat() if state.confirm_psa_by else None,
         "response": _response(ctx) if ctx.arm else None,
     }
+
+
+def _kidney_bed_view(account: KidneyBed | None, winner: str) -> dict[str, Any] | None:
+    """The kidney BED account; its projection over the next cycle only where a next cycle is
+    possible (not after death, withdrawal, a discontinuation for another reason or the last
+    cycle). When the kidney cap itself discontinues, the projection is its evidence and stays."""
+    if account is None:
+        return None
+    view = account.as_dict()
+    if winner in _NO_NEXT_CYCLE:
+        view.update({key: None for key in _PROJECTION_KEYS})
+    return view
 
 
 def _response(ctx: Context) -> dict[str, Any]:
