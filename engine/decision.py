@@ -22,6 +22,7 @@ from .identity import envelope
 from .record import Record
 from .response import pcwg3, psa_status, recip, tumour_change
 from .rules import Evaluator
+from .surveillance import Surveyed, holiday_surveillance
 from .toxicity import assess_toxicities
 from .tristate import Outcome, RuleResult
 
@@ -216,8 +217,11 @@ def _on_holiday(state: _State, holidays: dict[str, Any]) -> bool:
     progression = pcwg3(ctx)
     if progression.status == "unconfirmed":
         state.confirm_psa_by = progression.confirm_by
+    surveyed = holiday_surveillance(ctx, state.confirm_psa_by)
+    pet = next((i for i in surveyed if i.kind == "scan"), None)
+    if pet is not None:
+        state.next_surveillance = pet.due
     result = Evaluator(ctx).evaluate(holidays["restart"]["rule"])
-    overdue = ctx.protocol.duration(holidays["surveillance_overdue_after"])
     if result.outcome is Outcome.MET:
         state.add(
             "holiday", criterion_entry(holidays["restart"], "holiday_restart", result), "RESTART"
@@ -227,6 +231,7 @@ def _on_holiday(state: _State, holidays: dict[str, Any]) -> bool:
         state.add("need_data", criterion_entry(holidays["restart"], "holiday_restart", result))
     else:
         notes = [f"confirmatory PSA due by {state.confirm_psa_by}"] if state.confirm_psa_by else []
+        notes += [f"{i.what} due {i.due}" for i in surveyed if not i.overdue]
         state.add(
             "holiday",
             _entry(
@@ -238,7 +243,11 @@ def _on_holiday(state: _State, holidays: dict[str, Any]) -> bool:
             ),
             "CONTINUE_HOLIDAY",
         )
-    if add_duration(last_pet, overdue) < ctx.as_of:
+    if "surveillance_grace" in holidays:
+        _overdue_items(state, holidays, surveyed)
+    elif add_duration(last_pet, ctx.protocol.duration(holidays["surveillance_overdue_after"])) < (
+        ctx.as_of
+    ):
         state.add(
             "need_data",
             _entry(
@@ -250,6 +259,33 @@ def _on_holiday(state: _State, holidays: dict[str, Any]) -> bool:
             ),
         )
     return False
+
+
+def _overdue_items(state: _State, holidays: dict[str, Any], surveyed: list[Surveyed]) -> None:
+    """One NEED_DATA entry naming every surveillance item past its due date + the grace."""
+    overdue = [i for i in surveyed if i.overdue]
+    if not overdue:
+        return
+    protocol = state.ctx.protocol
+    grace = protocol.duration(holidays["surveillance_grace"])
+    ref = holidays["surveillance_grace"]
+    sourced: dict[str, Any] = holidays["restart"]
+    if isinstance(ref, dict) and "param" in ref:
+        param = protocol.parameter(ref["param"])
+        sourced = {"source": param.source, "verification": param.verification}
+    state.add(
+        "need_data",
+        _entry(
+            "HOL-SURVEILLANCE",
+            f"Holiday surveillance more than {grace.human()} past its due date: "
+            + ", ".join(i.what for i in overdue)
+            + ".",
+            sourced,
+            outcome="INDETERMINATE",
+            observed=[e for i in overdue for e in i.evidence],
+            missing=[i.missing_text() for i in overdue],
+        ),
+    )
 
 
 def _surveillance_interval(ctx: Context) -> Any:

@@ -34,6 +34,8 @@ _FIELD_KINDS: dict[tuple[str, ...], str] = {
     ("organ_limits", "kidney_bed", "dose_per_activity_default"): "dose_per_activity",
     ("holidays", "assess_after_cycles"): "list",
     ("holidays", "surveillance_overdue_after"): "duration",
+    ("holidays", "surveillance_grace"): "duration",
+    ("holidays", "baseline_window"): "duration",
     ("schedules", "*", "*", "every"): "duration",
     ("schedules", "*", "*", "window"): "duration",
     ("schedules", "end"): "duration",
