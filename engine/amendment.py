@@ -86,7 +86,8 @@ def _change(field: str, old: Any, new: Any) -> dict[str, Any]:
 
 def _remaining(answer: dict[str, Any]) -> int | None:
     kb = answer.get("kidney_bed")
-    return None if kb is None else int(kb["cycles_remaining"])
+    left = None if kb is None else kb["cycles_remaining"]  # None: no next cycle to project
+    return None if left is None else int(left)
 
 
 def _rules(answer: dict[str, Any]) -> list[dict[str, Any]]:

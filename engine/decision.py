@@ -23,6 +23,7 @@ from .identity import envelope
 from .record import Administration, Record
 from .response import pcwg3, psa_status, recip, tumour_change
 from .rules import Evaluator
+from .surveillance import Surveyed, holiday_surveillance
 from .toxicity import ToxicityFinding, assess_toxicities
 from .tristate import Outcome, RuleResult
 
@@ -37,6 +38,18 @@ _CATEGORY_ACTION = {
     "need_data": "NEED_DATA",
     "administer": "ADMINISTER",
 }
+
+
+_ARM_SCHEDULE = "ARM-SCHEDULE"
+# Winning categories after which no further cycle is possible, and the kidney BED fields that
+# describe that next cycle.
+_NO_NEXT_CYCLE = ("stop", "discontinue", "completed")
+_PROJECTION_KEYS = (
+    "projected_gy",
+    "next_activity_gbq",
+    "cycles_remaining",
+    "reduced_activity_fits",
+)
 
 
 @dataclass
@@ -109,7 +122,7 @@ def decide(protocol: Protocol, record: Record, as_of: date) -> dict[str, Any]:
             state.add(
                 "administer",
                 _entry(
-                    "ARM-SCHEDULE",
+                    _ARM_SCHEDULE,
                     f"Cycle {ctx.cycles_given + 1} of up to {ctx.max_cycles} ({ctx.arm['name']}).",
                     ctx.arm,
                 ),
@@ -208,8 +221,11 @@ def _on_holiday(state: _State, holidays: dict[str, Any]) -> bool:
     progression = pcwg3(ctx)
     if progression.status == "unconfirmed":
         state.confirm_psa_by = progression.confirm_by
+    surveyed = holiday_surveillance(ctx, state.confirm_psa_by)
+    pet = next((i for i in surveyed if i.kind == "scan"), None)
+    if pet is not None:
+        state.next_surveillance = pet.due
     result = Evaluator(ctx).evaluate(holidays["restart"]["rule"])
-    overdue = ctx.protocol.duration(holidays["surveillance_overdue_after"])
     if result.outcome is Outcome.MET:
         state.add(
             "holiday", criterion_entry(holidays["restart"], "holiday_restart", result), "RESTART"
@@ -219,6 +235,7 @@ def _on_holiday(state: _State, holidays: dict[str, Any]) -> bool:
         state.add("need_data", criterion_entry(holidays["restart"], "holiday_restart", result))
     else:
         notes = [f"confirmatory PSA due by {state.confirm_psa_by}"] if state.confirm_psa_by else []
+        notes += [f"{i.what} due {i.due}" for i in surveyed if not i.overdue]
         state.add(
             "holiday",
             _entry(
@@ -230,7 +247,11 @@ def _on_holiday(state: _State, holidays: dict[str, Any]) -> bool:
             ),
             "CONTINUE_HOLIDAY",
         )
-    if add_duration(last_pet, overdue) < ctx.as_of:
+    if "surveillance_grace" in holidays:
+        _overdue_items(state, holidays, surveyed)
+    elif add_duration(last_pet, ctx.protocol.duration(holidays["surveillance_overdue_after"])) < (
+        ctx.as_of
+    ):
         state.add(
             "need_data",
             _entry(
@@ -242,6 +263,33 @@ def _on_holiday(state: _State, holidays: dict[str, Any]) -> bool:
             ),
         )
     return False
+
+
+def _overdue_items(state: _State, holidays: dict[str, Any], surveyed: list[Surveyed]) -> None:
+    """One NEED_DATA entry naming every surveillance item past its due date + the grace."""
+    overdue = [i for i in surveyed if i.overdue]
+    if not overdue:
+        return
+    protocol = state.ctx.protocol
+    grace = protocol.duration(holidays["surveillance_grace"])
+    ref = holidays["surveillance_grace"]
+    sourced: dict[str, Any] = holidays["restart"]
+    if isinstance(ref, dict) and "param" in ref:
+        param = protocol.parameter(ref["param"])
+        sourced = {"source": param.source, "verification": param.verification}
+    state.add(
+        "need_data",
+        _entry(
+            "HOL-SURVEILLANCE",
+            f"Holiday surveillance more than {grace.human()} past its due date: "
+            + ", ".join(i.what for i in overdue)
+            + ".",
+            sourced,
+            outcome="INDETERMINATE",
+            observed=[e for i in overdue for e in i.evidence],
+            missing=[i.missing_text() for i in overdue],
+        ),
+    )
 
 
 def _surveillance_interval(ctx: Context) -> Any:
@@ -433,6 +481,8 @@ def _answer(
     winner = fired[0]
     action = winner.action
     doses = action in ("ADMINISTER", "RESTART")
+    if not doses:  # the arm's schedule is a reason only for giving the cycle it names
+        fired = [f for f in fired if f.entry["id"] != _ARM_SCHEDULE]
     next_cycle = ctx.cycles_given + 1 if ctx.arm and ctx.phase != "follow_up" else None
     due = _due(ctx, action)
     missing = [m for f in fired if f.category == "need_data" for m in f.entry["missing"]]
@@ -452,7 +502,7 @@ def _answer(
         "due": due,
         "reasons": [f.entry for f in fired],
         "checked": state.checked,
-        "kidney_bed": account.as_dict() if account else None,
+        "kidney_bed": _kidney_bed_view(account, winner.category),
         "missing": missing,
         "next_surveillance": state.next_surveillance.isoformat()
         if state.next_surveillance
@@ -460,6 +510,18 @@ def _answer(
         "confirm_psa_by": state.confirm_psa_by.isoformat() if state.confirm_psa_by else None,
         "response": _response(ctx) if ctx.arm else None,
     }
+
+
+def _kidney_bed_view(account: KidneyBed | None, winner: str) -> dict[str, Any] | None:
+    """The kidney BED account; its projection over the next cycle only where a next cycle is
+    possible (not after death, withdrawal, a discontinuation for another reason or the last
+    cycle). When the kidney cap itself discontinues, the projection is its evidence and stays."""
+    if account is None:
+        return None
+    view = account.as_dict()
+    if winner in _NO_NEXT_CYCLE:
+        view.update({key: None for key in _PROJECTION_KEYS})
+    return view
 
 
 def _response(ctx: Context) -> dict[str, Any]:

@@ -14,7 +14,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
+
+from protocol.durations import Duration, add_duration
 
 from .context import Context, lab_evidence
 from .exact import as_decimal, compare
@@ -187,13 +190,18 @@ class Recip:
 def recip(ctx: Context) -> Recip:
     """RECIP 1.0 on the latest PSMA PET/CT in scope.
 
-    On holiday the scope starts at the holiday's start and the reference is the lowest
-    PSMA-VOL since then. On treatment after a restart the scope starts after the restart
-    (the PET that caused it does not stop treatment) and the last PET before it is the
-    reference until a later one is lower; before any holiday the screening PET may serve.
+    On holiday, where the protocol sets ``holidays.baseline_window``, see
+    :func:`_holiday_recip`; without it (flex-mrt 1.0) the scope starts at the holiday's start
+    and the reference is the lowest PSMA-VOL since then. On treatment after a restart the
+    scope starts after the restart (the PET that caused it does not stop treatment) and the
+    last PET before it is the reference until a later one is lower; before any holiday the
+    screening PET may serve.
     """
     if ctx.record.pets is None:
         return Recip("NE", [], note="no PSMA PET/CT follow-up recorded")
+    window = (ctx.protocol.doc.get("holidays") or {}).get("baseline_window")
+    if ctx.open_holiday is not None and window is not None:
+        return _holiday_recip(ctx, ctx.open_holiday.start, ctx.protocol.duration(window))
     start = ctx.open_holiday.start if ctx.open_holiday else None
     restart = None if start else ctx.restarted_on
     scope = [p for p in ctx.record.pets if _in_scope(p.day, start, restart)]
@@ -216,6 +224,46 @@ def recip(ctx: Context) -> Recip:
     return _categorise(ctx, latest, earlier, screening, start is not None)
 
 
+def _holiday_recip(ctx: Context, start: date, window: Duration) -> Recip:
+    """RECIP 1.0 on a holiday against its baseline.
+
+    The baseline is the first PSMA PET/CT with a PSMA-VOL within ``window`` before or after
+    the holiday start (inclusive); the reference is the lowest PSMA-VOL among it and the later
+    holiday PETs. An explicit RECIP read on the latest PET wins and is used as is. Without a
+    baseline (and without a read) RECIP is indeterminate — never "no progression".
+    """
+    opens, closes = add_duration(start, window, -1), add_duration(start, window)
+    scope = [p for p in ctx.record.pets or () if p.day >= opens]
+    if not scope:
+        return Recip("NE", [], note="no PSMA PET/CT on this holiday yet")
+    latest = scope[-1]
+    if latest.recip is not None:
+        return Recip(latest.recip, [_pet_evidence(latest, "RECIP read")])
+    baseline = next((p for p in scope if p.day <= closes and p.psma_vol_ml is not None), None)
+    if baseline is None:
+        return Recip(
+            "NE",
+            [_pet_evidence(latest, "PSMA PET/CT")],
+            missing=f"no holiday baseline PSMA PET/CT (a PSMA-VOL within {window.human()} "
+            f"before or after the holiday start {start}) and no explicit RECIP read on the "
+            f"PSMA PET/CT of {latest.day}",
+        )
+    if latest is baseline:
+        return Recip(
+            "NE",
+            [_pet_evidence(baseline, "PSMA-VOL holiday baseline")],
+            note="the holiday's baseline PSMA PET/CT: RECIP from the next one",
+        )
+    if latest.psma_vol_ml is None:
+        return Recip(
+            "NE",
+            [_pet_evidence(latest, "PSMA PET/CT")],
+            missing=f"no PSMA-VOL and no RECIP read on the PSMA PET/CT of {latest.day}",
+        )
+    earlier = [p for p in scope[:-1] if p.when >= baseline.when and p.psma_vol_ml is not None]
+    return _categorise(ctx, latest, earlier, None, True, baseline)
+
+
 def _in_scope(day: date, holiday_start: date | None, restart: date | None) -> bool:
     if holiday_start is not None:
         return day >= holiday_start
@@ -223,7 +271,12 @@ def _in_scope(day: date, holiday_start: date | None, restart: date | None) -> bo
 
 
 def _categorise(
-    ctx: Context, latest: Pet, earlier: list[Pet], screening: float | None, on_holiday: bool
+    ctx: Context,
+    latest: Pet,
+    earlier: list[Pet],
+    screening: float | None,
+    on_holiday: bool,
+    baseline: Pet | None = None,
 ) -> Recip:
     params = ctx.protocol.doc["response"]["recip"]
     pr = ctx.protocol.quantity(params["pr_change"], "percent")
@@ -231,11 +284,10 @@ def _categorise(
     if earlier:
         ref = min(earlier, key=lambda p: (p.psma_vol_ml, p.when))
         ref_vol: float = ref.psma_vol_ml or 0.0
-        observed = [
-            _pet_evidence(
-                ref, "PSMA-VOL reference" + (" (holiday nadir)" if on_holiday else " (nadir)")
-            )
-        ]
+        label = "holiday nadir" if on_holiday else "nadir"
+        if baseline is not None and ref is baseline:
+            label = "holiday baseline"
+        observed = [_pet_evidence(ref, f"PSMA-VOL reference ({label})")]
     else:
         ref_vol = float(screening or 0.0)
         observed = [

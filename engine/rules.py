@@ -3,7 +3,8 @@
 Kinds: all / any / not / ref, lab (latest result within a window; absolute units
 converted, xULN / xLLN / xBaseline against the reference range or baseline),
 measure (named derived measures), grade (CTCAE v5 of a lab or of adverse events),
-count and since (record collections), field (plain record fields).
+count and since (record collections: an interval without an end, or ending after the
+evaluation day, is ongoing and lasts until that day), field (plain record fields).
 """
 
 from __future__ import annotations
@@ -194,7 +195,17 @@ class Evaluator:
         observed = [_ae_evidence(a) for a in events]
         return RuleResult.of(_OPS[op](grade, target), observed)
 
+    def _last_day(self, end: date | None) -> date:
+        """The last day an interval (therapy, adverse event, holiday) lasts, seen on ``at``.
+
+        Without an end, or ending after ``at``, it is ongoing: it lasts until ``at``, so a
+        washout counted from its end has not begun and it lies within every window.
+        """
+        return self.at if end is None or end > self.at else end
+
     def _items(self, of: str) -> list[tuple[dict[str, Any], date | None, str]] | None:
+        """(fields, the item's last day or None when undated, pointer) of a collection;
+        intervals that start after ``at`` are not yet known."""
         rec = self.ctx.record
         if of == "prior_therapies":
             return (
@@ -203,10 +214,11 @@ class Evaluator:
                 else [
                     (
                         {"class": t.cls, "agent": t.agent},
-                        t.end or t.start,
+                        self._last_day(t.end),
                         f"/history/prior_therapies/{t.index}",
                     )
                     for t in rec.therapies
+                    if t.start <= self.at
                 ]
             )
         if of in ("psma_positive_lesions", "psma_negative_lesions"):
@@ -223,10 +235,11 @@ class Evaluator:
                 else [
                     (
                         {"term": a.term, "grade": a.grade},
-                        a.end or self.at,
+                        self._last_day(a.end),
                         f"/adverse_events/{a.index}",
                     )
                     for a in rec.adverse_events
+                    if a.start <= self.at
                 ]
             )
         if of == "administrations":
@@ -246,8 +259,9 @@ class Evaluator:
             None
             if rec.holidays is None
             else [
-                ({"start": h.start.isoformat()}, h.end or self.at, f"/holidays/{i}")
+                ({"start": h.start.isoformat()}, self._last_day(h.end), f"/holidays/{i}")
                 for i, h in enumerate(rec.holidays)
+                if h.start <= self.at
             ]
         )
 

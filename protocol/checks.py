@@ -4,7 +4,7 @@ Run after the schema passes, on the plain document. Each check yields Issues wit
 a JSON pointer; the loader adds file positions. Codes: unknown_parameter,
 unknown_rule, unknown_citation, unknown_arm, duplicate_id, unknown_unit,
 unit_mismatch, missing_unit, invalid_duration, grade_table_overlap,
-grade_table_gap, invalid_value.
+grade_table_gap, invalid_value, missing_evidence.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ _FIELD_KINDS: dict[tuple[str, ...], str] = {
     ("organ_limits", "kidney_bed", "dose_per_activity_default"): "dose_per_activity",
     ("holidays", "assess_after_cycles"): "list",
     ("holidays", "surveillance_overdue_after"): "duration",
+    ("holidays", "surveillance_grace"): "duration",
+    ("holidays", "baseline_window"): "duration",
     ("schedules", "*", "*", "every"): "duration",
     ("schedules", "*", "*", "window"): "duration",
     ("schedules", "end"): "duration",
@@ -74,6 +76,7 @@ class _Checker:
         yield from self._grade_tables()
         yield from self._arms()
         yield from self._time_zone()
+        yield from self._holiday_evidence()
 
     # -- parameters -------------------------------------------------------------
     def _parameters(self) -> Iterator[Issue]:
@@ -332,6 +335,22 @@ class _Checker:
                         found=f"from {lo2}",
                         fix="extend a row so the table covers every grade in its range",
                     )
+
+    def _holiday_evidence(self) -> Iterator[Issue]:
+        """With per-item surveillance (holidays.surveillance_grace), every periodic holiday
+        schedule item must say what in the record shows it done, or it is never checked."""
+        if "surveillance_grace" not in (self.doc.get("holidays") or {}):
+            return
+        for i, item in enumerate(self.doc.get("schedules", {}).get("holiday", [])):
+            if "every" in item and "evidence" not in item:
+                yield Issue(
+                    "missing_evidence",
+                    f"holiday schedule item {item['id']!r} has no evidence",
+                    f"/schedules/holiday/{i}",
+                    expected="evidence: {labs: [TESTCD, …]} or evidence: {scan: pet_ct}",
+                    found="no evidence",
+                    fix="name the lab tests or the scan that show the item done",
+                )
 
     def _arms(self) -> Iterator[Issue]:
         seen: set[str] = set()

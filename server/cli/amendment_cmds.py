@@ -47,7 +47,10 @@ _FIELDS = {"activity_gbq": "activity (GBq)", "cycles_remaining": "cycles remaini
 
 def _outcome(text: object) -> str:
     """A rule's outcome in one revision (MET, NOT_MET, INDETERMINATE, or ``FIRED:category``
-    for a decision rule that fired, shown as ``FIRED (kidney cap)``)."""
+    for a decision rule that fired, shown as ``FIRED (kidney cap)``; None: the rule was not
+    evaluated or listed in that revision's answer)."""
+    if text is None:
+        return "not listed"
     value = str(text)
     if value.startswith("FIRED:"):
         return f"FIRED ({words(value.removeprefix('FIRED:'))})"

@@ -274,7 +274,12 @@ def _show_decision(answer: dict[str, Any]) -> None:
                 f"        source: {src.get('citation')}, {src.get('section')} ({r['verification']})"
             )
     kb = answer["kidney_bed"]
-    if kb:
+    if kb and kb["projected_gy"] is None:  # no next cycle: nothing to project
+        print(
+            f"  kidney BED: {kb['cumulative_gy']:.2f} Gy so far (cap {kb['cap_gy']:g} Gy"
+            f"{', estimated' if kb['estimated'] else ''})"
+        )
+    elif kb:
         print(
             f"  kidney BED: {kb['cumulative_gy']:.2f} Gy so far, {kb['projected_gy']:.2f} Gy "
             f"after the next cycle (cap {kb['cap_gy']:g} Gy, {kb['cycles_remaining']} more "

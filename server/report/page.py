@@ -261,7 +261,12 @@ def _decision(d: dict[str, Any]) -> str:
             f"{_e(d['due']['window_end'])})</p>"
         )
     kb = d["kidney_bed"]
-    if kb:
+    if kb and kb["projected_gy"] is None:  # no next cycle: nothing to project
+        text += (
+            f"<p>Kidney BED {kb['cumulative_gy']:.2f} Gy so far (cap {kb['cap_gy']:g} Gy"
+            f"{'; estimated' if kb['estimated'] else ''}).</p>"
+        )
+    elif kb:
         text += (
             f"<p>Kidney BED {kb['cumulative_gy']:.2f} Gy so far; {kb['projected_gy']:.2f} Gy "
             f"after the next cycle (cap {kb['cap_gy']:g} Gy; {kb['cycles_remaining']} more "
