@@ -15,7 +15,7 @@ from schedule_invariants import assert_follows
 from test_engine_properties import FLEX, LABEL, SETTINGS, as_of_days, records
 
 import engine
-from protocol import Registry, parse_duration
+from protocol import Registry, load_text, parse_duration
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "patients"
@@ -125,3 +125,22 @@ def test_listed_defect(
         assert decision["next_surveillance"] == pet
     if cycles:
         assert decision["due"]["target"] == cycles[0][1]
+
+
+def test_withhold_recheck_days_is_read_from_the_protocol() -> None:
+    """An amendment to ``withhold_recheck_days`` moves the re-check, in both answers."""
+    text = (ROOT / "protocol" / "revisions" / "flex-mrt-1.1.yaml").read_text("utf-8")
+    old = "  withhold_recheck_days:\n    value: 7\n"
+    assert old in text
+    amended = load_text(text.replace(old, "  withhold_recheck_days:\n    value: 10\n"))
+    path = EXAMPLES / "flx-010-thrombocytopenia.yaml"
+    record = engine.read_record_text(path.read_text("utf-8"), str(path))
+    as_of = date(2025, 4, 14)
+    for protocol, day in (
+        (_REGISTRY.resolve("flex-mrt@1.1"), "2025-04-21"),
+        (amended, "2025-04-24"),
+    ):
+        decision = engine.decide(protocol, record, as_of)
+        schedule = engine.schedule(protocol, record, as_of, parse_duration("P4W"))
+        assert decision["action"] == "WITHHOLD" and decision["recheck_on"] == day
+        assert [e["date"] for e in schedule["events"] if e["kind"] == "recheck"] == [day]
