@@ -9,7 +9,7 @@ withhold > need_data > holiday > administer). Every rule that fired is listed in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from protocol import Protocol
@@ -23,11 +23,15 @@ from .identity import envelope
 from .record import Administration, Record
 from .response import pcwg3, psa_status, recip, tumour_change
 from .rules import Evaluator
-from .surveillance import Surveyed, holiday_surveillance
+from .surveillance import Surveyed, holiday_surveillance, surveillance_due
 from .toxicity import ToxicityFinding, assess_toxicities
 from .tristate import Outcome, RuleResult
 
-__all__ = ["decide"]
+__all__ = ["WITHHOLD_RECHECK_DAYS_DEFAULT", "decide"]
+
+# Days from a WITHHOLD to the re-check, for revisions without ``withhold_recheck_days``
+# (flex-mrt 1.0, pluvicto-label 1.0) [assumed: weekly, as blood counts recover].
+WITHHOLD_RECHECK_DAYS_DEFAULT = 7
 
 _CATEGORY_ACTION = {
     "stop": "DISCONTINUE",
@@ -65,7 +69,6 @@ class _State:
     fired: list[_Fired] = field(default_factory=list)
     checked: list[dict[str, Any]] = field(default_factory=list)
     activity: float = 0.0
-    next_surveillance: date | None = None
     confirm_psa_by: date | None = None
 
     def add(self, category: str, entry: dict[str, Any], action: str | None = None) -> None:
@@ -217,14 +220,10 @@ def _on_holiday(state: _State, holidays: dict[str, Any]) -> bool:
     pets = [p.day for p in ctx.record.pets or () if p.day >= start]
     last_pet = pets[-1] if pets else start
     every = _surveillance_interval(ctx)
-    state.next_surveillance = add_duration(last_pet, every) if every else None
     progression = pcwg3(ctx)
     if progression.status == "unconfirmed":
         state.confirm_psa_by = progression.confirm_by
     surveyed = holiday_surveillance(ctx, state.confirm_psa_by)
-    pet = next((i for i in surveyed if i.kind == "scan"), None)
-    if pet is not None:
-        state.next_surveillance = pet.due
     result = Evaluator(ctx).evaluate(holidays["restart"]["rule"])
     if result.outcome is Outcome.MET:
         state.add(
@@ -427,11 +426,10 @@ def _kidney_cap(state: _State, account: KidneyBed) -> None:
     ]
     if account.exceeded:
         fits = (
-            "a 5.9 GBq cycle would still fit"
+            f"a {ctx.reduced_activity:g} GBq cycle would still fit"
             if account.reduced_fits
             else "a reduced-activity cycle would not fit either"
         )
-        fits = fits.replace("5.9", f"{ctx.reduced_activity:g}")
         state.add(
             "kidney_cap",
             _entry(
@@ -486,11 +484,11 @@ def _answer(
     next_cycle = ctx.cycles_given + 1 if ctx.arm and ctx.phase != "follow_up" else None
     due = _due(ctx, action)
     missing = [m for f in fired if f.category == "need_data" for m in f.entry["missing"]]
-    if action == "NEED_DATA" and due:
-        missing = [
-            f"{m} (needed by {max(date.fromisoformat(due['window_start']), ctx.as_of)})"
-            for m in missing
-        ]
+    needed_by = _needed_by(ctx, action, due)
+    if needed_by:
+        missing = [f"{m} (needed by {needed_by})" for m in missing]
+    surveillance = _surveillance(ctx, action, state.confirm_psa_by)
+    recheck_on = _recheck_on(ctx, action)
     return {
         **envelope("decision", protocol, record, ctx.as_of),
         "action": action,
@@ -504,10 +502,11 @@ def _answer(
         "checked": state.checked,
         "kidney_bed": _kidney_bed_view(account, winner.category),
         "missing": missing,
-        "next_surveillance": state.next_surveillance.isoformat()
-        if state.next_surveillance
-        else None,
-        "confirm_psa_by": state.confirm_psa_by.isoformat() if state.confirm_psa_by else None,
+        "next_surveillance": _iso(surveillance.get("psma_pet")),
+        "surveillance_due": {k: v.isoformat() for k, v in surveillance.items()} or None,
+        "confirm_psa_by": _iso(state.confirm_psa_by) if surveillance else None,
+        "recheck_on": _iso(recheck_on),
+        "needed_by": _iso(needed_by),
         "response": _response(ctx) if ctx.arm else None,
     }
 
@@ -522,6 +521,39 @@ def _kidney_bed_view(account: KidneyBed | None, winner: str) -> dict[str, Any] |
     if winner in _NO_NEXT_CYCLE:
         view.update({key: None for key in _PROJECTION_KEYS})
     return view
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _needed_by(ctx: Context, action: str, due: dict[str, str] | None) -> date | None:
+    """By when missing data are needed: the next cycle's window opening (or as_of)."""
+    if action != "NEED_DATA" or not due:
+        return None
+    return max(date.fromisoformat(due["window_start"]), ctx.as_of)
+
+
+def _surveillance(ctx: Context, action: str, confirm_psa_by: date | None) -> dict[str, date]:
+    """Holiday surveillance due dates when the holiday starts or goes on, else none."""
+    if action == "START_HOLIDAY":
+        return surveillance_due(ctx, ctx.as_of)
+    if ctx.open_holiday and action in ("CONTINUE_HOLIDAY", "NEED_DATA"):
+        return surveillance_due(ctx, ctx.open_holiday.start, confirm_psa_by)
+    return {}
+
+
+def _recheck_on(ctx: Context, action: str) -> date | None:
+    """After WITHHOLD: as_of + ``withhold_recheck_days`` (7 days [assumed] where absent)."""
+    if action != "WITHHOLD":
+        return None
+    params = ctx.protocol.doc["parameters"]
+    days = (
+        ctx.protocol.quantity({"param": "withhold_recheck_days"}, "time") / 24
+        if "withhold_recheck_days" in params
+        else WITHHOLD_RECHECK_DAYS_DEFAULT
+    )
+    return ctx.as_of + timedelta(days=round(days))
 
 
 def _response(ctx: Context) -> dict[str, Any]:

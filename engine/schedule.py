@@ -1,13 +1,30 @@
-"""The dated events the protocol asks for, from as_of over a horizon.
+"""The dated events that follow from the decision on as_of, over a horizon.
 
-Treatment: the remaining cycles (target date ± window; each after the previous
-one's target), SPECT/CT 24–72 h after each cycle, labs every 3 weeks. Holiday:
-PSMA PET/CT, PSA and labs every 12 weeks from the holiday start. Follow-up: labs
-quarterly. Nothing after the protocol's end (24 months after cycle 1).
+The schedule is a projection of :func:`engine.decide`: the decision is computed once and
+the schedule lists what it leads to, on the decision's own dates (one date per event on
+every edge):
+
+- DISCONTINUE, COMPLETED: the end of treatment on as_of, then follow-up labs (quarterly
+  from the last cycle); nothing at all after death or withdrawal.
+- START_HOLIDAY, CONTINUE_HOLIDAY: holiday surveillance from the decision's due dates
+  (``surveillance_due``), each item every interval after, and the confirmatory PSA when
+  the decision names one.
+- ADMINISTER, RESTART: the cycle the decision names, on its due date and window; a cycle
+  past its due date stays listed, flagged overdue with the days past due and the delay
+  limit. Its SPECT/CT 24–72 h after, labs on treatment up to one interval after it. No
+  later cycle: each needs its own decision.
+- WITHHOLD: the re-check on the decision's ``recheck_on``.
+- NEED_DATA: each missing item by the decision's ``needed_by``, and the next cycle marked
+  pending data (on holiday: the surveillance goes on).
+
+A surveillance item past its due date is flagged overdue the same way (limit: the
+protocol's ``surveillance_overdue_after``). Nothing after the protocol's end (24 months
+after cycle 1). Due dates are calendar days.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,33 +32,47 @@ from protocol import Duration, Protocol
 from protocol.durations import add_duration
 
 from .context import Context
+from .decision import decide
 from .identity import envelope
 from .record import Record
 
 __all__ = ["schedule"]
 
+Event = dict[str, Any]
+
 
 def schedule(protocol: Protocol, record: Record, as_of: date, horizon: Duration) -> dict[str, Any]:
+    """The events the decision on ``as_of`` leads to, up to ``as_of + horizon``."""
     ctx = Context.of(protocol, record, as_of)
+    decision = decide(protocol, record, as_of)
+    end = _end(ctx)
     answer = {
         **envelope("schedule", protocol, record, as_of),
         "horizon": str(horizon),
         "phase": ctx.phase if ctx.arm else None,
+        "action": decision["action"],
+        "follows_decision": decision["decision_id"],
+        "ends": end.isoformat() if end else None,
         "events": [],
     }
-    if ctx.arm is None or record.death_date or record.withdrawal_date:
+    if ctx.arm is None or decision["reasons"][0]["category"] == "stop":
         return answer
     until = add_duration(as_of, horizon)
-    end = _end(ctx)
     if end is not None:
         until = min(until, end)
-    events = _phase_events(ctx, until)
+    events = _PROJECTIONS[decision["action"]](ctx, decision)
     answer["events"] = sorted(
-        (e for e in events if as_of <= date.fromisoformat(e["date"]) <= until),
+        (e for e in events if _listed(e, as_of, until)),
         key=lambda e: (e["date"], e["kind"]),
     )
-    answer["ends"] = end.isoformat() if end else None
     return answer
+
+
+def _listed(event: Event, as_of: date, until: date) -> bool:
+    """Within the horizon; the decision's cycle and anything overdue stay listed."""
+    day = date.fromisoformat(event["date"])
+    kept = event.get("overdue") or event["kind"] == "cycle"
+    return day <= until and (kept or day >= as_of)
 
 
 def _end(ctx: Context) -> date | None:
@@ -53,65 +84,186 @@ def _end(ctx: Context) -> date | None:
     )
 
 
-def _phase_events(ctx: Context, until: date) -> list[dict[str, Any]]:
-    items = ctx.protocol.doc["schedules"]
-    if ctx.phase == "holiday":
-        assert ctx.open_holiday is not None
-        return _every(ctx, items.get("holiday", []), ctx.open_holiday.start, until, "holiday")
-    if ctx.phase == "follow_up":
-        last = ctx.last_admin
-        assert last is not None
-        return _every(ctx, items["follow_up"], last.day, until, "follow_up")
-    cycles = _cycles(ctx, until)
+# -- one projection per action ---------------------------------------------------------
+
+
+def _ended(ctx: Context, decision: dict[str, Any]) -> list[Event]:
+    """End of treatment on as_of, then follow-up from the last cycle."""
+    winner = decision["reasons"][0]
+    how = "completed" if decision["action"] == "COMPLETED" else "discontinued"
+    events = [
+        {
+            "date": ctx.as_of.isoformat(),
+            "kind": "end_of_treatment",
+            "what": f"End of treatment: {how} ({winner['id']})",
+            "phase": "follow_up",
+        }
+    ]
     anchor = ctx.last_admin.day if ctx.last_admin else ctx.as_of
-    events = _every(
-        ctx, [i for i in items["treatment"] if "every" in i], anchor, until, "treatment"
-    )
-    for item in items["treatment"]:
-        if "after_each_cycle" in item:
-            events += _after_cycles(ctx, item, cycles)
-    return events + cycles
+    items = ctx.protocol.doc["schedules"]["follow_up"]
+    return events + _repeat(ctx, items, {}, anchor, "follow_up", _horizon_end(ctx))
 
 
-def _cycles(ctx: Context, until: date) -> list[dict[str, Any]]:
-    target = ctx.due or ctx.record.randomised_on or ctx.as_of
-    target = max(target, ctx.as_of) if ctx.due is None else target
-    events = []
-    for n in range(ctx.cycles_given + 1, ctx.max_cycles + 1):
-        if target > until:
-            break
-        events.append(
-            {
-                "date": target.isoformat(),
-                "kind": "cycle",
-                "cycle": n,
-                "what": f"Cycle {n}: 177Lu-PSMA-617",
-                "window_start": add_duration(target, ctx.window, -1).isoformat(),
-                "window_end": add_duration(target, ctx.window).isoformat(),
-            }
-        )
-        target = add_duration(target, ctx.interval)
+def _holiday(ctx: Context, decision: dict[str, Any]) -> list[Event]:
+    """Holiday surveillance from the decision's due dates; the confirmatory PSA."""
+    items = ctx.protocol.doc["schedules"].get("holiday", [])
+    due = {k: date.fromisoformat(v) for k, v in (decision["surveillance_due"] or {}).items()}
+    events = _repeat(ctx, items, due, ctx.as_of, "holiday", _horizon_end(ctx))
+    if decision["confirm_psa_by"]:
+        day = date.fromisoformat(decision["confirm_psa_by"])
+        confirm: Event = {
+            "date": day.isoformat(),
+            "kind": "psa_confirm",
+            "what": "Confirmatory PSA (PCWG3: a rise is confirmed 3 weeks later)",
+            "phase": "holiday",
+        }
+        if day < ctx.as_of:
+            confirm.update(_overdue(ctx, day, None))
+        events.append(confirm)
     return events
 
 
-def _every(
-    ctx: Context, items: list[dict[str, Any]], anchor: date, until: date, phase: str
-) -> list[dict[str, Any]]:
+def _dosing(ctx: Context, decision: dict[str, Any]) -> list[Event]:
+    """The cycle the decision names, its SPECT/CT and the labs on treatment after it."""
+    cycle = _cycle(ctx, decision, pending=False)
+    day = max(date.fromisoformat(cycle["date"]), ctx.as_of)
+    labs = [i for i in ctx.protocol.doc["schedules"]["treatment"] if "every" in i]
+    until = add_duration(day, ctx.interval)
+    return [
+        cycle,
+        *_imaging(ctx, [(cycle["cycle"], day)]),
+        *_repeat(ctx, labs, {}, day, "treatment", until),
+    ]
+
+
+def _withheld(ctx: Context, decision: dict[str, Any]) -> list[Event]:
+    """The re-check the decision names (and imaging still due after a given cycle)."""
+    ids = ", ".join(r["id"] for r in decision["reasons"] if r["category"] == "withhold")
+    recheck = {
+        "date": decision["recheck_on"],
+        "kind": "recheck",
+        "what": f"Re-check before cycle {decision['cycle']} (withheld: {ids})",
+        "phase": "treatment",
+    }
+    return [recheck, *_imaging(ctx, [])]
+
+
+def _need_data(ctx: Context, decision: dict[str, Any]) -> list[Event]:
+    """Each missing item by the decision's date; the next cycle pending data."""
+    missing = [m for r in decision["reasons"] if r["category"] == "need_data" for m in r["missing"]]
+    events = [
+        {
+            "date": decision["needed_by"],
+            "kind": "missing_data",
+            "what": f"Missing: {m}",
+            "phase": ctx.phase,
+        }
+        for m in missing
+        if decision["needed_by"]
+    ]
+    if ctx.open_holiday is not None:
+        return events + _holiday(ctx, decision)
+    if decision["cycle"] and decision["due"]:
+        events.append(_cycle(ctx, decision, pending=True))
+    return events + _imaging(ctx, [])
+
+
+_PROJECTIONS: dict[str, Callable[[Context, dict[str, Any]], list[Event]]] = {
+    "DISCONTINUE": _ended,
+    "COMPLETED": _ended,
+    "START_HOLIDAY": _holiday,
+    "CONTINUE_HOLIDAY": _holiday,
+    "ADMINISTER": _dosing,
+    "RESTART": _dosing,
+    "WITHHOLD": _withheld,
+    "NEED_DATA": _need_data,
+}
+
+
+# -- events ----------------------------------------------------------------------------
+
+
+def _cycle(ctx: Context, decision: dict[str, Any], pending: bool) -> Event:
+    n, due = decision["cycle"], decision["due"]
+    what = f"Cycle {n}: 177Lu-PSMA-617"
+    if decision["activity_gbq"]:
+        what += f" {decision['activity_gbq']:g} GBq"
+    event: Event = {
+        "date": due["target"],
+        "kind": "cycle",
+        "cycle": n,
+        "what": what,
+        "phase": "treatment",
+        "window_start": due["window_start"],
+        "window_end": due["window_end"],
+    }
+    if pending:
+        event["pending_data"] = True
+    target = date.fromisoformat(due["target"])
+    if ctx.cycles_given and target < ctx.as_of:
+        event.update(_overdue(ctx, target, _delay_limit(ctx)))
+    return event
+
+
+def _overdue(ctx: Context, due: date, limit: Duration | None) -> Event:
+    """Overdue flags: days past due on as_of and the limit in calendar days (if any)."""
+    return {
+        "overdue": True,
+        "days_past_due": (ctx.as_of - due).days,
+        "overdue_limit_days": (add_duration(due, limit) - due).days if limit else None,
+    }
+
+
+def _delay_limit(ctx: Context) -> Duration | None:
+    """The delay past a cycle's due date at which the protocol's delay rule fires."""
+    for rule in ctx.protocol.doc["stop_rules"]:
+        measure = rule["rule"].get("measure", {})
+        if measure.get("name") == "delay_past_due":
+            return ctx.protocol.duration(measure["value"])
+    return None
+
+
+def _surveillance_limit(ctx: Context) -> Duration | None:
+    """How long past its due date a surveillance item may be before the decision asks for it:
+    the grace (flex-mrt 1.1), else the 1.0 overdue limit counted from the due date."""
+    holidays = ctx.protocol.doc.get("holidays") or {}
+    after = holidays.get("surveillance_grace") or holidays.get("surveillance_overdue_after")
+    return ctx.protocol.duration(after) if after else None
+
+
+def _repeat(
+    ctx: Context,
+    items: list[dict[str, Any]],
+    first: dict[str, date],
+    anchor: date,
+    phase: str,
+    until: date,
+) -> list[Event]:
+    """Each periodic item on ``first[id]`` (else ``anchor`` + its interval), every interval."""
     events = []
     for item in items:
         if "every" not in item:
             continue
         step = ctx.protocol.duration(item["every"])
         window = ctx.protocol.duration(item["window"]) if "window" in item else None
-        k = 1
-        while (day := add_duration(anchor, step, k)) <= until:
-            if day >= ctx.as_of:
-                events.append(_event(day, item, phase, window))
+        start = first.get(item["id"], add_duration(anchor, step))
+        k = 0
+        while (day := add_duration(start, step, k)) <= until:
+            event = _event(day, item, phase, window)
+            if day < ctx.as_of and phase == "holiday" and k == 0:
+                event.update(_overdue(ctx, day, _surveillance_limit(ctx)))
+            events.append(event)
             k += 1
     return events
 
 
-def _event(day: date, item: dict[str, Any], phase: str, window: Duration | None) -> dict[str, Any]:
+def _horizon_end(ctx: Context) -> date:
+    """A bound for periodic items; the caller cuts at the horizon and the protocol's end."""
+    end = _end(ctx)
+    return end if end is not None else add_duration(ctx.as_of, Duration(months=24))
+
+
+def _event(day: date, item: dict[str, Any], phase: str, window: Duration | None) -> Event:
     event = {"date": day.isoformat(), "kind": item["id"], "what": item["what"], "phase": phase}
     if window is not None:
         event["window_start"] = add_duration(day, window, -1).isoformat()
@@ -119,27 +271,27 @@ def _event(day: date, item: dict[str, Any], phase: str, window: Duration | None)
     return event
 
 
-def _after_cycles(
-    ctx: Context, item: dict[str, Any], cycles: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    start = ctx.protocol.duration(item["after_each_cycle"]["from"])
-    stop = ctx.protocol.duration(item["after_each_cycle"]["to"])
-    events = []
+def _imaging(ctx: Context, planned: list[tuple[int, date]]) -> list[Event]:
+    """Post-cycle SPECT/CT for the planned cycle and for given cycles still without one."""
     done = {s.cycle for s in ctx.record.spect or ()}
     given = [(a.cycle, a.day) for a in ctx.administrations if a.cycle not in done]
-    planned = [(c["cycle"], date.fromisoformat(c["date"])) for c in cycles]
-    for cycle, day in given + planned:
-        lo = day + timedelta(hours=start.hours)
-        hi = day + timedelta(hours=stop.hours)
-        events.append(
-            {
-                "date": lo.isoformat(),
-                "kind": item["id"],
-                "cycle": cycle,
-                "what": f"{item['what']} after cycle {cycle}",
-                "phase": "treatment",
-                "window_start": lo.isoformat(),
-                "window_end": hi.isoformat(),
-            }
-        )
+    events = []
+    for item in ctx.protocol.doc["schedules"]["treatment"]:
+        if "after_each_cycle" not in item:
+            continue
+        start = ctx.protocol.duration(item["after_each_cycle"]["from"])
+        stop = ctx.protocol.duration(item["after_each_cycle"]["to"])
+        for cycle, day in given + planned:
+            lo = day + timedelta(hours=start.hours)
+            events.append(
+                {
+                    "date": lo.isoformat(),
+                    "kind": item["id"],
+                    "cycle": cycle,
+                    "what": f"{item['what']} after cycle {cycle}",
+                    "phase": "treatment",
+                    "window_start": lo.isoformat(),
+                    "window_end": (day + timedelta(hours=stop.hours)).isoformat(),
+                }
+            )
     return events

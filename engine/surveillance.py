@@ -8,10 +8,15 @@ RECIP baseline), unless a baseline PET within ``holidays.baseline_window`` befor
 already exists. An unconfirmed PCWG3 rise makes the PSA due by its confirmation date. An item
 is overdue once as_of is past its due date plus ``holidays.surveillance_grace``.
 (FLEX-MRT: every 12 weeks, grace 7 days; MISSION, settled after the first independent review.)
+
+The decision names these due dates and the schedule lists them (``surveillance_due``), so the
+two cannot differ. Revisions whose holiday items name no evidence (flex-mrt 1.0) count each
+item from its latest event of any kind on or after the holiday start.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -20,7 +25,7 @@ from protocol.durations import add_duration
 
 from .context import Context, lab_evidence
 
-__all__ = ["Surveyed", "holiday_surveillance"]
+__all__ = ["Surveyed", "holiday_surveillance", "surveillance_due"]
 
 
 @dataclass(frozen=True)
@@ -43,11 +48,15 @@ class Surveyed:
         return f"{self.what}{tests} due {self.due} ({since})"
 
 
-def holiday_surveillance(ctx: Context, confirm_psa_by: date | None) -> list[Surveyed]:
-    """Every holiday schedule item with evidence, for the open holiday on ``ctx.as_of``."""
-    holiday = ctx.open_holiday
+def holiday_surveillance(
+    ctx: Context, confirm_psa_by: date | None, start: date | None = None
+) -> list[Surveyed]:
+    """Every holiday schedule item with evidence, for the holiday that starts on ``start``
+    (default: the open holiday on ``ctx.as_of``)."""
+    if start is None and ctx.open_holiday is not None:
+        start = ctx.open_holiday.start
     holidays = ctx.protocol.doc.get("holidays") or {}
-    if holiday is None or "surveillance_grace" not in holidays:
+    if start is None or "surveillance_grace" not in holidays:
         return []
     grace = ctx.protocol.duration(holidays["surveillance_grace"]).days
     items = []
@@ -56,14 +65,14 @@ def holiday_surveillance(ctx: Context, confirm_psa_by: date | None) -> list[Surv
             continue
         every = ctx.protocol.duration(item["every"])
         if "labs" in item["evidence"]:
-            last, pending, evidence = _labs_done(ctx, holiday.start, item["evidence"]["labs"])
-            due = add_duration(last or holiday.start, every)
+            last, pending, evidence = _labs_done(ctx, start, item["evidence"]["labs"])
+            due = add_duration(last or start, every)
             if confirm_psa_by is not None and "PSA" in item["evidence"]["labs"]:
                 due = min(due, confirm_psa_by)
         else:
-            last, evidence = _pet_done(ctx, holiday.start)
+            last, evidence = _pet_done(ctx, start)
             pending = ()
-            due = add_duration(last, every) if last else _first_pet_due(ctx, holiday.start, every)
+            due = add_duration(last, every) if last else _first_pet_due(ctx, start, every)
         overdue = ctx.as_of > due + timedelta(days=grace)
         kind = "labs" if "labs" in item["evidence"] else "scan"
         items.append(
@@ -111,3 +120,29 @@ def _first_pet_due(ctx: Context, start: date, every: Any) -> date:
     opens = add_duration(start, window, -1)
     before = [p for p in ctx.record.pets or () if opens <= p.day < start]
     return add_duration(start, every) if before else start
+
+
+# Revisions without ``evidence`` on their holiday items: the record's events that satisfy
+# each item, by the item's id.
+_EVENTS: dict[str, Callable[[Context], list[date]]] = {
+    "psma_pet": lambda ctx: [p.day for p in ctx.record.pets or ()],
+    "labs": lambda ctx: [lab.day for lab in ctx.record.labs or ()],
+}
+
+
+def surveillance_due(
+    ctx: Context, start: date, confirm_psa_by: date | None = None
+) -> dict[str, date]:
+    """Due date of each holiday item (by id) for a holiday that starts on ``start``."""
+    surveyed = {i.id: i.due for i in holiday_surveillance(ctx, confirm_psa_by, start)}
+    due = {}
+    for item in ctx.protocol.doc["schedules"].get("holiday", []):
+        if "every" not in item:
+            continue
+        if item["id"] in surveyed:
+            due[item["id"]] = surveyed[item["id"]]
+            continue
+        events = _EVENTS[item["id"]](ctx) if item["id"] in _EVENTS else []
+        last = max((d for d in events if start <= d <= ctx.as_of), default=start)
+        due[item["id"]] = add_duration(last, ctx.protocol.duration(item["every"]))
+    return due

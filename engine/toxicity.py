@@ -258,9 +258,7 @@ def _recovery(
         if series:
             lab = series[-1]
             base = ctx.baseline_lab(test)
-            grade = grade_lab(
-                test, lab.value, lab.ref_low, lab.ref_high, base.value if base else None
-            )[0]
+            grade = grade_lab(lab, base)[0]
             note = f"shows the recovery to grade ≤ {recover_to} or baseline"
             out.append({**lab_evidence(lab), "ctcae_grade": grade, "note": note})
     for ae in ctx.record.adverse_events or ():

@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -435,8 +435,3 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return str(value)
-
-
-def with_settings(settings: Settings, **changes: Any) -> Settings:
-    """A copy of ``settings`` with ``changes`` (frozen dataclass helper)."""
-    return replace(settings, **changes)

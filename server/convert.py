@@ -216,6 +216,9 @@ def decision(a: dict[str, Any]) -> _decision.Decision:
         phase=a.get("phase") or "",
         arm=a.get("arm") or "",
         confirm_psa_by=a.get("confirm_psa_by") or "",
+        recheck_on=a.get("recheck_on") or "",
+        needed_by=a.get("needed_by") or "",
+        surveillance_due=a.get("surveillance_due") or {},
         **_answer_common(a),
     )
     _set(
@@ -309,11 +312,19 @@ def schedule(s: dict[str, Any]) -> _decision.GetScheduleResponse:
             kind=e.get("kind", ""),
             what=e.get("what", ""),
             cycle=e.get("cycle"),
+            overdue=bool(e.get("overdue")),
+            days_past_due=e.get("days_past_due"),
+            overdue_limit_days=e.get("overdue_limit_days"),
+            pending_data=bool(e.get("pending_data")),
+            phase=e.get("phase", ""),
         )
         for e in s["events"]
     ]
     return _decision.GetScheduleResponse(
         events=events,
+        action=_decision.Action.Value(f"ACTION_{s['action']}"),
+        follows_decision=s["follows_decision"],
+        ends=s.get("ends") or "",
         phase=s.get("phase") or "",
         subject_id=s.get("subject_id") or "",
         protocol=identity(s.get("protocol", {})),

@@ -21,6 +21,7 @@ __all__ = [
     "fail",
     "humane_issue",
     "invalid_file",
+    "overdue_text",
     "parse_as_of",
     "progress",
     "progress_iter",
@@ -247,6 +248,18 @@ def words(text: object) -> str:
     if text is None or isinstance(text, bool):
         return {None: "—", True: "yes", False: "no"}[text]
     return _IDENT.sub(lambda m: m.group(0).replace("_", " "), str(text))
+
+
+def overdue_text(event: dict[str, Any]) -> str:
+    """A scheduled event's flags in words: overdue (days past due, limit), pending data."""
+    text = ""
+    if event.get("overdue"):
+        limit = event.get("overdue_limit_days")
+        text += f"  OVERDUE {event['days_past_due']} days past due"
+        text += f" (limit {limit} days)" if limit is not None else ""
+    if event.get("pending_data"):
+        text += "  pending the missing data"
+    return text
 
 
 def progress(items: list[_T], what: str) -> Iterator[_T]:

@@ -16,6 +16,7 @@ from .common import (
     emit_json,
     fail,
     invalid_file,
+    overdue_text,
     parse_as_of,
     progress,
     report_files,
@@ -290,19 +291,22 @@ def _show_decision(answer: dict[str, Any]) -> None:
         print(f"  next surveillance PSMA PET/CT by {answer['next_surveillance']}")
     if answer["confirm_psa_by"]:
         print(f"  confirmatory PSA due by {answer['confirm_psa_by']}")
+    if answer["recheck_on"]:
+        print(f"  re-check on {answer['recheck_on']}")
     print(
         f"  {len(answer['checked'])} rule(s) checked and passed; decision {answer['decision_id']}"
     )
 
 
 def _show_schedule(answer: dict[str, Any]) -> None:
+    after = f"after {answer['action']}" if answer["phase"] else "not randomised"
     print(
-        f"{answer['subject_id']} from {answer['as_of']} over {duration_text(answer['horizon'])} "
-        f"({words(answer['phase']) if answer['phase'] else 'not randomised'}):"
+        f"{answer['subject_id']} from {answer['as_of']} over {duration_text(answer['horizon'])}, "
+        f"{after}:"
     )
     for e in answer["events"]:
         window = f"  [{e['window_start']} – {e['window_end']}]" if "window_start" in e else ""
-        print(f"  {e['date']}  {words(e['what'])}{window}")
+        print(f"  {e['date']}  {words(e['what'])}{window}{overdue_text(e)}")
     if not answer["events"]:
         print("  nothing scheduled")
 

@@ -38,9 +38,10 @@ def timeline_figure(
     """The timeline figure for ``record`` with the engine's ``decision`` on ``as_of``.
 
     Only data dated on or before ``as_of`` are drawn, as the engine sees them; what is due
-    after it (the next cycle and its window, surveillance, a confirmatory PSA, and the
-    engine's ``schedule``) is drawn to the right of the as-of line. ``dvh`` holds one
-    labelled cumulative curve (dose Gy, volume fraction) per structure and cycle.
+    after it is drawn from the engine's ``schedule`` (the projection of the same decision:
+    the cycle it names and its window, surveillance, a confirmatory PSA, a re-check).
+    ``dvh`` holds one labelled cumulative curve (dose Gy, volume fraction) per structure and
+    cycle.
     """
     record = record.until(as_of)
     plt.rcParams["svg.hashsalt"] = "flexmrt"
@@ -60,7 +61,7 @@ def timeline_figure(
     )
     time_axes = list(axes[:5])
     _cycles(time_axes[0], record)
-    upcoming = _upcoming(decision, schedule, as_of)
+    upcoming = _upcoming(schedule, as_of)
     _due(time_axes[0], upcoming)
     _psa(time_axes[1], record, decision)
     _tumour(time_axes[2], record)
@@ -92,30 +93,33 @@ def _share_dates(axes: list[Any], record: Record, as_of: date, ahead: list[date]
 
 
 def _upcoming(
-    decision: dict[str, Any], schedule: dict[str, Any] | None, as_of: date
+    schedule: dict[str, Any] | None, as_of: date
 ) -> list[tuple[date, str, tuple[date, date] | None]]:
-    """What is due after ``as_of``, from the engine's answers: (date, label, window)."""
+    """What is due from ``as_of`` on, from the engine's schedule: (date, label, window).
+
+    The schedule is the decision's projection, so its dates are the decision's own: the
+    cycle it names (and its window), holiday surveillance, a confirmatory PSA, a re-check.
+    """
     found: dict[tuple[date, str], tuple[date, str, tuple[date, date] | None]] = {}
-    due = decision.get("due")
-    if due and decision.get("cycle"):
-        window = (date.fromisoformat(due["window_start"]), date.fromisoformat(due["window_end"]))
-        target = date.fromisoformat(due["target"])
-        found[(target, "cycle")] = (target, f"C{decision['cycle']} due", window)
-    if decision.get("next_surveillance"):
-        day = date.fromisoformat(decision["next_surveillance"])
-        found[(day, "pet")] = (day, "PSMA PET/CT", None)
-    if decision.get("confirm_psa_by"):
-        day = date.fromisoformat(decision["confirm_psa_by"])
-        found[(day, "psa")] = (day, "confirm PSA", None)
     for e in (schedule or {}).get("events", []):
-        day = date.fromisoformat(e["date"])
-        kind = "cycle" if e.get("kind") == "cycle" else ("pet" if "PET" in e["what"] else "")
-        decided_cycle = kind == "cycle" and any(k == "cycle" for _, k in found)
-        if day < as_of or not kind or decided_cycle:  # the decision's own date is the one kept
+        label = _UPCOMING.get(e["kind"])
+        if label is None:
             continue
-        label = f"C{e['cycle']}" if kind == "cycle" else "PSMA PET/CT"
-        found.setdefault((day, kind), (day, label, None))
+        day, window = date.fromisoformat(e["date"]), None
+        if e["kind"] == "cycle":
+            label = f"C{e['cycle']} due" + (" (overdue)" if e.get("overdue") else "")
+            window = (date.fromisoformat(e["window_start"]), date.fromisoformat(e["window_end"]))
+        found.setdefault((day, label), (day, label, window))
     return sorted(found.values(), key=lambda x: x[0])
+
+
+_UPCOMING = {
+    "cycle": "cycle",
+    "psma_pet": "PSMA PET/CT",
+    "psa_confirm": "confirm PSA",
+    "recheck": "re-check",
+    "end_of_treatment": "end of treatment",
+}
 
 
 def _due(ax: Any, upcoming: list[tuple[date, str, tuple[date, date] | None]]) -> None:

@@ -19,7 +19,7 @@ import pydicom
 
 import engine
 from protocol import Protocol, parse_duration
-from server.cli.common import units_in, words
+from server.cli.common import overdue_text, units_in, words
 from server.cli.engine_cmds import evidence
 
 from .figure import timeline_figure
@@ -330,7 +330,7 @@ def _missing(decision: dict[str, Any], eligibility: dict[str, Any]) -> str:
 
 def _schedule(schedule: dict[str, Any]) -> str:
     rows = "".join(
-        f"<tr><td>{_e(e['date'])}</td><td>{_e(e['what'])}</td><td>"
+        f"<tr><td>{_e(e['date'])}</td><td>{_e(e['what'])}{_e(overdue_text(e))}</td><td>"
         f"{_e(e.get('window_start', ''))} – {_e(e.get('window_end', ''))}</td></tr>"
         for e in schedule["events"][:12]
     )

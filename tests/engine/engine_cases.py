@@ -23,7 +23,8 @@ a wanted list of ids, mere presence; ``not_reasons`` lists ids that must not fir
 and ``first_reason`` names the rule that won;
 ``{approx: x, abs: tol}`` compares numbers; ``{contains: text}`` looks for text in
 a string or in any string of a list; ``events`` (schedule) lists events that must
-each match one event of the answer; other lists match element by element.
+each match one event of the answer, ``not_events`` events that must match none; other
+lists match element by element.
 """
 
 from __future__ import annotations
@@ -173,6 +174,10 @@ def _match_key(actual: dict[str, Any], key: str, value: Any, where: str) -> None
             assert any(_matches(e, event) for e in actual["events"]), (
                 f"{where}: no event like {event!r} in {actual['events']!r}"
             )
+    elif key == "not_events":
+        for event in value:
+            found = [e for e in actual["events"] if _matches(e, event)]
+            assert not found, f"{where}: {event!r} matches {found!r}"
     else:
         assert key in actual, f"{where}: missing key (have {sorted(actual)})"
         if _is_id_list(actual[key]) and isinstance(value, dict):

@@ -173,7 +173,14 @@ class KidneyBed(_message.Message):
     def __init__(self, cumulative_gy: _Optional[float] = ..., projected_gy: _Optional[float] = ..., cap_gy: _Optional[float] = ..., cycles_remaining: _Optional[int] = ..., estimated: _Optional[bool] = ..., reduced_activity_fits: _Optional[bool] = ..., next_activity_gbq: _Optional[float] = ..., cycles: _Optional[_Iterable[_Union[KidneyBedCycle, _Mapping]]] = ...) -> None: ...
 
 class Decision(_message.Message):
-    __slots__ = ("action", "cycle", "activity_gbq", "due", "reasons", "checked", "kidney_bed", "missing", "next_surveillance", "subject_id", "protocol", "as_of", "engine_version", "decision_id", "phase", "arm", "cycles_given", "confirm_psa_by", "response", "input_sha256")
+    __slots__ = ("action", "cycle", "activity_gbq", "due", "reasons", "checked", "kidney_bed", "missing", "next_surveillance", "subject_id", "protocol", "as_of", "engine_version", "decision_id", "phase", "arm", "cycles_given", "confirm_psa_by", "response", "input_sha256", "recheck_on", "needed_by", "surveillance_due")
+    class SurveillanceDueEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     ACTION_FIELD_NUMBER: _ClassVar[int]
     CYCLE_FIELD_NUMBER: _ClassVar[int]
     ACTIVITY_GBQ_FIELD_NUMBER: _ClassVar[int]
@@ -194,6 +201,9 @@ class Decision(_message.Message):
     CONFIRM_PSA_BY_FIELD_NUMBER: _ClassVar[int]
     RESPONSE_FIELD_NUMBER: _ClassVar[int]
     INPUT_SHA256_FIELD_NUMBER: _ClassVar[int]
+    RECHECK_ON_FIELD_NUMBER: _ClassVar[int]
+    NEEDED_BY_FIELD_NUMBER: _ClassVar[int]
+    SURVEILLANCE_DUE_FIELD_NUMBER: _ClassVar[int]
     action: Action
     cycle: int
     activity_gbq: float
@@ -214,7 +224,10 @@ class Decision(_message.Message):
     confirm_psa_by: str
     response: TreatmentResponse
     input_sha256: str
-    def __init__(self, action: _Optional[_Union[Action, str]] = ..., cycle: _Optional[int] = ..., activity_gbq: _Optional[float] = ..., due: _Optional[_Union[DueWindow, _Mapping]] = ..., reasons: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ..., checked: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ..., kidney_bed: _Optional[_Union[KidneyBed, _Mapping]] = ..., missing: _Optional[_Iterable[str]] = ..., next_surveillance: _Optional[str] = ..., subject_id: _Optional[str] = ..., protocol: _Optional[_Union[_common_pb2.ProtocolIdentity, _Mapping]] = ..., as_of: _Optional[str] = ..., engine_version: _Optional[str] = ..., decision_id: _Optional[str] = ..., phase: _Optional[str] = ..., arm: _Optional[str] = ..., cycles_given: _Optional[int] = ..., confirm_psa_by: _Optional[str] = ..., response: _Optional[_Union[TreatmentResponse, _Mapping]] = ..., input_sha256: _Optional[str] = ...) -> None: ...
+    recheck_on: str
+    needed_by: str
+    surveillance_due: _containers.ScalarMap[str, str]
+    def __init__(self, action: _Optional[_Union[Action, str]] = ..., cycle: _Optional[int] = ..., activity_gbq: _Optional[float] = ..., due: _Optional[_Union[DueWindow, _Mapping]] = ..., reasons: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ..., checked: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ..., kidney_bed: _Optional[_Union[KidneyBed, _Mapping]] = ..., missing: _Optional[_Iterable[str]] = ..., next_surveillance: _Optional[str] = ..., subject_id: _Optional[str] = ..., protocol: _Optional[_Union[_common_pb2.ProtocolIdentity, _Mapping]] = ..., as_of: _Optional[str] = ..., engine_version: _Optional[str] = ..., decision_id: _Optional[str] = ..., phase: _Optional[str] = ..., arm: _Optional[str] = ..., cycles_given: _Optional[int] = ..., confirm_psa_by: _Optional[str] = ..., response: _Optional[_Union[TreatmentResponse, _Mapping]] = ..., input_sha256: _Optional[str] = ..., recheck_on: _Optional[str] = ..., needed_by: _Optional[str] = ..., surveillance_due: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class TreatmentResponse(_message.Message):
     __slots__ = ("psa_baseline", "psa_latest", "psa_nadir", "psa_change_from_baseline_pct", "psa_change_from_nadir_pct", "psa50", "psa90", "pcwg3", "tumour_volume_change_pct", "recip")
@@ -293,23 +306,33 @@ class GetScheduleRequest(_message.Message):
     def __init__(self, protocol_ref: _Optional[str] = ..., record_json: _Optional[str] = ..., as_of: _Optional[str] = ..., horizon: _Optional[str] = ...) -> None: ...
 
 class ScheduledEvent(_message.Message):
-    __slots__ = ("date", "window_start", "window_end", "kind", "what", "cycle")
+    __slots__ = ("date", "window_start", "window_end", "kind", "what", "cycle", "overdue", "days_past_due", "overdue_limit_days", "pending_data", "phase")
     DATE_FIELD_NUMBER: _ClassVar[int]
     WINDOW_START_FIELD_NUMBER: _ClassVar[int]
     WINDOW_END_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     WHAT_FIELD_NUMBER: _ClassVar[int]
     CYCLE_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_FIELD_NUMBER: _ClassVar[int]
+    DAYS_PAST_DUE_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_LIMIT_DAYS_FIELD_NUMBER: _ClassVar[int]
+    PENDING_DATA_FIELD_NUMBER: _ClassVar[int]
+    PHASE_FIELD_NUMBER: _ClassVar[int]
     date: str
     window_start: str
     window_end: str
     kind: str
     what: str
     cycle: int
-    def __init__(self, date: _Optional[str] = ..., window_start: _Optional[str] = ..., window_end: _Optional[str] = ..., kind: _Optional[str] = ..., what: _Optional[str] = ..., cycle: _Optional[int] = ...) -> None: ...
+    overdue: bool
+    days_past_due: int
+    overdue_limit_days: int
+    pending_data: bool
+    phase: str
+    def __init__(self, date: _Optional[str] = ..., window_start: _Optional[str] = ..., window_end: _Optional[str] = ..., kind: _Optional[str] = ..., what: _Optional[str] = ..., cycle: _Optional[int] = ..., overdue: _Optional[bool] = ..., days_past_due: _Optional[int] = ..., overdue_limit_days: _Optional[int] = ..., pending_data: _Optional[bool] = ..., phase: _Optional[str] = ...) -> None: ...
 
 class GetScheduleResponse(_message.Message):
-    __slots__ = ("events", "phase", "subject_id", "protocol", "as_of", "horizon", "engine_version", "decision_id")
+    __slots__ = ("events", "phase", "subject_id", "protocol", "as_of", "horizon", "engine_version", "decision_id", "action", "follows_decision", "ends")
     EVENTS_FIELD_NUMBER: _ClassVar[int]
     PHASE_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -318,6 +341,9 @@ class GetScheduleResponse(_message.Message):
     HORIZON_FIELD_NUMBER: _ClassVar[int]
     ENGINE_VERSION_FIELD_NUMBER: _ClassVar[int]
     DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    FOLLOWS_DECISION_FIELD_NUMBER: _ClassVar[int]
+    ENDS_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedCompositeFieldContainer[ScheduledEvent]
     phase: str
     subject_id: str
@@ -326,7 +352,10 @@ class GetScheduleResponse(_message.Message):
     horizon: str
     engine_version: str
     decision_id: str
-    def __init__(self, events: _Optional[_Iterable[_Union[ScheduledEvent, _Mapping]]] = ..., phase: _Optional[str] = ..., subject_id: _Optional[str] = ..., protocol: _Optional[_Union[_common_pb2.ProtocolIdentity, _Mapping]] = ..., as_of: _Optional[str] = ..., horizon: _Optional[str] = ..., engine_version: _Optional[str] = ..., decision_id: _Optional[str] = ...) -> None: ...
+    action: Action
+    follows_decision: str
+    ends: str
+    def __init__(self, events: _Optional[_Iterable[_Union[ScheduledEvent, _Mapping]]] = ..., phase: _Optional[str] = ..., subject_id: _Optional[str] = ..., protocol: _Optional[_Union[_common_pb2.ProtocolIdentity, _Mapping]] = ..., as_of: _Optional[str] = ..., horizon: _Optional[str] = ..., engine_version: _Optional[str] = ..., decision_id: _Optional[str] = ..., action: _Optional[_Union[Action, str]] = ..., follows_decision: _Optional[str] = ..., ends: _Optional[str] = ...) -> None: ...
 
 class GetStudyStatusRequest(_message.Message):
     __slots__ = ("protocol_ref", "record_json", "as_of")

@@ -86,7 +86,8 @@ class DecisionServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetSchedule(self, request, context):
-        """Upcoming visits, cycles and assessments within a horizon.
+        """What the decision on as_of leads to, on its dates, within a horizon: the cycle it
+        allows, holiday surveillance, a re-check, missing data, or end of treatment and follow-up.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
