@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -230,7 +231,12 @@ def _run(service: Any, args: Any, port: int, tls: str, auth: str) -> int:
     while not stop.wait(0.5):
         pass
     log.info("shutting down: finishing in-flight calls (up to %.0f s)", args.grace_seconds)
-    service.stop(args.grace_seconds)
+    if service.stop(args.grace_seconds):
+        # A call stuck outside Python would hold the interpreter's exit (it joins the
+        # call threads); the log is closed, so nothing is lost by not waiting for it.
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(0)
     return 0
 
 
