@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -13,12 +14,20 @@ __all__ = ["study_status"]
 from .record import Record
 
 
-def study_status(protocol: Protocol, records: list[Record], as_of: date) -> dict[str, Any]:
-    """Randomised subjects per arm on ``as_of``; interim analysis due at its enrolment fraction."""
+def study_status(protocol: Protocol, records: Iterable[Record], as_of: date) -> dict[str, Any]:
+    """Randomised subjects per arm on ``as_of``; interim analysis due at its enrolment fraction.
+
+    ``records`` are read once, in one pass: a stream of records needs memory for one
+    record at a time (plus the subject ids).
+    """
     study = protocol.doc["study"]
     enrolled = {arm: 0 for arm in study["allocation"]}
     subjects: dict[str, str] = {}
+    count = 0
+    ids: set[str] = set()
     for r in records:
+        count += 1
+        ids.add(r.subject_id)
         if r.arm is not None and r.randomised_on is not None and r.randomised_on <= as_of:
             enrolled[r.arm] = enrolled.get(r.arm, 0) + 1
             subjects[r.subject_id] = r.arm
@@ -37,5 +46,5 @@ def study_status(protocol: Protocol, records: list[Record], as_of: date) -> dict
         "interim_due": threshold is not None and total >= threshold,
         "interim_text": interim["text"] if interim else None,
         "subjects": dict(sorted(subjects.items())),
-        "duplicates": len(records) - len({r.subject_id for r in records}),
+        "duplicates": count - len(ids),
     }

@@ -3,7 +3,8 @@
 ``create_server("127.0.0.1:0", …)`` returns the (not yet started) service and the
 port it bound, so tests can use port 0. :meth:`Service.stop` is the graceful
 shutdown: health turns NOT_SERVING, new calls are refused, in-flight calls get
-``grace`` seconds to finish, then the decision log is flushed and closed.
+``grace`` seconds to finish (computation still running then is interrupted, see
+:mod:`server.deadline`), then the decision log is flushed and closed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from server._gen.flexmrt.v1 import dosimetry_pb2 as _dosimetry
 from server._gen.flexmrt.v1 import dosimetry_pb2_grpc as _dosimetry_grpc
 from server._gen.flexmrt.v1 import protocol_pb2 as _protocol
 from server._gen.flexmrt.v1 import protocol_pb2_grpc as _protocol_grpc
+from server.deadline import Deadlines
 from server.decision_log import DecisionLog, open_log
 from server.decision_log.checkpoint import Signer
 from server.decision_log.checkpointer import CheckpointedLog
@@ -53,6 +55,10 @@ class Limits:
     max_concurrent_rpcs: int = 256  # beyond this, RESOURCE_EXHAUSTED
     max_call_s: float = 300.0  # server-side cap on any call's duration
     max_dose_jobs: int = 1  # concurrent dose computations (memory, GPU)
+    # Inputs refused before parsing (parsing runs in C and cannot be interrupted):
+    max_record_bytes: int = 16 * 1024 * 1024  # one record_json (≈ 150,000 lab rows)
+    max_protocol_bytes: int = 1024 * 1024  # one protocol's YAML text (bundled: ~35 KB)
+    reuse_port: bool = False  # let other processes bind the same port (serve --workers)
 
 
 @dataclass(frozen=True)
@@ -68,23 +74,41 @@ class Service:
     """A running (or ready) flexmrt gRPC server with its health service and log."""
 
     def __init__(
-        self, server: grpc.Server, health_servicer: health.HealthServicer, log: DecisionLog
+        self,
+        server: grpc.Server,
+        health_servicer: health.HealthServicer,
+        log: DecisionLog,
+        deadlines: Deadlines | None = None,
     ) -> None:
         self.server = server
         self.health = health_servicer
         self.log = log
+        self.deadlines = deadlines or Deadlines()
 
     def start(self) -> None:
         self.server.start()
         for name in ("", *SERVICE_NAMES):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
-    def stop(self, grace: float = 30.0) -> None:
-        """Graceful shutdown: NOT_SERVING, finish in-flight calls, close the log."""
+    def stop(self, grace: float = 30.0) -> int:
+        """Graceful shutdown: NOT_SERVING, finish in-flight calls, close the log.
+
+        Calls still computing after ``grace`` seconds are interrupted; the log is
+        closed at most about a second later. Returns how many calls were still
+        running then (stuck outside Python; the caller may exit without them).
+        """
         self.health.enter_graceful_shutdown()
-        self.server.stop(grace).wait()
+        stopped = self.server.stop(grace)
+        self.deadlines.shorten_all(grace)
+        stopped.wait(grace + 1.0)
+        self.deadlines.wait_idle(1.0)
+        left = self.deadlines.in_flight
         self.log.close()
-        _log.info("stopped")
+        if left:
+            _log.warning("stopped with %d call(s) still running past the grace period", left)
+        else:
+            _log.info("stopped")
+        return left
 
     def wait(self) -> None:
         self.server.wait_for_termination()
@@ -111,18 +135,23 @@ def create_server(
     log = log if log is not None else open_log(db)
     if checkpoints is not None:
         log = CheckpointedLog(log, checkpoints.signer, checkpoints.every, checkpoints.seconds)
+    deadlines = Deadlines()
     server = grpc.server(
         ThreadPoolExecutor(max_workers=limits.max_workers, thread_name_prefix="rpc"),
-        interceptors=[EdgeInterceptor(tokens, limits.max_call_s)],
+        interceptors=[EdgeInterceptor(tokens, limits.max_call_s, deadlines)],
         maximum_concurrent_rpcs=limits.max_concurrent_rpcs,
         options=[
             ("grpc.max_receive_message_length", limits.max_message_bytes),
             ("grpc.max_send_message_length", limits.max_message_bytes),
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", 1 if limits.reuse_port else 0),
         ],
     )
-    _protocol_grpc.add_ProtocolServiceServicer_to_server(ProtocolServicer(registry), server)
-    _decision_grpc.add_DecisionServiceServicer_to_server(DecisionServicer(registry, log), server)
+    _protocol_grpc.add_ProtocolServiceServicer_to_server(
+        ProtocolServicer(registry, limits.max_protocol_bytes, limits.max_record_bytes), server
+    )
+    _decision_grpc.add_DecisionServiceServicer_to_server(
+        DecisionServicer(registry, log, limits.max_record_bytes), server
+    )
     _dosimetry_grpc.add_DosimetryServiceServicer_to_server(
         DosimetryServicer(registry, limits.max_dose_jobs), server
     )
@@ -141,4 +170,4 @@ def create_server(
     if port == 0:
         log.close()
         raise OSError(f"cannot bind {address}")
-    return Service(server, health_servicer, log), port
+    return Service(server, health_servicer, log, deadlines), port

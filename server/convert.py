@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
+import grpc
 from google.protobuf import struct_pb2
 
 import engine
@@ -406,6 +407,18 @@ def amendment_summary(s: dict[str, Any]) -> _protocol.AmendmentSummary:
         changed=s["changed"],
         by_kind=s["by_kind"],
     )
+
+
+def check_size(text: str, field: str, limit: int | None) -> None:
+    """Refuse ``text`` longer than ``limit`` characters before any parsing (RESOURCE_EXHAUSTED)."""
+    if limit is not None and len(text) > limit:
+        raise RequestError(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            f"{field} is {len(text):,} characters; this server accepts at most {limit:,} "
+            "(split the request, or raise the server's limit)",
+            field,
+            "too_large",
+        )
 
 
 def record_from_json(text: str, field: str) -> engine.Record:

@@ -4,8 +4,10 @@
   get UNAUTHENTICATED (health checks are exempt so load balancers can probe).
 - The caller identity (token name, client certificate subject or ``anonymous``) is
   available to servicers through :func:`current_caller` while the call runs.
-- A call running longer than ``max_call_s`` (whatever deadline the client asked
-  for) is cancelled.
+- Every call gets a deadline: the client's, capped at ``max_call_s``. One watcher
+  (:class:`server.deadline.Deadlines`) ends calls that run past it: computation in
+  an interruptible block is interrupted (DEADLINE_EXCEEDED), anything else is
+  cancelled.
 - Domain errors become status codes through :func:`server.status.to_status`;
   anything else is INTERNAL, logged by type only.
 """
@@ -14,12 +16,12 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
 
+from server.deadline import DeadlineExceeded, Deadlines
 from server.security import TokenStore, certificate_subject
 from server.status import log_unexpected, to_status
 
@@ -37,9 +39,15 @@ def current_caller() -> str:
 
 
 class EdgeInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
-    def __init__(self, tokens: TokenStore | None = None, max_call_s: float = 300.0) -> None:
+    def __init__(
+        self,
+        tokens: TokenStore | None = None,
+        max_call_s: float = 300.0,
+        deadlines: Deadlines | None = None,
+    ) -> None:
         self._tokens = tokens
         self._max_call_s = max_call_s
+        self.deadlines = deadlines or Deadlines()
 
     def intercept_service(self, continuation: Callable[..., Any], details: Any) -> Any:
         handler = continuation(details)
@@ -58,20 +66,26 @@ class EdgeInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         def call(request: Any, context: grpc.ServicerContext) -> Any:
             caller = self._authenticate(method, context)
             token = _CALLER.set(caller)
-            timer = self._cap(context)
+            limit = self._limit(context)
             try:
-                return behaviour(request, context)
+                with self.deadlines.track(context, limit):
+                    return behaviour(request, context)
+            except DeadlineExceeded:
+                _expired(context, method, limit)
             except Exception as error:  # every error gets a status
                 _abort(context, method, error)
             finally:
-                timer.cancel()
                 _CALLER.reset(token)
 
         def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             caller = self._authenticate(method, context)
             token = _CALLER.set(caller)
+            limit = self._limit(context)
             try:
-                yield from behaviour(request, context)
+                with self.deadlines.track(context, limit):
+                    yield from behaviour(request, context)
+            except DeadlineExceeded:
+                _expired(context, method, limit)
             except Exception as error:
                 _abort(context, method, error)
             finally:
@@ -87,13 +101,15 @@ class EdgeInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "a valid bearer token is required")
         return name or certificate_subject(context) or "anonymous"
 
-    def _cap(self, context: grpc.ServicerContext) -> threading.Timer:
+    def _limit(self, context: grpc.ServicerContext) -> float:
+        """Seconds this call may run: the client's deadline, capped at ``max_call_s``."""
         remaining = context.time_remaining()
-        limit = self._max_call_s if remaining is None else min(remaining, self._max_call_s)
-        timer = threading.Timer(max(limit, 0.0), context.cancel)
-        timer.daemon = True
-        timer.start()
-        return timer
+        return self._max_call_s if remaining is None else min(remaining, self._max_call_s)
+
+
+def _expired(context: grpc.ServicerContext, method: str, limit: float) -> None:
+    _log.info("%s ran past its deadline (%.1f s) and was stopped", method, limit)
+    context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "the call ran past its deadline")
 
 
 def _abort(context: grpc.ServicerContext, method: str, error: Exception) -> None:

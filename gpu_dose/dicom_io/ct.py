@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from pydicom import Dataset
+from pydicom.pixels import pixel_array
 
 from gpu_dose.dicom_io.common import any_value, load_datasets, series_geometry
 from gpu_dose.errors import DoseError
@@ -35,9 +37,31 @@ def read_ct(path: str | Path) -> CtImage:
             fix="point --ct at the CT series",
         )
     ordered, geom = series_geometry(items)
-    slices = [
-        ds.pixel_array.astype(np.float32) * float(any_value(ds, "RescaleSlope", 1.0))
-        + float(any_value(ds, "RescaleIntercept", 0.0))
-        for _, ds in ordered
-    ]
-    return CtImage(str(ordered[0][0]), np.stack(slices).astype(np.float32), geom)
+    return CtImage(str(ordered[0][0]), _hounsfield(ordered), geom)
+
+
+def _hounsfield(ordered: list[tuple[Path, Dataset]]) -> np.ndarray:
+    """The slices as one float32 volume, filled in place (one volume in memory, not four).
+
+    Each slice is decoded without pydicom's cache, scaled into its plane of the
+    preallocated volume, and its encoded pixel data dropped, so the peak is the float32
+    volume plus one decoded slice.
+    """
+    first = ordered[0][1]
+    volume = np.empty((len(ordered), int(first.Rows), int(first.Columns)), dtype=np.float32)
+    for plane, (_, ds) in zip(volume, ordered, strict=True):
+        stored = pixel_array(ds)
+        if stored.shape != plane.shape:
+            raise DoseError(
+                "ct_slice_size",
+                f"a CT slice is {stored.shape[1]}×{stored.shape[0]}, the first is "
+                f"{plane.shape[1]}×{plane.shape[0]}",
+                path=str(ordered[0][0]),
+                tag="Rows (0028,0010) / Columns (0028,0011)",
+                fix="give one CT series whose slices share one size",
+            )
+        plane[...] = stored  # float32 arithmetic, as HU always were computed here
+        plane *= float(any_value(ds, "RescaleSlope", 1.0))
+        plane += float(any_value(ds, "RescaleIntercept", 0.0))
+        del ds.PixelData
+    return volume

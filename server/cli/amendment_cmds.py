@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -15,7 +16,6 @@ from .common import (
     emit_json,
     fail,
     parse_as_of,
-    progress,
     progress_iter,
     resolve_protocol,
     words,
@@ -57,13 +57,14 @@ def _outcome(text: object) -> str:
     return words(value)
 
 
-def _cases(args: argparse.Namespace) -> list[tuple[engine.Record, date]]:
+def _cases(args: argparse.Namespace) -> tuple[Iterator[tuple[engine.Record, date]], int]:
+    """The (record, as_of) pairs to replay, read one at a time as they are assessed; how many."""
     if args.log:
-        from server.decision_log.replay import logged_cases
+        from server.decision_log.replay import count_entries, iter_logged_cases
 
-        return logged_cases(args.log)
+        return iter_logged_cases(args.log), count_entries(args.log)
     as_of = parse_as_of(args.as_of)
-    return [(read_record(path), as_of) for path in progress(args.records, "reading records")]
+    return ((read_record(path), as_of) for path in args.records), len(args.records)
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -75,8 +76,8 @@ def _replay(args: argparse.Namespace) -> int:
     on = None if args.log else parse_as_of(args.as_of)
     try:
         old, new = resolve_protocol(args.old, on), resolve_protocol(args.new, on)
-        cases = _cases(args)
-        results = list(progress_iter(assess_amendment(old, new, cases), len(cases)))
+        cases, count = _cases(args)
+        results = list(progress_iter(assess_amendment(old, new, cases), count))
     except (ProtocolError, engine.RecordError) as exc:
         return fail(exc, args.json)
     except FileNotFoundError as exc:

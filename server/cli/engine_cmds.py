@@ -113,8 +113,8 @@ def _schedule(args: argparse.Namespace) -> int:
 def _study(args: argparse.Namespace) -> int:
     return _run(
         args,
-        lambda p, d: engine.study_status(
-            p, [read_record(r) for r in progress(args.records, "reading records")], d
+        lambda p, d: engine.study_status(  # one record in memory at a time
+            p, (read_record(r) for r in progress(args.records, "reading records")), d
         ),
         _show_study,
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -51,6 +52,13 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--max-message-mb", type=int, default=64, help="max message size (MiB)")
     p.add_argument("--max-workers", type=int, default=16, help="threads serving calls")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="server processes sharing the port (default 1; see README: several processes)",
+    )
     p.add_argument(
         "--max-call-seconds",
         type=float,
@@ -151,11 +159,6 @@ def _register_log(sub: Any) -> None:
 
 
 def _serve(args: Any) -> int:
-    from protocol import ProtocolError, Registry
-    from server.app import CheckpointPolicy, Limits, create_server
-    from server.decision_log.checkpoint import Signer
-    from server.security import TokenStore, server_credentials
-
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,
@@ -167,6 +170,48 @@ def _serve(args: Any) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.workers < 1:
+        print("usage error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        from server.workers import serve_workers
+
+        return serve_workers(args)
+    try:
+        service, port = build_service(args)
+    except ServeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return _run(service, args, port)
+
+
+class ServeError(Exception):
+    """The service cannot be built from the command line given (message in words)."""
+
+
+def describe(args: Any) -> tuple[str, str]:
+    """(transport security, authentication) in words, for the start-up line."""
+    tls = "mTLS" if args.client_ca else "TLS" if args.tls_cert else "plaintext"
+    return tls, "tokens" if args.tokens else "none"
+
+
+def build_service(
+    args: Any,
+    port: int | None = None,
+    *,
+    log: Any = None,
+    reuse_port: bool = False,
+    sign: bool = True,
+) -> tuple[Any, int]:
+    """The service ``flexmrt serve`` runs, from its arguments; :class:`ServeError` if not.
+
+    ``log`` replaces the log named by ``--db`` (a worker's :class:`RemoteLog`);
+    ``sign=False`` leaves checkpoints to whoever owns the log.
+    """
+    from protocol import ProtocolError, Registry
+    from server.app import Limits, create_server
+    from server.security import TokenStore, server_credentials
+
     try:
         registry = Registry.bundled([Path(d) for d in args.protocols])
         tokens = TokenStore.from_file(args.tokens) if args.tokens else None
@@ -179,43 +224,43 @@ def _serve(args: Any) -> int:
             max_message_bytes=args.max_message_mb * 1024 * 1024,
             max_workers=args.max_workers,
             max_call_s=args.max_call_seconds,
+            reuse_port=reuse_port,
         )
-        checkpoints = (
-            CheckpointPolicy(
-                Signer.from_file(args.checkpoint_key, _origin(args)),
-                every=args.checkpoint_every,
-                seconds=args.checkpoint_seconds,
-            )
-            if args.checkpoint_key
-            else None
-        )
-        service, port = create_server(
-            f"{args.host}:{args.port}",
+        return create_server(
+            f"{args.host}:{args.port if port is None else port}",
             db=args.db,
             registry=registry,
+            log=log,
             tokens=tokens,
             credentials=credentials,
             limits=limits,
-            checkpoints=checkpoints,
+            checkpoints=checkpoint_policy(args) if sign else None,
         )
     except (ProtocolError, OSError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return _run(
-        service,
-        args,
-        port,
-        tls="mTLS" if args.client_ca else "TLS" if args.tls_cert else "plaintext",
-        auth="tokens" if tokens else "none",
+        raise ServeError(str(error)) from None
+
+
+def checkpoint_policy(args: Any) -> Any:
+    """The checkpoint signing ``--checkpoint-key`` asks for (None without it)."""
+    from server.app import CheckpointPolicy
+    from server.decision_log.checkpoint import Signer
+
+    if not args.checkpoint_key:
+        return None
+    return CheckpointPolicy(
+        Signer.from_file(args.checkpoint_key, _origin(args)),
+        every=args.checkpoint_every,
+        seconds=args.checkpoint_seconds,
     )
 
 
-def _run(service: Any, args: Any, port: int, tls: str, auth: str) -> int:
+def _run(service: Any, args: Any, port: int) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     service.start()
     log = logging.getLogger("flexmrt.server")
+    tls, auth = describe(args)
     signing = "signed checkpoints" if args.checkpoint_key else "no checkpoints"
     log.info(
         "serving on %s:%d (%s, auth %s, log %s, %s)",
@@ -229,8 +274,20 @@ def _run(service: Any, args: Any, port: int, tls: str, auth: str) -> int:
     print(f"flexmrt serving on {args.host}:{port}", flush=True)
     while not stop.wait(0.5):
         pass
-    log.info("shutting down: finishing in-flight calls (up to %.0f s)", args.grace_seconds)
-    service.stop(args.grace_seconds)
+    return shutdown(service, args.grace_seconds)
+
+
+def shutdown(service: Any, grace: float) -> int:
+    """Stop ``service`` within ``grace`` (+ about a second); exit status 0."""
+    logging.getLogger("flexmrt.server").info(
+        "shutting down: finishing in-flight calls (up to %.0f s)", grace
+    )
+    if service.stop(grace):
+        # A call stuck outside Python would hold the interpreter's exit (it joins the
+        # call threads); the log is closed, so nothing is lost by not waiting for it.
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(0)
     return 0
 
 

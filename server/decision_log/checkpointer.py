@@ -82,6 +82,15 @@ class CheckpointedLog:
             self._wake.set()
         return sealed
 
+    def append_many(self, entries: list[LogEntry]) -> list[LogEntry]:
+        sealed = self.log.append_many(entries)
+        with self._count_lock:
+            self._since += len(sealed)
+            due = self._since >= self._every
+        if due:
+            self._wake.set()
+        return sealed
+
     def get(self, sequence: int) -> LogEntry | None:
         return self.log.get(sequence)
 

@@ -28,6 +28,10 @@ class DecisionLog(Protocol):
         """Seal (sequence, time, chain hashes) and store ``entry``; return once durable."""
         ...
 
+    def append_many(self, entries: list[LogEntry]) -> list[LogEntry]:
+        """:meth:`append` for several entries at once (committed together where possible)."""
+        ...
+
     def get(self, sequence: int) -> LogEntry | None:
         """The entry with this sequence number."""
         ...

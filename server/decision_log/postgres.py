@@ -105,6 +105,8 @@ class PostgresLog:
                 f"{self.location}: cannot connect to PostgreSQL ({_first(error)})"
             ) from None
         conn.execute("SET synchronous_commit = on")
+        if not autocommit:
+            conn.commit()  # end the SET's transaction: read_only and isolation can still be set
         return conn
 
     @contextmanager
@@ -130,6 +132,11 @@ class PostgresLog:
         if self._writer is None:
             raise LogError(f"{self.location}: opened read-only")
         return self._writer.submit(entry)
+
+    def append_many(self, entries: list[LogEntry]) -> list[LogEntry]:
+        if self._writer is None:
+            raise LogError(f"{self.location}: opened read-only")
+        return self._writer.submit_many(entries)
 
     def _commit(self, entries: list[LogEntry]) -> list[LogEntry]:
         if self._conn is None or self._conn.closed or self._conn.broken:

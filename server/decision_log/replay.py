@@ -7,6 +7,7 @@ memory in the number of entries.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from protocol import ProtocolError, Registry, canonical_json
 from server.decision_log.chain import LogEntry
 from server.decision_log.interface import DecisionLog
 
-__all__ = ["logged_cases", "replay", "replay_all"]
+__all__ = ["count_entries", "iter_logged_cases", "replay", "replay_all"]
 
 
 def replay(entry: LogEntry, registry: Registry) -> str | None:
@@ -49,22 +50,33 @@ def _log(source: str | Path | DecisionLog) -> DecisionLog:
     return source
 
 
-def logged_cases(source: str | Path | DecisionLog) -> list[tuple[Any, date]]:
-    """(record, as_of) of every distinct logged decision, from the canonical input kept."""
-    import engine
-
+def _require(source: str | Path | DecisionLog) -> None:
     local = isinstance(source, Path) or (isinstance(source, str) and "://" not in source)
     if local and not Path(str(source)).is_file():
         raise FileNotFoundError(f"{source}: no decision log here")
+
+
+def iter_logged_cases(source: str | Path | DecisionLog) -> Iterator[tuple[Any, date]]:
+    """(record, as_of) of every distinct logged decision, parsed one at a time as consumed.
+
+    Memory holds one record, plus the (input sha256, date) pairs seen to skip repeats.
+    """
+    import engine
+
+    _require(source)
     seen: set[tuple[str, str]] = set()
-    cases = []
     for entry in _log(source).entries():
         key = (entry.input_sha256, entry.as_of)
         if key not in seen:
             seen.add(key)
             record = engine.parse_record(json.loads(entry.input_json))
-            cases.append((record, date.fromisoformat(entry.as_of)))
-    return cases
+            yield record, date.fromisoformat(entry.as_of)
+
+
+def count_entries(source: str | Path | DecisionLog) -> int:
+    """How many entries the log holds (streamed: for a progress bar)."""
+    _require(source)
+    return sum(1 for _ in _log(source).links())
 
 
 def replay_all(source: str | Path | DecisionLog, protocol_dirs: list[str]) -> list[str]:

@@ -104,6 +104,11 @@ class SQLiteLog:
             raise LogError(f"{self.path}: opened read-only")
         return self._writer.submit(entry)
 
+    def append_many(self, entries: list[LogEntry]) -> list[LogEntry]:
+        if self._writer is None:
+            raise LogError(f"{self.path}: opened read-only")
+        return self._writer.submit_many(entries)
+
     def _commit(self, entries: list[LogEntry]) -> list[LogEntry]:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")

@@ -38,6 +38,17 @@ class GroupCommit:
         self._queue.put((entry, done))
         return done.result()
 
+    def submit_many(self, entries: list[LogEntry]) -> list[LogEntry]:
+        """Queue ``entries`` together and wait until all are durable; the sealed entries."""
+        if self._closed:
+            raise RuntimeError("decision log is closed")
+        waiting: list[Future[LogEntry]] = []
+        for entry in entries:
+            done: Future[LogEntry] = Future()
+            self._queue.put((entry, done))
+            waiting.append(done)
+        return [done.result() for done in waiting]
+
     def close(self) -> None:
         """Commit what is queued, then stop the writer."""
         if self._closed:

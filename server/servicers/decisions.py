@@ -1,7 +1,9 @@
 """DecisionService: eligibility, next action, schedule, study status and the decision log.
 
 Eligibility and next-action answers are appended to the decision log before the
-response is returned (the append blocks until the entry is durable).
+response is returned (the append blocks until the entry is durable). Parsing and
+the engine run interruptibly (a call past its deadline stops there); the append
+never is. A ``record_json`` longer than the server's limit is refused unparsed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from protocol import Protocol, Registry, canonical_json, parse_duration
 from server import convert
 from server._gen.flexmrt.v1 import decision_pb2 as _pb
 from server._gen.flexmrt.v1 import decision_pb2_grpc as _grpc
+from server.deadline import interruptible
 from server.decision_log import DecisionLog, LogEntry, LogError
 from server.decision_log.checkpointer import prove
 from server.edge import current_caller
@@ -31,13 +34,17 @@ _HORIZON_DEFAULT = "P6M"
 
 
 class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
-    def __init__(self, registry: Registry, log: DecisionLog) -> None:
+    def __init__(
+        self, registry: Registry, log: DecisionLog, max_record_bytes: int | None = None
+    ) -> None:
         self._registry = registry
         self._log = log
+        self._max_record = max_record_bytes
 
     def EvaluateEligibility(self, request: Any, context: Any) -> _pb.EvaluateEligibilityResponse:
-        protocol, record, as_of = self._inputs(request)
-        answer = engine.eligibility(protocol, record, as_of)
+        with interruptible():
+            protocol, record, as_of = self._inputs(request)
+            answer = engine.eligibility(protocol, record, as_of)
         entry = self._append("eligibility", protocol, record, as_of, answer)
         return _pb.EvaluateEligibilityResponse(
             report=convert.eligibility(answer),
@@ -46,8 +53,9 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
         )
 
     def DecideNextAction(self, request: Any, context: Any) -> _pb.DecideNextActionResponse:
-        protocol, record, as_of = self._inputs(request)
-        answer = engine.decide(protocol, record, as_of)
+        with interruptible():
+            protocol, record, as_of = self._inputs(request)
+            answer = engine.decide(protocol, record, as_of)
         entry = self._append("next_action", protocol, record, as_of, answer)
         return _pb.DecideNextActionResponse(
             decision=convert.decision(answer),
@@ -56,22 +64,26 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
         )
 
     def GetSchedule(self, request: Any, context: Any) -> _pb.GetScheduleResponse:
-        protocol, record, as_of = self._inputs(request)
         text = request.horizon or _HORIZON_DEFAULT
         try:
             horizon = parse_duration(text)
         except ValueError as error:
             raise RequestError.invalid("horizon", str(error)) from None
-        return convert.schedule(engine.schedule(protocol, record, as_of, horizon))
+        with interruptible():
+            protocol, record, as_of = self._inputs(request)
+            return convert.schedule(engine.schedule(protocol, record, as_of, horizon))
 
     def GetStudyStatus(self, request: Any, context: Any) -> _pb.GetStudyStatusResponse:
         as_of = convert.as_of_date(request.as_of)
         protocol = self._registry.resolve(_ref(request.protocol_ref, "protocol_ref"), as_of)
-        records = [
-            convert.record_from_json(text, f"record_json[{i}]")
-            for i, text in enumerate(request.record_json)
-        ]
-        return convert.study_status(engine.study_status(protocol, records, as_of))
+        for i, text in enumerate(request.record_json):
+            convert.check_size(text, f"record_json[{i}]", self._max_record)
+        with interruptible():
+            records = [
+                convert.record_from_json(text, f"record_json[{i}]")
+                for i, text in enumerate(request.record_json)
+            ]
+            return convert.study_status(engine.study_status(protocol, records, as_of))
 
     def GetDecision(self, request: Any, context: Any) -> _pb.GetDecisionResponse:
         if request.sequence:
@@ -108,6 +120,7 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
     # ---- helpers ---------------------------------------------------------------------------
 
     def _inputs(self, request: Any) -> tuple[Protocol, engine.Record, date]:
+        convert.check_size(request.record_json, "record_json", self._max_record)
         as_of = convert.as_of_date(request.as_of)
         protocol = self._registry.resolve(_ref(request.protocol_ref, "protocol_ref"), as_of)
         return protocol, convert.record_from_json(request.record_json, "record_json"), as_of

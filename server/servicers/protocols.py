@@ -1,4 +1,8 @@
-"""ProtocolService: list, fetch, validate and diff protocol revisions."""
+"""ProtocolService: list, fetch, validate and diff protocol revisions.
+
+Protocol YAML and records longer than the server's limits are refused unparsed;
+loading and comparing run interruptibly (a call past its deadline stops there).
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,22 @@ from protocol.diff import format_diff
 from server import convert
 from server._gen.flexmrt.v1 import protocol_pb2 as _pb
 from server._gen.flexmrt.v1 import protocol_pb2_grpc as _grpc
+from server.deadline import interruptible
 from server.status import RequestError
 
 __all__ = ["ProtocolServicer"]
 
 
 class ProtocolServicer(_grpc.ProtocolServiceServicer):  # type: ignore[misc]
-    def __init__(self, registry: Registry) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        max_protocol_bytes: int | None = None,
+        max_record_bytes: int | None = None,
+    ) -> None:
         self._registry = registry
+        self._max_protocol = max_protocol_bytes
+        self._max_record = max_record_bytes
 
     def ListProtocols(self, request: Any, context: Any) -> _pb.ListProtocolsResponse:
         return _pb.ListProtocolsResponse(
@@ -36,8 +48,10 @@ class ProtocolServicer(_grpc.ProtocolServiceServicer):  # type: ignore[misc]
         )
 
     def ValidateProtocol(self, request: Any, context: Any) -> _pb.ValidateProtocolResponse:
+        convert.check_size(request.yaml_text, "yaml_text", self._max_protocol)
         try:
-            loaded = load_text(request.yaml_text, request.file_name or "<request>")
+            with interruptible():
+                loaded = load_text(request.yaml_text, request.file_name or "<request>")
         except ProtocolError as error:
             return _pb.ValidateProtocolResponse(
                 valid=False,
@@ -52,30 +66,36 @@ class ProtocolServicer(_grpc.ProtocolServiceServicer):  # type: ignore[misc]
     def DiffProtocols(self, request: Any, context: Any) -> _pb.DiffProtocolsResponse:
         old = self._registry.resolve(_ref(request.from_ref, "from_ref"))
         new = self._registry.resolve(_ref(request.to_ref, "to_ref"))
-        result = diff_protocols(old, new)
-        return convert.diff(result, format_diff(result))
+        with interruptible():
+            result = diff_protocols(old, new)
+            return convert.diff(result, format_diff(result))
 
     def AssessAmendment(self, request: Any, context: Any) -> Iterator[Any]:
         old = self._registry.resolve(_ref(request.from_ref, "from_ref"))
-        new = self._amendment(request)
-        as_of = convert.as_of_date(request.as_of)
-        records = [
-            convert.record_from_json(text, f"record_json[{i}]")
-            for i, text in enumerate(request.record_json)
-        ]
+        for i, text in enumerate(request.record_json):
+            convert.check_size(text, f"record_json[{i}]", self._max_record)
+        with interruptible():  # never across a yield: that runs the caller's code
+            new = self._amendment(request)
+            as_of = convert.as_of_date(request.as_of)
+            records = [
+                convert.record_from_json(text, f"record_json[{i}]")
+                for i, text in enumerate(request.record_json)
+            ]
         results = []
         for record in records:
-            result = compare_subject(old, new, record, as_of)
+            with interruptible():
+                result = compare_subject(old, new, record, as_of)
             results.append(result)
             yield _pb.AssessAmendmentResponse(subject=convert.subject_impact(result))
-        yield _pb.AssessAmendmentResponse(
-            summary=convert.amendment_summary(summarise(old, new, results))
-        )
+        with interruptible():
+            summary = summarise(old, new, results)
+        yield _pb.AssessAmendmentResponse(summary=convert.amendment_summary(summary))
 
     def _amendment(self, request: Any) -> Protocol:
         if bool(request.to_ref) == bool(request.to_yaml_text):
             raise RequestError.invalid("to_ref", "give exactly one of to_ref or to_yaml_text")
         if request.to_yaml_text:
+            convert.check_size(request.to_yaml_text, "to_yaml_text", self._max_protocol)
             return load_text(request.to_yaml_text, "to_yaml_text")
         return self._registry.resolve(_ref(request.to_ref, "to_ref"))
 

@@ -10,7 +10,7 @@ import pytest
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
-from server_helpers import decisions, eligibility_request, example_record
+from server_helpers import decisions, eligibility_request, example_record, violations
 
 from server._gen.flexmrt.v1 import dosimetry_pb2 as dose_pb
 from server._gen.flexmrt.v1 import dosimetry_pb2_grpc
@@ -61,3 +61,20 @@ def test_reflection_resolves_every_method(channel):
     assert {m.name for m in service.methods} >= {"EvaluateEligibility", "ListDecisions"}
     observation = pool.FindMessageTypeByName("flexmrt.v1.Observation")
     assert observation.fields_by_name["value"].message_type.full_name == "google.protobuf.Value"
+
+
+def test_a_record_over_the_size_limit_is_refused_before_parsing(tmp_path):
+    svc, port = create_server(
+        "127.0.0.1:0", db=tmp_path / "log.sqlite", limits=Limits(max_record_bytes=4096)
+    )
+    svc.start()
+    record = example_record()
+    record["labs"] = record["labs"] * 4
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch, pytest.raises(grpc.RpcError) as err:
+            decisions(ch).EvaluateEligibility(eligibility_request(record), timeout=10)
+    finally:
+        svc.stop(grace=1)
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "record_json is" in err.value.details() and "at most 4,096" in err.value.details()
+    assert [f for f, _ in violations(err.value)] == ["record_json"]
