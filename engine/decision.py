@@ -20,12 +20,14 @@ from .context import Context
 from .eligibility import criterion_entry
 from .exact import compare
 from .identity import envelope
+from .organs import OrganAccount, cycles_fitting_range, organ_accounts, settling_measurement
 from .record import Administration, Record
 from .response import pcwg3, psa_status, recip, tumour_change
 from .rules import Evaluator
 from .surveillance import Surveyed, holiday_surveillance, surveillance_due
 from .toxicity import ToxicityFinding, assess_toxicities
 from .tristate import Outcome, RuleResult
+from .uncertainty import COVERAGE_K
 
 __all__ = ["WITHHOLD_RECHECK_DAYS_DEFAULT", "decide"]
 
@@ -53,6 +55,9 @@ _PROJECTION_KEYS = (
     "next_activity_gbq",
     "cycles_remaining",
     "reduced_activity_fits",
+    "projected_u_gy",
+    "projected_interval_gy",
+    "cycles_remaining_range",
 )
 
 
@@ -107,20 +112,22 @@ def decide(protocol: Protocol, record: Record, as_of: date) -> dict[str, Any]:
                 missing=["randomisation (arm, date)"],
             ),
         )
-        return _answer(protocol, record, state, None)
+        return _answer(protocol, record, state, None, ())
     _stop_rules(state)
     _completed(state)
     heading_to_dose = _holiday_rules(state)
     account = None
+    state.activity = ctx.reduced_activity if ctx.reductions_given else ctx.standard_activity
     if ctx.phase == "follow_up":
         _after_last_cycle(state)
     else:
-        state.activity = ctx.reduced_activity if ctx.reductions_given else ctx.standard_activity
         if heading_to_dose:
             _dose_gates(state)
         account = kidney_bed(ctx, state.activity)
+    organs = organ_accounts(ctx, state.activity)
+    if ctx.phase != "follow_up":
         if heading_to_dose and account is not None:
-            _kidney_cap(state, account)
+            _kidney_cap(state, account, _kidneys(organs))
         if heading_to_dose:
             state.add(
                 "administer",
@@ -131,7 +138,11 @@ def decide(protocol: Protocol, record: Record, as_of: date) -> dict[str, Any]:
                 ),
             )
     _activity_deviations(state)
-    return _answer(protocol, record, state, account)
+    return _answer(protocol, record, state, account, organs)
+
+
+def _kidneys(organs: tuple[OrganAccount, ...]) -> OrganAccount | None:
+    return next((o for o in organs if o.organ.id == "kidneys"), None)
 
 
 def _entry(
@@ -410,9 +421,10 @@ def _activity_evidence(a: Administration) -> dict[str, Any]:
     }
 
 
-def _kidney_cap(state: _State, account: KidneyBed) -> None:
+def _kidney_cap(state: _State, account: KidneyBed, kidneys: OrganAccount | None) -> None:
     ctx = state.ctx
     kb = ctx.protocol.doc["organ_limits"]["kidney_bed"]
+    u = None if kidneys is None else kidneys.projected_u("bed")
     observed = [
         {"what": "cumulative kidney BED", "value": round(account.cumulative_gy, 4), "unit": "Gy"},
         {
@@ -441,6 +453,8 @@ def _kidney_cap(state: _State, account: KidneyBed) -> None:
                 notes=[fits],
             ),
         )
+    elif u is not None and kidneys is not None and _straddles(account, u):
+        _kidney_cap_indeterminate(state, account, kidneys, u, observed)
     else:
         state.checked.append(
             _entry(
@@ -451,6 +465,53 @@ def _kidney_cap(state: _State, account: KidneyBed) -> None:
                 observed=observed,
             )
         )
+
+
+def _straddles(account: KidneyBed, u: float) -> bool:
+    """Under the cap at the point value, over it at the upper bound BED + k·u."""
+    return compare(account.projected_gy + COVERAGE_K * u, ">", account.cap_gy)
+
+
+def _kidney_cap_indeterminate(
+    state: _State,
+    account: KidneyBed,
+    kidneys: OrganAccount,
+    u: float,
+    observed: list[dict[str, Any]],
+) -> None:
+    """The cap rule is INDETERMINATE: the interval BED ± k·u straddles the cap."""
+    low, high = account.projected_gy - COVERAGE_K * u, account.projected_gy + COVERAGE_K * u
+    sourced = {
+        "source": {
+            "citation": "flexmrt-decisions",
+            "section": "Dose uncertainty and the cap (settled after the first review)",
+        },
+        "verification": "assumed",
+    }
+    state.add(
+        "need_data",
+        _entry(
+            "KIDNEY-BED-CAP",
+            f"Projected kidney BED {account.projected_gy:.2f} Gy is under the "
+            f"{account.cap_gy:g} Gy cap, but its interval {low:.2f}–{high:.2f} Gy "
+            f"(± {COVERAGE_K:g}u) reaches over it: whether the next cycle fits is not known.",
+            sourced,
+            outcome="INDETERMINATE",
+            observed=[
+                *observed,
+                {
+                    "what": "projected kidney BED standard uncertainty",
+                    "value": round(u, 4),
+                    "unit": "Gy",
+                },
+            ],
+            missing=[settling_measurement(kidneys)],
+            notes=[
+                "uncertainty combined as the EANM guidance does (Gear 2018): calibration "
+                "correlated across cycles, time integration and volume independent"
+            ],
+        ),
+    )
 
 
 def _due(ctx: Context, action: str) -> dict[str, str] | None:
@@ -471,7 +532,11 @@ def _due(ctx: Context, action: str) -> dict[str, str] | None:
 
 
 def _answer(
-    protocol: Protocol, record: Record, state: _State, account: KidneyBed | None
+    protocol: Protocol,
+    record: Record,
+    state: _State,
+    account: KidneyBed | None,
+    organs: tuple[OrganAccount, ...],
 ) -> dict[str, Any]:
     ctx = state.ctx
     order = protocol.doc["decision"]["precedence"]
@@ -500,7 +565,8 @@ def _answer(
         "due": due,
         "reasons": [f.entry for f in fired],
         "checked": state.checked,
-        "kidney_bed": _kidney_bed_view(account, winner.category),
+        "kidney_bed": _kidney_bed_view(account, winner.category, _kidneys(organs), ctx),
+        "organs_at_risk": _organs_view(organs, winner.category, ctx),
         "missing": missing,
         "next_surveillance": _iso(surveillance.get("psma_pet")),
         "surveillance_due": {k: v.isoformat() for k, v in surveillance.items()} or None,
@@ -511,16 +577,51 @@ def _answer(
     }
 
 
-def _kidney_bed_view(account: KidneyBed | None, winner: str) -> dict[str, Any] | None:
+def _organs_view(
+    organs: tuple[OrganAccount, ...], winner: str, ctx: Context
+) -> list[dict[str, Any]] | None:
+    """Every organ at risk of the protocol; projections only where a next cycle is possible."""
+    if not organs or ctx.arm is None:
+        return None
+    project = winner not in _NO_NEXT_CYCLE and ctx.phase != "follow_up"
+    return [o.to_json(with_projection=project) for o in organs]
+
+
+def _kidney_bed_view(
+    account: KidneyBed | None, winner: str, kidneys: OrganAccount | None, ctx: Context
+) -> dict[str, Any] | None:
     """The kidney BED account; its projection over the next cycle only where a next cycle is
     possible (not after death, withdrawal, a discontinuation for another reason or the last
-    cycle). When the kidney cap itself discontinues, the projection is its evidence and stays."""
+    cycle). When the kidney cap itself discontinues, the projection is its evidence and stays.
+    With uncertainty data: the standard uncertainties, the interval BED ± k·u after the next
+    cycle, and the range of cycles that fit (at its upper and lower bound)."""
     if account is None:
         return None
     view = account.as_dict()
+    view.update(_kidney_interval(account, kidneys, ctx))
     if winner in _NO_NEXT_CYCLE:
         view.update({key: None for key in _PROJECTION_KEYS})
     return view
+
+
+def _kidney_interval(
+    account: KidneyBed, kidneys: OrganAccount | None, ctx: Context
+) -> dict[str, Any]:
+    u_now = None if kidneys is None else kidneys.cumulative_u("bed")
+    u = None if kidneys is None else kidneys.projected_u("bed")
+    if kidneys is None or u is None:
+        return dict.fromkeys(
+            ("cumulative_u_gy", "projected_u_gy", "projected_interval_gy", "cycles_remaining_range")
+        )
+    left = max(ctx.max_cycles - ctx.cycles_given, 0)
+    span = cycles_fitting_range(kidneys, account.cap_gy, left)
+    low, high = account.projected_gy - COVERAGE_K * u, account.projected_gy + COVERAGE_K * u
+    return {
+        "cumulative_u_gy": None if u_now is None else round(u_now, 4),
+        "projected_u_gy": round(u, 4),
+        "projected_interval_gy": [round(low, 4), round(high, 4)],
+        "cycles_remaining_range": None if span is None else list(span),
+    }
 
 
 def _iso(day: date | None) -> str | None:
