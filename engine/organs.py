@@ -14,9 +14,11 @@ mean Gy/GBq and mean recorded T_eff.
 Uncertainty (:mod:`engine.uncertainty`) is carried only where every measured cycle
 of the organ records it (``uncertainty`` components or ``dose_u_gy``): a record
 without uncertainty data gives the same answers as before, with ``None`` for every
-``u``. An estimated cycle's relative uncertainty is the spread of the patient's own
-Gy/GBq (two or more measured cycles) or the population spread
-(``dose_per_activity_sd``), with the measured cycles' mean relative uncertainty.
+``u``. A dose estimated from the patient's mean Gy/GBq (a missing cycle, the next
+cycle) carries the calibration part of the measured cycles (correlated) and, as
+independent parts, the spread of the patient's own Gy/GBq (two or more measured
+cycles; else the population spread, ``dose_per_activity_sd``) and the measured
+cycles' independent relative uncertainty over √n (the uncertainty of their mean).
 """
 
 from __future__ import annotations
@@ -244,7 +246,7 @@ def _account(ctx: Context, organ: OrganAtRisk, next_gbq: float) -> OrganAccount:
     next_dose = next_gbq * gy_per_gbq
     next_bed = bed_per_cycle(next_dose, next_teff, organ.alpha_beta_gy, organ.repair_half_time_h)
     sens = bed_sensitivity(next_dose, next_teff, organ.alpha_beta_gy, organ.repair_half_time_h)
-    next_dose_u = None if est_rel is None else Uncertain(0.0, next_dose * est_rel)
+    next_dose_u = None if est_rel is None else est_rel.scaled(next_dose)
     estimated = not ratios or any(c.dose_estimated or c.teff_estimated for c in cycles)
     return OrganAccount(
         organ,
@@ -271,8 +273,9 @@ def _estimate_rel(
     ratios: list[float],
     scans: dict[int, _Measured],
     us: list[Uncertain | None],
-) -> float | None:
-    """Relative u of a dose estimated from Gy/GBq: the Gy/GBq spread and the measurements'."""
+) -> Uncertain | None:
+    """Relative u of a dose estimated from the mean Gy/GBq: the measurements' calibration
+    (correlated), and the Gy/GBq spread with the mean's independent part."""
     if len(ratios) >= 2:
         mean = sum(ratios) / len(ratios)
         spread = math.sqrt(sum((r - mean) ** 2 for r in ratios) / (len(ratios) - 1)) / mean
@@ -280,9 +283,12 @@ def _estimate_rel(
         spread = organ.gy_per_gbq_sd / organ.gy_per_gbq
     else:
         return None
-    rels = [u.u / m.dose_gy for u, m in zip(us, scans.values(), strict=True) if u and m.dose_gy]
-    measured = sum(rels) / len(rels) if rels else 0.0
-    return math.hypot(spread, measured)
+    pairs = [(u, m.dose_gy) for u, m in zip(us, scans.values(), strict=True) if u and m.dose_gy]
+    if not pairs:
+        return Uncertain(0.0, spread)
+    corr = sum(u.correlated / d for u, d in pairs) / len(pairs)
+    ind = sum(u.independent / d for u, d in pairs) / len(pairs) / math.sqrt(len(pairs))
+    return Uncertain(corr, math.hypot(spread, ind))
 
 
 def _cycle(
@@ -290,7 +296,7 @@ def _cycle(
     admin: Administration,
     m: _Measured | None,
     gy_per_gbq: float,
-    est_rel: float | None,
+    est_rel: Uncertain | None,
 ) -> OrganCycle:
     dose = m.dose_gy if m is not None else admin.activity_gbq * gy_per_gbq
     teff = m.teff_h if m is not None and m.teff_h else None
@@ -300,7 +306,7 @@ def _cycle(
     if m is not None:
         dose_u = _dose_u(m) if est_rel is not None else None
     else:
-        dose_u = None if est_rel is None else Uncertain(0.0, dose * est_rel)
+        dose_u = None if est_rel is None else est_rel.scaled(dose)
     sens = bed_sensitivity(dose, t, ab, trep)
     return OrganCycle(
         cycle=admin.cycle,
@@ -342,10 +348,11 @@ def settling_measurement(account: OrganAccount) -> str:
     words = account.organ.words
     terms: list[tuple[float, str]] = []
     calibration = sum(_u_of(c, "bed").correlated for c in account.cycles)
+    calibration += 0.0 if account.next_u is None else account.next_u.correlated
     terms.append(
         (calibration**2, f"a check of the SPECT/CT calibration factor used for the {words}")
     )
-    for c in account.cycles:
+    for c in reversed(account.cycles):  # the latest first, so it wins a tie
         if c.dose_estimated:
             terms.append(
                 (
@@ -367,7 +374,7 @@ def settling_measurement(account: OrganAccount) -> str:
     if account.next_u is not None:
         terms.append(
             (
-                account.next_u.u**2,
+                account.next_u.independent**2,
                 f"a measured {words} dose of this patient at the next cycle's activity "
                 "(the projection uses the patient's mean Gy/GBq)",
             )

@@ -248,6 +248,7 @@ def decision(a: dict[str, Any]) -> _decision.Decision:
         )
     if a.get("kidney_bed"):
         out.kidney_bed.CopyFrom(_kidney_bed(a["kidney_bed"]))
+    out.organs_at_risk.extend(_organ(o) for o in a.get("organs_at_risk") or ())
     return out
 
 
@@ -265,6 +266,61 @@ _RESPONSE_FIELDS = (
 
 def _rule(r: dict[str, Any]) -> _decision.Rule:
     return _decision.Rule(category=r.get("category", ""), **_rule_fields(r))
+
+
+_ORGAN_CYCLE_FIELDS = (
+    "cycle",
+    "activity_gbq",
+    "dose_gy",
+    "dose_u_gy",
+    "teff_h",
+    "bed_gy",
+    "bed_u_gy",
+    "dose_estimated",
+    "teff_estimated",
+)
+_ORGAN_FIELDS = (
+    "organ",
+    "cumulative_dose_gy",
+    "cumulative_dose_u_gy",
+    "cumulative_bed_gy",
+    "cumulative_bed_u_gy",
+    "gy_per_gbq",
+    "gy_per_gbq_from",
+    "projected_gy",
+    "projected_u_gy",
+    "margin_gy",
+    "estimated",
+)
+
+
+def _organ(o: dict[str, Any]) -> _decision.OrganAtRisk:
+    """One organ at risk of the decision (``organs_at_risk``)."""
+    cycles = [
+        _set(_decision.OrganCycle(), **{f: c.get(f) for f in _ORGAN_CYCLE_FIELDS})
+        for c in o["cycles"]
+    ]
+    limit = o.get("limit") or {}
+    return _set(
+        _decision.OrganAtRisk(cycles=cycles),
+        **{f: o.get(f) for f in _ORGAN_FIELDS},
+        limit_quantity=limit.get("quantity"),
+        limit_gy=limit.get("value_gy"),
+        limit_action=limit.get("action"),
+    )
+
+
+def _kidney_interval(k: dict[str, Any]) -> dict[str, Any]:
+    interval = k.get("projected_interval_gy") or (None, None)
+    span = k.get("cycles_remaining_range") or (None, None)
+    return {
+        "cumulative_u_gy": k.get("cumulative_u_gy"),
+        "projected_u_gy": k.get("projected_u_gy"),
+        "projected_low_gy": interval[0],
+        "projected_high_gy": interval[1],
+        "cycles_remaining_low": span[0],
+        "cycles_remaining_high": span[1],
+    }
 
 
 def _kidney_bed(k: dict[str, Any]) -> _decision.KidneyBed:
@@ -300,6 +356,7 @@ def _kidney_bed(k: dict[str, Any]) -> _decision.KidneyBed:
                 "next_activity_gbq",
             )
         },
+        **_kidney_interval(k),
     )
 
 

@@ -271,8 +271,9 @@ def _print_table(payload: dict[str, Any]) -> None:
         print(
             f"{name:<14}{s['volume_ml']:>9.1f}{s['mean_gy']:>10.3f}{s['max_gy']:>9.3f}"
             f"{gpg:>9}{s['teff_h']:>9.1f}{s['mean_bed_gy']:>9.3f}  {s['teff_source']}, "
-            f"{s['alpha_beta_gy']:g} Gy, {s['repair_half_time_h']:g} h ({s['group']})"
+            f"{s['alpha_beta_gy']:g} Gy, {s['repair_half_time_h']:g} h ({_role(s)})"
         )
+    _print_organs(payload.get("organs_at_risk") or {})
     for line in payload["notes"]:
         print(f"note: {line}")
     for line in payload["warnings"]:
@@ -280,6 +281,27 @@ def _print_table(payload: dict[str, Any]) -> None:
     if "record_entry" in payload:
         print("record entry: " + json.dumps(payload["record_entry"]))
     print(f"wrote {payload['rtdose']} and {payload['results']}")
+
+
+def _role(s: dict[str, Any]) -> str:
+    """The structure's role (gpu_dose.roles): its organ at risk, tumour or other."""
+    return s["organ"] if s.get("role") == "organ_at_risk" else s.get("role") or s["group"]
+
+
+def _print_organs(organs: dict[str, Any]) -> None:
+    """Each organ at risk present: mean dose ± u (k = 1) by component, marrow method."""
+    for organ, o in organs.items():
+        u = o["uncertainty"]
+        line = (
+            f"organ at risk {organ}: {o['mean_gy']:.3f} ± {o['dose_u_gy']:.3f} Gy "
+            f"(from {', '.join(o['parts'])}; u calibration {100 * u['calibration']:.0f} %, "
+            f"time integration {100 * u['time_integration']:.0f} %, "
+            f"volume {100 * u['volume']:.0f} %)"
+        )
+        if "marrow" in o:
+            m = o["marrow"]
+            line += f"; marrow {m['method']} × {m['scaling']:g}"
+        print(line)
 
 
 def _batch(args: Any) -> int:

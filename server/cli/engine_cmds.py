@@ -287,6 +287,14 @@ def _show_decision(answer: dict[str, Any]) -> None:
             f"cycle(s) at {kb['next_activity_gbq']:g} GBq fit"
             f"{', estimated' if kb['estimated'] else ''})"
         )
+    if kb and kb.get("cycles_remaining_range"):
+        low, high = kb["projected_interval_gy"]
+        lo_n, hi_n = kb["cycles_remaining_range"]
+        print(
+            f"  kidney BED after the next cycle ± 2u: {low:.2f}–{high:.2f} Gy "
+            f"(u {kb['projected_u_gy']:.2f} Gy); {lo_n}–{hi_n} more cycle(s) fit across it"
+        )
+    _show_organs(answer.get("organs_at_risk"))
     if answer["next_surveillance"]:
         print(f"  next surveillance PSMA PET/CT by {answer['next_surveillance']}")
     if answer["confirm_psa_by"]:
@@ -296,6 +304,35 @@ def _show_decision(answer: dict[str, Any]) -> None:
     print(
         f"  {len(answer['checked'])} rule(s) checked and passed; decision {answer['decision_id']}"
     )
+
+
+def _show_organs(organs: list[dict[str, Any]] | None) -> None:
+    """Each organ at risk: cumulative dose and BED (± u), after the next cycle, its limit."""
+    if not organs:
+        return
+    print("  organs at risk (cumulative so far → after the next cycle; ± standard uncertainty):")
+    for o in organs:
+        q = (o["limit"] or {}).get("quantity", "bed")
+        now = o["cumulative_bed_gy"] if q == "bed" else o["cumulative_dose_gy"]
+        u_now = o["cumulative_bed_u_gy"] if q == "bed" else o["cumulative_dose_u_gy"]
+        text = f"    {o['name']:<16} {'BED' if q == 'bed' else 'dose'} {now:.2f}{_pm(u_now)} Gy"
+        if o["projected_gy"] is not None:
+            text += f" → {o['projected_gy']:.2f}{_pm(o['projected_u_gy'])} Gy"
+        if o["limit"]:
+            verb = "cap" if o["limit"]["action"] == "curtail" else "reported against"
+            text += f", {verb} {o['limit']['value_gy']:g} Gy"
+            if o["margin_gy"] is not None:
+                text += f", margin {o['margin_gy']:.2f} Gy"
+        else:
+            text += ", report only"
+        estimated = [str(c["cycle"]) for c in o["cycles"] if c["dose_estimated"]]
+        if estimated:
+            text += f", cycle(s) {', '.join(estimated)} estimated from {o['gy_per_gbq']:.3g} Gy/GBq"
+        print(text)
+
+
+def _pm(u: float | None) -> str:
+    return "" if u is None else f" ± {u:.2f}"
 
 
 def _show_schedule(answer: dict[str, Any]) -> None:
