@@ -26,7 +26,7 @@ from gpu_dose.errors import DoseError
 from gpu_dose.pipeline import DoseResult, _kidney
 from gpu_dose.regions import group_of
 
-__all__ = ["injection_from_record", "to_record_entry"]
+__all__ = ["injection_from_record", "patient_kinetics", "to_record_entry"]
 
 
 def to_record_entry(
@@ -96,3 +96,29 @@ def injection_from_record(record: Any, cycle: int) -> tuple[dt.datetime, str]:
         )
     when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     return when, f"{where}.dtc"
+
+
+def patient_kinetics(record: Any, cycle: int) -> dict[str, tuple[float, list[int]]]:
+    """This patient's own T_eff per organ at risk from fitted cycles before ``cycle``.
+
+    ``record`` is an :class:`engine.Record`. Only a ``fitted`` T_eff counts (two or more
+    scans of that cycle); a value itself carried over (``patient_prior``) or a population
+    default never does. Several fitted cycles give their mean. Returns
+    ``{organ id: (T_eff h, [cycles])}``; a later single-time-point cycle uses these with
+    the prior-half-life method, flagged ``patient_prior``.
+    """
+    found: dict[str, list[tuple[int, float]]] = {}
+    for scan in record.spect or ():
+        if scan.cycle >= cycle:
+            continue
+        if scan.kidney_teff_h and scan.teff_source == "fitted":
+            found.setdefault("kidneys", []).append((scan.cycle, scan.kidney_teff_h))
+        for organ in scan.organs:
+            if organ.organ == "kidneys" and "kidneys" in found:
+                continue
+            if organ.teff_h and organ.teff_source == "fitted":
+                found.setdefault(organ.organ, []).append((scan.cycle, organ.teff_h))
+    return {
+        organ: (sum(t for _, t in values) / len(values), sorted({c for c, _ in values}))
+        for organ, values in found.items()
+    }

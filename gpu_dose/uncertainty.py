@@ -10,7 +10,9 @@ partial-volume term beside them. Components (relative, k = 1):
   caller gives the site's own [assumed: 5 %, the order Gear 2018 reports for a
   calibrated SPECT/CT].
 - ``time_integration`` — a fit: from the covariance of the log-linear fit (delta
-  method on TIA = A₀/λ); a single scan: the spread of true/estimated TIA over the
+  method on TIA = A₀/λ), with each time point's activity uncertain by at least
+  :data:`ACTIVITY_U_REL` (so two points, which leave no residual, still carry their
+  measurement noise); a single scan: the spread of true/estimated TIA over the
   plausible true T_eff (:func:`gpu_dose.tia.single_time_point_ratio`) at that scan
   time, taken as a rectangular distribution, u = (high − low)/√12. The plausible
   range is the population T_eff × :data:`POPULATION_TEFF_SPREAD` (the kidney's
@@ -34,6 +36,7 @@ import numpy as np
 from gpu_dose import tia
 
 __all__ = [
+    "ACTIVITY_U_REL",
     "CALIBRATION_U_REL",
     "PATIENT_PRIOR_SPREAD",
     "POPULATION_TEFF_SPREAD",
@@ -46,6 +49,9 @@ __all__ = [
 
 #: Relative standard uncertainty of the SPECT calibration factor [assumed, Gear 2018].
 CALIBRATION_U_REL = 0.05
+#: Independent relative uncertainty of one time point's regional activity (counts,
+#: registration, recovery differences between scans) [assumed, Gear 2018 order].
+ACTIVITY_U_REL = 0.05
 #: Plausible true T_eff around a population value, as factors (20–60 h around 35.5 h).
 POPULATION_TEFF_SPREAD = (20.0 / 35.5, 60.0 / 35.5)
 #: Cycle-to-cycle variation of a patient's own T_eff [assumed: ± 20 %].
@@ -94,12 +100,12 @@ def single_time_point_u_rel(
     )
 
 
-def fit_u_rel(times_h: Any, activities: Any) -> float:
+def fit_u_rel(times_h: Any, activities: Any, activity_u_rel: float = ACTIVITY_U_REL) -> float:
     """u_rel of TIA = A₀/λ from a log-linear fit's covariance (delta method).
 
     With y = ln A = ln A₀ − λt: ln TIA = ln A₀ − ln λ, so
-    u²(ln TIA) = var(ln A₀) + var(λ)/λ² + 2·cov(ln A₀, λ)/λ. Two points leave no
-    residual: the variance is then 0 (a perfect two-point fit claims no spread).
+    u²(ln TIA) = var(ln A₀) + var(λ)/λ² + 2·cov(ln A₀, λ)/λ, with the variance of
+    each ln A the larger of the fit's residual variance and ``activity_u_rel``².
     """
     t = np.asarray(times_h, dtype=float)
     y = np.log(np.maximum(np.asarray(activities, dtype=float), 1e-300))
@@ -108,7 +114,7 @@ def fit_u_rel(times_h: Any, activities: Any) -> float:
     coef, *_ = np.linalg.lstsq(design, y, rcond=None)
     residual = y - design @ coef
     dof = n - 2
-    s2 = float(residual @ residual) / dof if dof > 0 else 0.0
+    s2 = max(float(residual @ residual) / dof if dof > 0 else 0.0, activity_u_rel**2)
     cov = s2 * np.linalg.inv(design.T @ design)
     lam = max(float(coef[1]), math.log(2) / tia.LU177_HALF_LIFE_H)
     var = cov[0, 0] + cov[1, 1] / lam**2 + 2 * cov[0, 1] / lam

@@ -70,10 +70,12 @@ def test_single_scan_uncertainty_is_smallest_near_48_h():
 def test_fit_uncertainty_from_the_covariance():
     times = [24.0, 48.0, 96.0]
     exact = [100 * 2 ** (-t / 40) for t in times]
-    assert uncertainty.fit_u_rel(times[:2], exact[:2]) == 0.0  # two points: no residual
-    assert uncertainty.fit_u_rel(times, exact) == pytest.approx(0.0, abs=1e-9)
-    noisy = [exact[0] * 1.05, exact[1] * 0.95, exact[2] * 1.05]
-    assert 0.01 < uncertainty.fit_u_rel(times, noisy) < 0.5
+    # two points leave no residual: the measurement noise of each point still counts
+    two = uncertainty.fit_u_rel(times[:2], exact[:2])
+    assert two > 0 and uncertainty.fit_u_rel(times[:2], exact[:2], activity_u_rel=0) == 0
+    assert uncertainty.fit_u_rel(times, exact) < two  # a third point narrows it
+    noisy = [exact[0] * 1.15, exact[1] * 0.85, exact[2] * 1.15]
+    assert uncertainty.fit_u_rel(times, noisy) > uncertainty.fit_u_rel(times, exact)
 
 
 def test_surface_fraction_of_a_cube():
