@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from gpu_dose import dicom_io, tia, uncertainty
+from gpu_dose import dicom_io, tac, tia, uncertainty
 from gpu_dose.backend import Backend, get_backend
 from gpu_dose.convolve import absorbed_dose, medium_density
 from gpu_dose.errors import DoseError
@@ -214,7 +214,11 @@ def _tia_map(be: Backend, images, masks, settings: Settings, unions=frozenset())
         stack = np.stack([im.activity_mbq() for im in images])
         fits, lam, fit_u = _region_fits(times, stack, masks, unions)
         fit = tia.fit_with_rate(times, xp.asarray(stack, dtype=dtype), xp.asarray(lam, dtype=dtype))
-        return fit.tia, fits, fit_u
+        tacs = {
+            name: tac.choose_model(times, stack[:, m].sum(axis=1), name)
+            for name, m in masks.items()
+        }
+        return _apply_models(xp, fit.tia, masks, unions, tacs), fits, fit_u, tacs
     if len(images) != 1:
         raise DoseError(
             "too_many_time_points",
@@ -226,9 +230,24 @@ def _tia_map(be: Backend, images, masks, settings: Settings, unions=frozenset())
     im = images[0]
     a = xp.asarray(im.activity_mbq(), dtype=dtype)
     if settings.method == "hanscheid":
-        return tia.hanscheid(a, im.hours_post_injection), {}, {}
+        return tia.hanscheid(a, im.hours_post_injection), {}, {}, {}
     teff = xp.asarray(_teff_map(masks, im.geometry.shape, settings), dtype=dtype)
-    return tia.prior_half_life(a, im.hours_post_injection, teff), {}, {}
+    return tia.prior_half_life(a, im.hours_post_injection, teff), {}, {}, {}
+
+
+def _apply_models(xp, tia_map, masks, unions, tacs):
+    """Each structure's time-activity model by AICc (gpu_dose.tac); where it is not the
+    mono-exponential the voxels keep their shape and take the model's regional TIA."""
+    for name, mask in masks.items():
+        choice = tacs[name]
+        if name in unions or choice.chosen.model == "mono_exp":
+            continue
+        m = xp.asarray(mask)
+        current = float(xp.sum(xp.where(m, tia_map, xp.zeros_like(tia_map))))
+        if current > 0:
+            factor = xp.asarray(choice.chosen.tia_mbq_h / current, dtype=tia_map.dtype)
+            tia_map = xp.where(m, tia_map * factor, tia_map)
+    return tia_map
 
 
 def _region_fits(
@@ -324,7 +343,7 @@ def compute_dose(
     images, warnings = _read_images([Path(p) for p in spect_paths], settings)
     geometry = images[0].geometry
     masks, unions = with_organs(dicom_io.read_masks(masks_path, geometry))
-    tia_map, fits, fit_u = _tia_map(be, images, masks, settings, unions)
+    tia_map, fits, fit_u, tacs = _tia_map(be, images, masks, settings, unions)
     density, rho = _density(be, ct_path, images[0], settings.dtype)
     dose = absorbed_dose(tia_map, geometry, method=settings.dose_method, density=density)
     structures = {
@@ -333,6 +352,7 @@ def compute_dose(
     }
     for name, res in structures.items():
         res.uncertainty = _uncertainty(name, res, masks[name], images[0], settings, fit_u)
+        res.tac = tacs[name].to_dict() if name in tacs else {}
     warnings += [w for im in images for w in im.warnings]
     stp = None
     if settings.method != "fit":

@@ -365,6 +365,11 @@ def _print_table(payload: dict[str, Any]) -> None:
             f"{gpg:>9}{s['teff_h']:>9.1f}{s['mean_bed_gy']:>9.3f}  {s['teff_source']}, "
             f"{s['alpha_beta_gy']:g} Gy, {s['repair_half_time_h']:g} h ({_role(s)})"
         )
+    for name, s in payload["structures"].items():
+        if s.get("tac"):
+            t = s["tac"]
+            r2 = "" if t["r2"] is None else f", R² {t['r2']:.4f}"
+            print(f"fit {name}: {t['model']}{r2}; {'; '.join(t['notes'])}")
     _print_organs(payload.get("organs_at_risk") or {})
     for line in payload["notes"]:
         print(f"note: {line}")
