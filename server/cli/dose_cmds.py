@@ -68,6 +68,19 @@ def register(sub: Any) -> None:
         help="folder of studies, each with spect*/, masks/ and optionally ct/",
     )
     p.add_argument("--no-ct", action="store_true", help="ignore ct/ folders")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a running Dask distributed scheduler, e.g. tcp://10.0.0.5:8786 "
+        "(default: a local Dask cluster in this process)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="workers of the local Dask cluster (default 1; ignored with --scheduler)",
+    )
     _common(p)
     p.set_defaults(func=_batch)
 
@@ -413,7 +426,16 @@ def _batch(args: Any) -> int:
 def _run_batch(args: Any) -> int:
     from gpu_dose.batch import run_batch
 
-    summaries = run_batch(args.root, args.out, _settings(args), use_ct=not args.no_ct)
+    if args.workers < 1:
+        raise _Usage("--workers must be at least 1")
+    summaries = run_batch(
+        args.root,
+        args.out,
+        _settings(args),
+        use_ct=not args.no_ct,
+        scheduler=args.scheduler,
+        workers=args.workers,
+    )
     if args.json:
         print(json.dumps(summaries, indent=2, sort_keys=True, default=str))
     for s in summaries if not args.json else []:
