@@ -142,3 +142,48 @@ def test_the_record_entry_carries_every_organ_and_is_a_valid_record(oar_study):
     assert salivary["cycles"][0]["dose_gy"] == entry["organs_at_risk"]["salivary_glands"]["dose_gy"]
     assert not salivary["cycles"][0]["dose_estimated"]
     assert salivary["cumulative_bed_u_gy"] > 0
+
+
+def test_patient_kinetics_come_from_fitted_earlier_cycles_only():
+    from gpu_dose.record import patient_kinetics
+
+    spect = [
+        {
+            "cycle": 1,
+            "dtc": "2025-01-21",
+            "kidney_dose_gy": 3.0,
+            "kidney_teff_h": 42.0,
+            "teff_source": "fitted",
+            "organs_at_risk": {
+                "liver": {"dose_gy": 0.6, "teff_h": 50.0, "teff_source": "fitted"},
+                "salivary_glands": {"dose_gy": 4.0, "teff_h": 35.0, "teff_source": "population"},
+            },
+        },
+        {
+            "cycle": 2,
+            "dtc": "2025-03-04",
+            "kidney_dose_gy": 3.1,
+            "kidney_teff_h": 38.0,
+            "teff_source": "fitted",
+        },
+        {
+            "cycle": 3,
+            "dtc": "2025-04-15",
+            "kidney_dose_gy": 3.2,
+            "kidney_teff_h": 30.0,
+            "teff_source": "patient_prior",
+        },
+        {
+            "cycle": 4,
+            "dtc": "2025-05-27",
+            "kidney_dose_gy": 3.2,
+            "kidney_teff_h": 20.0,
+            "teff_source": "fitted",
+        },
+    ]
+    record = engine.parse_record(
+        {"record_version": 1, "subject": {"id": "K", "sex": "M"}, "spect_ct": spect}
+    )
+    own = patient_kinetics(record, 4)
+    assert own == {"kidneys": (40.0, [1, 2]), "liver": (50.0, [1])}  # cycle 4 is not earlier
+    assert patient_kinetics(record, 1) == {}
