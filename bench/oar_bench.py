@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -118,10 +119,21 @@ def stages_section(sizes: Sizes) -> tuple[str, dict[str, Any]]:
         f"unions) at {VOXEL_MM} mm, single 24 h scan, prior-half-life, kernel dose with CT "
         f"density, float32, CPU, flex-mrt 1.1 settings. Rounds per size: "
         + ", ".join(f"{e}³ {r}" for e, r in sizes.edges.items())
-        + " (after one warm-up run)."
+        + " (after one warm-up run). "
+        + _load_note()
     )
     body = section_header("Dosimetry with every organ at risk, per stage", note)
     return body + "\n" + table.markdown(), {str(e): v for e, v in per_edge.items()}
+
+
+def _load_note() -> str:
+    """The machine's load when measured: on a shared machine the times are inflated."""
+    one, five, _ = os.getloadavg()
+    return (
+        f"Load average at the end of the run: {one:.1f} (1 min), {five:.1f} (5 min) on "
+        f"{os.cpu_count()} cores — above the core count, other work shared the machine and "
+        "every time here is inflated by it."
+    )
 
 
 def batch_section(sizes: Sizes) -> tuple[str, dict[str, Any]]:
@@ -162,7 +174,7 @@ def batch_section(sizes: Sizes) -> tuple[str, dict[str, Any]]:
         f"through `run_batch` on a local Dask cluster (threads in this process, cluster "
         f"start-up included); median of {sizes.batch_rounds}. The FFTs of one study already "
         "use every core, so on a small machine a second worker adds overlap of I/O and "
-        "statistics rather than compute."
+        "statistics rather than compute. " + _load_note()
     )
     body = section_header("`dose-batch` on Dask, 1 and 2 workers", note)
     return body + "\n" + table.markdown(), {str(k): v for k, v in seconds.items()}

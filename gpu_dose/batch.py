@@ -98,7 +98,7 @@ def run_batch(
                     n_workers=workers,
                     threads_per_worker=1,
                     processes=False,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # any free port: 8787 may be another cluster's
                 )
             )
         )

@@ -40,7 +40,7 @@ def test_two_dask_workers_equal_the_serial_run(studies, tmp_path):
     # what a remote worker needs — the task pickled — is checked below)
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -77,3 +77,21 @@ def test_cli_dose_batch_on_a_local_cluster_and_a_bad_scheduler(studies, tmp_path
     assert "p3" in capsys.readouterr().out and (out / "batch.jsonl").exists()
     assert main([*args, "--workers", "0"]) == 2
     assert "--workers must be at least 1" in capsys.readouterr().err
+
+
+def test_a_busy_dashboard_port_does_not_stop_the_batch(studies, tmp_path):
+    """Dask's default dashboard port 8787 held by someone else (another cluster, another
+    user's notebook): the batch's own cluster takes any free port, without a warning."""
+    import socket
+
+    holder = socket.socket()
+    try:
+        holder.bind(("", 8787))
+        holder.listen()
+    except OSError:
+        pass  # already held by someone else: the situation under test
+    try:
+        summaries = run_batch(studies / "in", tmp_path / "out", SETTINGS, progress=None)
+    finally:
+        holder.close()
+    assert [s["status"] for s in summaries] == ["ok", "ok", "ok"]
