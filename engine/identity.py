@@ -12,7 +12,7 @@ from .record import Record
 
 __all__ = ["ENGINE_VERSION", "decision_id", "envelope", "input_sha256"]
 
-ENGINE_VERSION = "0.1.0"
+ENGINE_VERSION = "0.2.0"
 
 
 def input_sha256(record: Record) -> str:

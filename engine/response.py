@@ -84,8 +84,7 @@ class Pcwg3:
 def pcwg3(ctx: Context) -> Pcwg3:
     params = ctx.protocol.doc["response"]["pcwg3"]
     rise_pct = ctx.protocol.quantity(params["rise_pct"], "percent")
-    number, _ = ctx.protocol.raw(params["rise_abs"])
-    rise_abs = float(number)
+    rise_abs, _ = ctx.protocol.raw(params["rise_abs"])  # as written: 2 ng/mL, not 2.0
     confirm_days = ctx.protocol.duration(params["confirm_after"]).days
     no_decline_days = ctx.protocol.duration(params["no_decline_from"]).days
     baseline = ctx.baseline_lab("PSA")

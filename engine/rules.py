@@ -29,7 +29,7 @@ from protocol.units import (
 
 from .context import Context, lab_evidence, window_start
 from .ctcae import LAB_TERMS, grade_lab
-from .exact import as_decimal, compare, lab_in, reference_in
+from .exact import as_decimal, compare, lab_in, reference_in, where_threshold
 from .measures import measure
 from .record import Lab, Record
 from .tristate import RuleResult, combine_all, combine_any, negate
@@ -272,18 +272,20 @@ class Evaluator:
         if items is None:
             return None
         where = body.get("where") or {}
-        return [it for it in items if all(self._where(it[0].get(k), c) for k, c in where.items())]
+        return [
+            it for it in items if all(self._where(it[0].get(k), c, k) for k, c in where.items())
+        ]
 
-    def _where(self, actual: Any, cond: Any) -> bool:
+    def _where(self, actual: Any, cond: Any, key: str) -> bool:
         if isinstance(cond, list):
             return actual in cond
         if isinstance(cond, dict):
             ((op, value),) = cond.items()
-            number, _ = self.protocol.raw(value)
+            number, unit = self.protocol.raw(value)
             if actual is None:
                 return False
             if _is_number(actual) and _is_number(number):
-                return compare(actual, op, number)
+                return compare(actual, op, where_threshold(number, unit, key))
             return bool(_OPS[op](actual, number))
         return bool(actual == cond)
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .durations import parse_duration
 from .errors import Issue
 from .model import MEASURE_KINDS, MEASURE_VALUES
-from .units import ANALYTES, QUANTITIES, RELATIVE_UNITS, UnitError, quantity_of
+from .units import ANALYTES, FIELD_UNITS, QUANTITIES, RELATIVE_UNITS, UnitError, quantity_of
 
 __all__ = ["semantic_issues"]
 
@@ -51,7 +51,7 @@ _FIELD_KINDS: dict[tuple[str, ...], str] = {
     ("response", "psa_response", "psa50"): "percent",
     ("response", "psa_response", "psa90"): "percent",
 }
-_WHERE_KINDS = {"short_axis_mm": "length"}
+_WHERE_KINDS = {field: kind for field, (_, kind) in FIELD_UNITS.items()}
 
 
 def semantic_issues(doc: dict[str, Any]) -> list[Issue]:

@@ -19,6 +19,7 @@ from decimal import Context, Decimal
 
 __all__ = [
     "ANALYTES",
+    "FIELD_UNITS",
     "QUANTITIES",
     "RELATIVE_UNITS",
     "UnitError",
@@ -79,6 +80,9 @@ QUANTITIES: dict[str, tuple[str, dict[str, float]]] = {
 }
 
 RELATIVE_UNITS = ("xULN", "xLLN", "xBaseline")
+
+# Numeric record fields a ``count … where`` may compare: field -> (its unit, quantity kind).
+FIELD_UNITS: dict[str, tuple[str, str]] = {"short_axis_mm": ("mm", "length")}
 
 _COUNT = {
     "10^9/L": "1",

@@ -37,7 +37,11 @@ def register(sub: Any) -> None:
     )
     p.add_argument("records", nargs="*", metavar="RECORD")
     p.add_argument("--log", metavar="DB", help="replay every decision in a decision log instead")
-    p.add_argument("--as-of", metavar="DATE", help="evaluation date for RECORDs (default today)")
+    p.add_argument(
+        "--as-of",
+        metavar="DATE",
+        help="evaluation date for RECORDs (default: today at the new revision's site)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_replay)
 
@@ -63,7 +67,7 @@ def _cases(args: argparse.Namespace) -> tuple[Iterator[tuple[engine.Record, date
         from server.decision_log.replay import count_entries, iter_logged_cases
 
         return iter_logged_cases(args.log), count_entries(args.log)
-    as_of = parse_as_of(args.as_of)
+    as_of = parse_as_of(args.as_of, args.new)
     return ((read_record(path), as_of) for path in args.records), len(args.records)
 
 
@@ -73,7 +77,7 @@ def _replay(args: argparse.Namespace) -> int:
     # RECORDs are judged on --as-of: both revisions must be in force then (a draft file or
     # a draft revision may be asked about before it takes effect). A log replays each
     # decision on its own date.
-    on = None if args.log else parse_as_of(args.as_of)
+    on = None if args.log else parse_as_of(args.as_of, args.new)
     try:
         old, new = resolve_protocol(args.old, on), resolve_protocol(args.new, on)
         cases, count = _cases(args)

@@ -7,7 +7,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from protocol import Protocol, ProtocolError, Registry
@@ -28,8 +28,10 @@ __all__ = [
     "registry",
     "report_files",
     "resolve_protocol",
+    "site_today",
     "unit_text",
     "units_in",
+    "utc_now",
     "words",
 ]
 
@@ -53,6 +55,20 @@ def registry(extra_dirs: list[str] | None = None) -> Registry:
     if _REGISTRY is None:
         _REGISTRY = Registry.bundled()
     return _REGISTRY
+
+
+def site_today(ref: str | None, now: datetime) -> date:
+    """The day it is at ``now`` at the site of ``ref`` (the revision in force on the UTC
+    day); the UTC day when ``ref`` names no loadable protocol (resolving it reports why)."""
+    if ref is None:
+        return now.astimezone(UTC).date()
+    try:
+        return resolve_protocol(ref, now.astimezone(UTC).date()).today(now)
+    except ProtocolError:
+        try:
+            return resolve_protocol(ref).today(now)
+        except ProtocolError:
+            return now.astimezone(UTC).date()
 
 
 def resolve_protocol(ref: str, on: date | None = None) -> Protocol:
@@ -94,12 +110,17 @@ def fail(error: ProtocolError | ValueError, as_json: bool = False) -> int:
     return 1
 
 
-def parse_as_of(text: str | None) -> date:
-    """``--as-of`` as a date; today's date (UTC) when absent — the edge supplies the clock."""
-    if text is None:
-        from datetime import datetime
+def utc_now() -> datetime:
+    """The clock: the CLI is the edge that owns it (the engine is given ``as_of``)."""
+    return datetime.now(UTC)
 
-        return datetime.now(UTC).date()
+
+def parse_as_of(text: str | None, ref: str | None = None) -> date:
+    """``--as-of`` as a date; when absent, today at the site of protocol ``ref`` (its
+    ``site_time_zone``: a decision asked at 18:00 in Los Angeles is for that day, not the
+    next day in UTC), and today in UTC without a protocol to ask."""
+    if text is None:
+        return site_today(ref, utc_now())
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         raise UsageError(f"--as-of {text!r} is not an ISO date (YYYY-MM-DD)")
     try:

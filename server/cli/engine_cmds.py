@@ -63,7 +63,9 @@ def _common(p: argparse.ArgumentParser) -> None:
         metavar="REF",
         help="id, id@revision or a YAML path (e.g. a draft amendment)",
     )
-    p.add_argument("--as-of", metavar="DATE", help="evaluation date (default: today, UTC)")
+    p.add_argument(
+        "--as-of", metavar="DATE", help="evaluation date (default: today at the protocol's site)"
+    )
     p.add_argument("--json", action="store_true", help="JSON output (sorted keys)")
 
 
@@ -77,7 +79,7 @@ def read_record(path: str) -> engine.Record:
 
 
 def _run(args: argparse.Namespace, compute: Any, show: Any) -> int:
-    as_of = parse_as_of(args.as_of)
+    as_of = parse_as_of(args.as_of, args.protocol)
     try:
         protocol = resolve_protocol(args.protocol, as_of)  # refused when not yet in force
         answer = compute(protocol, as_of)

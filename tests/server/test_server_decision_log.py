@@ -165,3 +165,43 @@ def test_audit_verify_cli(db, tmp_path):
     assert broken.returncode == 1
     assert "entry 2: entry 2 deleted" in broken.stdout and "BROKEN" in broken.stdout
     assert _audit("--db", str(tmp_path / "absent.sqlite")).returncode == 1
+
+
+def test_a_decision_logged_by_the_previous_engine_is_named_on_replay():
+    """Engine 0.2.0 changed answers (exact thresholds, evidence): a decision logged by
+    0.1.0 is reported as logged by another engine, never replayed as equal."""
+    import dataclasses
+    import json
+    from datetime import date
+    from pathlib import Path
+
+    import engine
+    from protocol import Registry, canonical_json
+    from server.decision_log.replay import replay
+
+    registry = Registry.bundled()
+    protocol = registry.resolve("flex-mrt")
+    root = Path(__file__).resolve().parents[2]
+    record = engine.read_record_text(
+        (root / "examples/patients/flx-001-eligible.yaml").read_text(encoding="utf-8")
+    )
+    answer = engine.decide(protocol, record, date(2025, 1, 15))
+    entry = LogEntry(
+        decision_id=answer["decision_id"],
+        kind="decision",
+        caller="test",
+        subject_id=record.subject_id,
+        protocol_ref=protocol.ref,
+        protocol_sha256=protocol.sha256,
+        input_json=record.canonical,
+        input_sha256=answer["input_sha256"],
+        as_of="2025-01-15",
+        engine_version=engine.ENGINE_VERSION,
+        answer_json=canonical_json(answer),
+    )
+    assert engine.ENGINE_VERSION == "0.2.0"
+    assert replay(entry, registry) is None  # the new engine's own log replays identically
+    old = dataclasses.replace(entry, engine_version="0.1.0")
+    said = replay(old, registry)
+    assert said is not None and "logged by engine 0.1.0, this is 0.2.0" in said
+    assert json.loads(entry.answer_json)["engine_version"] == "0.2.0"
