@@ -26,6 +26,7 @@ _GROUPS = (
     "server.cli.protocol_cmds",
     "server.cli.boundary_cmds",
     "server.cli.engine_cmds",
+    "server.cli.worklist_cmds",
     "server.cli.amendment_cmds",
     "server.cli.report_cmds",
     "server.cli.import_cmds",
