@@ -76,6 +76,7 @@ def _worklist(args: argparse.Namespace) -> int:
         emit_json({**answer, "invalid_records": problems})
     else:
         _show(answer)
+        sys.stdout.flush()
         for problem in problems:
             print(f"error: {problem['file']}: not scheduled", file=sys.stderr)
             for issue in problem["issues"]:
@@ -89,6 +90,7 @@ def _write(args: argparse.Namespace, answer: dict[str, Any]) -> None:
         Path(args.csv).write_text(to_csv(answer), encoding="utf-8", newline="")
     if args.ics:
         Path(args.ics).write_bytes(to_ics(answer))
+    sys.stdout.flush()  # the listing first, then what was written
     for flag, path in (("CSV", args.csv), ("iCalendar", args.ics)):
         if path:
             print(f"wrote {path} ({flag}, {len(answer['items'])} event(s))", file=sys.stderr)

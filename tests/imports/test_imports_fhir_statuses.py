@@ -138,7 +138,10 @@ def test_every_element_not_read_is_reported() -> None:
     lab["resource"]["interpretation"] = [{"text": "normal"}]
     lab["resource"]["note"] = [{"text": "haemolysed sample"}]
     lab["resource"]["referenceRange"] = [
-        {"low": {"value": 150, "unit": "10*9/L", "system": UCUM, "code": "10*9/L"}, "text": "adult"},
+        {
+            "low": {"value": 150, "unit": "10*9/L", "system": UCUM, "code": "10*9/L"},
+            "text": "adult",
+        },
         {"text": "neonate"},
     ]
     bundle["entry"].append(lab)
