@@ -24,6 +24,7 @@ __all__ = ["main"]
 # Command-group modules, in the order their commands appear in --help.
 _GROUPS = (
     "server.cli.protocol_cmds",
+    "server.cli.schema_cmds",
     "server.cli.boundary_cmds",
     "server.cli.engine_cmds",
     "server.cli.worklist_cmds",
