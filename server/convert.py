@@ -453,7 +453,7 @@ def import_note(note: Any) -> _common.ImportNote:
 
 def worklist_item(
     item: dict[str, Any], protocol: dict[str, Any], as_of: str, source: str
-) -> _decision.WorklistItem:
+) -> _decision.GetWorklistResponse:
     """One worklist row (:func:`engine.worklist`), with the protocol identity it is under."""
     event = _set(
         _decision.ScheduledEvent(),
@@ -469,7 +469,7 @@ def worklist_item(
         pending_data=item["pending_data"],
         phase=item.get("phase") or "",
     )
-    return _decision.WorklistItem(
+    return _decision.GetWorklistResponse(
         subject_id=item["subject_id"],
         event=event,
         action=_decision.Action.Value(f"ACTION_{item['action']}"),

@@ -45,7 +45,7 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
 
     def EvaluateEligibility(self, request: Any, context: Any) -> _pb.EvaluateEligibilityResponse:
         with interruptible():
-            protocol, record, as_of, notes = self._inputs(request)
+            protocol, record, as_of, notes = self._noted_inputs(request)
             answer = engine.eligibility(protocol, record, as_of)
         entry = self._append("eligibility", protocol, record, as_of, answer)
         return _pb.EvaluateEligibilityResponse(
@@ -57,7 +57,7 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
 
     def DecideNextAction(self, request: Any, context: Any) -> _pb.DecideNextActionResponse:
         with interruptible():
-            protocol, record, as_of, notes = self._inputs(request)
+            protocol, record, as_of, notes = self._noted_inputs(request)
             answer = engine.decide(protocol, record, as_of)
         entry = self._append("next_action", protocol, record, as_of, answer)
         return _pb.DecideNextActionResponse(
@@ -74,12 +74,12 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
         except ValueError as error:
             raise RequestError.invalid("horizon", str(error)) from None
         with interruptible():
-            protocol, record, as_of, notes = self._inputs(request)
+            protocol, record, as_of, notes = self._noted_inputs(request)
             response = convert.schedule(engine.schedule(protocol, record, as_of, horizon))
             response.import_notes.extend(convert.import_note(n) for n in notes)
             return response
 
-    def GetWorklist(self, request: Any, context: Any) -> Iterator[_pb.WorklistItem]:
+    def GetWorklist(self, request: Any, context: Any) -> Iterator[_pb.GetWorklistResponse]:
         try:
             horizon = parse_duration(request.horizon or _WORKLIST_HORIZON_DEFAULT)
         except ValueError as error:
@@ -160,7 +160,12 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
 
     # ---- helpers ---------------------------------------------------------------------------
 
-    def _inputs(self, request: Any) -> tuple[Protocol, engine.Record, date, list[Any]]:
+    def _inputs(self, request: Any) -> tuple[Protocol, engine.Record, date]:
+        """Protocol, record (from record_json or record_fhir_json) and as_of."""
+        protocol, record, as_of, _notes = self._noted_inputs(request)
+        return protocol, record, as_of
+
+    def _noted_inputs(self, request: Any) -> tuple[Protocol, engine.Record, date, list[Any]]:
         """Protocol, record (from record_json or record_fhir_json), as_of and import notes."""
         if request.record_json and request.record_fhir_json:
             raise RequestError.invalid(

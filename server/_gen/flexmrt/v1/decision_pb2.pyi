@@ -383,7 +383,7 @@ class GetWorklistRequest(_message.Message):
     record_fhir_json: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, protocol_ref: _Optional[str] = ..., record_json: _Optional[_Iterable[str]] = ..., as_of: _Optional[str] = ..., horizon: _Optional[str] = ..., record_fhir_json: _Optional[_Iterable[str]] = ...) -> None: ...
 
-class WorklistItem(_message.Message):
+class GetWorklistResponse(_message.Message):
     __slots__ = ("subject_id", "event", "action", "follows_decision", "missing", "protocol", "as_of", "source")
     SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]

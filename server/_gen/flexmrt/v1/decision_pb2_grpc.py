@@ -68,7 +68,7 @@ class DecisionServiceStub:
         self.GetWorklist = channel.unary_stream(
                 '/flexmrt.v1.DecisionService/GetWorklist',
                 request_serializer=flexmrt_dot_v1_dot_decision__pb2.GetWorklistRequest.SerializeToString,
-                response_deserializer=flexmrt_dot_v1_dot_decision__pb2.WorklistItem.FromString,
+                response_deserializer=flexmrt_dot_v1_dot_decision__pb2.GetWorklistResponse.FromString,
                 _registered_method=True)
 
 
@@ -164,7 +164,7 @@ def add_DecisionServiceServicer_to_server(servicer, server):
             'GetWorklist': grpc.unary_stream_rpc_method_handler(
                     servicer.GetWorklist,
                     request_deserializer=flexmrt_dot_v1_dot_decision__pb2.GetWorklistRequest.FromString,
-                    response_serializer=flexmrt_dot_v1_dot_decision__pb2.WorklistItem.SerializeToString,
+                    response_serializer=flexmrt_dot_v1_dot_decision__pb2.GetWorklistResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -356,7 +356,7 @@ class DecisionService:
             target,
             '/flexmrt.v1.DecisionService/GetWorklist',
             flexmrt_dot_v1_dot_decision__pb2.GetWorklistRequest.SerializeToString,
-            flexmrt_dot_v1_dot_decision__pb2.WorklistItem.FromString,
+            flexmrt_dot_v1_dot_decision__pb2.GetWorklistResponse.FromString,
             options,
             channel_credentials,
             insecure,
