@@ -17,6 +17,7 @@ from .rules import evaluate_rule
 from .schedule import schedule
 from .study import study_status
 from .tristate import Outcome, RuleResult
+from .worklist import worklist
 
 __all__ = [
     "ENGINE_VERSION",
@@ -41,4 +42,5 @@ __all__ = [
     "schedule",
     "study_status",
     "summarise",
+    "worklist",
 ]

@@ -52,6 +52,7 @@ def schedule(protocol: Protocol, record: Record, as_of: date, horizon: Duration)
         "phase": ctx.phase if ctx.arm else None,
         "action": decision["action"],
         "follows_decision": decision["decision_id"],
+        "missing": decision["missing"],
         "ends": end.isoformat() if end else None,
         "events": [],
     }

@@ -26,11 +26,14 @@ __all__ = [
     "decision",
     "diff",
     "eligibility",
+    "import_note",
     "issue",
     "log_entry",
     "protocol_summary",
+    "record_from_fhir",
     "schedule",
     "study_status",
+    "worklist_item",
 ]
 
 _OBSERVATION_KEYS = {"what", "value", "unit", "date", "pointer"}
@@ -419,6 +422,63 @@ def check_size(text: str, field: str, limit: int | None) -> None:
             field,
             "too_large",
         )
+
+
+def record_from_fhir(text: str, field: str) -> tuple[engine.Record, list[Any]]:
+    """A FHIR R4 Bundle (JSON text) converted as `flexmrt import fhir` converts it: the
+    record and the conversion's notes. A Bundle that cannot be converted, or converts to
+    an invalid record, is INVALID_ARGUMENT with every issue located under ``field``."""
+    from server.imports import ConversionError
+    from server.imports.fhir import bundle_to_record
+
+    if not text.strip():
+        raise RequestError.invalid(field, f"{field} is required: a FHIR Bundle as JSON text")
+    try:
+        result = bundle_to_record(text, field)
+    except ConversionError as error:
+        issues = [replace(i, pointer=f"{field}{i.pointer}") for i in error.issues]
+        raise engine.RecordError(error.code, error.message, issues) from None
+    try:
+        return engine.parse_record(result.record, None, field), result.notes
+    except engine.RecordError as error:  # converted, but not a valid record
+        issues = [replace(i, pointer=f"{field}:record{i.pointer}") for i in error.issues]
+        raise engine.RecordError(
+            error.code, f"{field}: the converted record: {error.message}", issues
+        ) from None
+
+
+def import_note(note: Any) -> _common.ImportNote:
+    return _common.ImportNote(kind=note.kind, where=note.where, message=note.message)
+
+
+def worklist_item(
+    item: dict[str, Any], protocol: dict[str, Any], as_of: str, source: str
+) -> _decision.GetWorklistResponse:
+    """One worklist row (:func:`engine.worklist`), with the protocol identity it is under."""
+    event = _set(
+        _decision.ScheduledEvent(),
+        date=item["date"],
+        window_start=item.get("window_start") or "",
+        window_end=item.get("window_end") or "",
+        kind=item["kind"],
+        what=item["what"],
+        cycle=item.get("cycle"),
+        overdue=item["overdue"],
+        days_past_due=item.get("days_past_due"),
+        overdue_limit_days=item.get("overdue_limit_days"),
+        pending_data=item["pending_data"],
+        phase=item.get("phase") or "",
+    )
+    return _decision.GetWorklistResponse(
+        subject_id=item["subject_id"],
+        event=event,
+        action=_decision.Action.Value(f"ACTION_{item['action']}"),
+        follows_decision=item["follows_decision"],
+        missing=[str(m) for m in item["missing"]],
+        protocol=identity(protocol),
+        as_of=as_of,
+        source=source,
+    )
 
 
 def record_from_json(text: str, field: str) -> engine.Record:

@@ -9,6 +9,7 @@ never is. A ``record_json`` longer than the server's limit is refused unparsed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = ["DecisionServicer"]
 _log = logging.getLogger("flexmrt.server")
 _PAGE_DEFAULT, _PAGE_MAX = 50, 500
 _HORIZON_DEFAULT = "P6M"
+_WORKLIST_HORIZON_DEFAULT = "P4W"
 
 
 class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
@@ -43,24 +45,26 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
 
     def EvaluateEligibility(self, request: Any, context: Any) -> _pb.EvaluateEligibilityResponse:
         with interruptible():
-            protocol, record, as_of = self._inputs(request)
+            protocol, record, as_of, notes = self._noted_inputs(request)
             answer = engine.eligibility(protocol, record, as_of)
         entry = self._append("eligibility", protocol, record, as_of, answer)
         return _pb.EvaluateEligibilityResponse(
             report=convert.eligibility(answer),
             log_sequence=entry.sequence,
             answer_json=entry.answer_json,
+            import_notes=[convert.import_note(n) for n in notes],
         )
 
     def DecideNextAction(self, request: Any, context: Any) -> _pb.DecideNextActionResponse:
         with interruptible():
-            protocol, record, as_of = self._inputs(request)
+            protocol, record, as_of, notes = self._noted_inputs(request)
             answer = engine.decide(protocol, record, as_of)
         entry = self._append("next_action", protocol, record, as_of, answer)
         return _pb.DecideNextActionResponse(
             decision=convert.decision(answer),
             log_sequence=entry.sequence,
             answer_json=entry.answer_json,
+            import_notes=[convert.import_note(n) for n in notes],
         )
 
     def GetSchedule(self, request: Any, context: Any) -> _pb.GetScheduleResponse:
@@ -70,8 +74,45 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
         except ValueError as error:
             raise RequestError.invalid("horizon", str(error)) from None
         with interruptible():
-            protocol, record, as_of = self._inputs(request)
-            return convert.schedule(engine.schedule(protocol, record, as_of, horizon))
+            protocol, record, as_of, notes = self._noted_inputs(request)
+            response = convert.schedule(engine.schedule(protocol, record, as_of, horizon))
+            response.import_notes.extend(convert.import_note(n) for n in notes)
+            return response
+
+    def GetWorklist(self, request: Any, context: Any) -> Iterator[_pb.GetWorklistResponse]:
+        try:
+            horizon = parse_duration(request.horizon or _WORKLIST_HORIZON_DEFAULT)
+        except ValueError as error:
+            raise RequestError.invalid("horizon", str(error)) from None
+        as_of = convert.as_of_date(request.as_of)
+        protocol = self._registry.resolve(_ref(request.protocol_ref, "protocol_ref"), as_of)
+        fields = [(f"record_json[{i}]", t, False) for i, t in enumerate(request.record_json)]
+        fields += [
+            (f"record_fhir_json[{i}]", t, True) for i, t in enumerate(request.record_fhir_json)
+        ]
+        if not fields:
+            raise RequestError.invalid(
+                "record_json", "give at least one record_json or record_fhir_json"
+            )
+        for field, text, _fhir in fields:
+            convert.check_size(text, field, self._max_record)
+        with interruptible():  # never across a yield: that runs the caller's code
+            schedules, sources = [], {}
+            for field, text, fhir in fields:
+                record = (
+                    convert.record_from_fhir(text, field)[0]
+                    if fhir
+                    else convert.record_from_json(text, field)
+                )
+                answer = engine.schedule(protocol, record, as_of, horizon)
+                sources.setdefault(answer["follows_decision"], field)
+                schedules.append(answer)
+            worklist = engine.worklist(schedules, as_of.isoformat(), str(horizon))
+        identity = {"ref": protocol.ref, "sha256": protocol.sha256}
+        for item in worklist["items"]:
+            yield convert.worklist_item(
+                item, identity, worklist["as_of"], sources[item["follows_decision"]]
+            )
 
     def GetStudyStatus(self, request: Any, context: Any) -> _pb.GetStudyStatusResponse:
         as_of = convert.as_of_date(request.as_of)
@@ -120,10 +161,25 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
     # ---- helpers ---------------------------------------------------------------------------
 
     def _inputs(self, request: Any) -> tuple[Protocol, engine.Record, date]:
-        convert.check_size(request.record_json, "record_json", self._max_record)
+        """Protocol, record (from record_json or record_fhir_json) and as_of."""
+        protocol, record, as_of, _notes = self._noted_inputs(request)
+        return protocol, record, as_of
+
+    def _noted_inputs(self, request: Any) -> tuple[Protocol, engine.Record, date, list[Any]]:
+        """Protocol, record (from record_json or record_fhir_json), as_of and import notes."""
+        if request.record_json and request.record_fhir_json:
+            raise RequestError.invalid(
+                "record_fhir_json", "give one of record_json or record_fhir_json, not both"
+            )
+        fhir = bool(request.record_fhir_json)
+        field = "record_fhir_json" if fhir else "record_json"
+        convert.check_size(getattr(request, field), field, self._max_record)
         as_of = convert.as_of_date(request.as_of)
         protocol = self._registry.resolve(_ref(request.protocol_ref, "protocol_ref"), as_of)
-        return protocol, convert.record_from_json(request.record_json, "record_json"), as_of
+        if fhir:
+            record, notes = convert.record_from_fhir(request.record_fhir_json, field)
+            return protocol, record, as_of, notes
+        return protocol, convert.record_from_json(request.record_json, field), as_of, []
 
     def _append(
         self,
