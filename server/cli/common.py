@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, date
 from typing import Any, TypeVar
 
+from engine.answers import ScheduledEvent
 from protocol import Protocol, ProtocolError, Registry
 from protocol.canonical import canonical_json
 from protocol.errors import Issue, IssuesError
@@ -250,14 +251,14 @@ def words(text: object) -> str:
     return _IDENT.sub(lambda m: m.group(0).replace("_", " "), str(text))
 
 
-def overdue_text(event: dict[str, Any]) -> str:
+def overdue_text(event: ScheduledEvent) -> str:
     """A scheduled event's flags in words: overdue (days past due, limit), pending data."""
     text = ""
-    if event.get("overdue"):
-        limit = event.get("overdue_limit_days")
-        text += f"  OVERDUE {event['days_past_due']} days past due"
+    if event.overdue is not None:
+        limit = event.overdue.limit_days
+        text += f"  OVERDUE {event.overdue.days_past_due} days past due"
         text += f" (limit {limit} days)" if limit is not None else ""
-    if event.get("pending_data"):
+    if event.pending_data:
         text += "  pending the missing data"
     return text
 
