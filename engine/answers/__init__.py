@@ -12,8 +12,8 @@ from .decision import (
     KidneyBedView,
     TreatmentResponse,
 )
+from .entries import Json, Observation, RuleEntry, Source
 from .envelope import Envelope, ProtocolRef
-from .rules import Json, Observation, RuleEntry, Source
 from .schedule import Overdue, Schedule, ScheduledEvent
 from .study import AmendmentSummary, Change, RuleFlip, StudyStatus, SubjectImpact, Verdict
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
+from .entries import Json, RuleEntry
 from .envelope import Envelope
-from .rules import Json, RuleEntry
 
 __all__ = [
     "Decision",

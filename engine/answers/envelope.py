@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from .rules import Json
+from .entries import Json
 
 __all__ = ["Envelope", "ProtocolRef"]
 

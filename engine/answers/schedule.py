@@ -6,8 +6,8 @@ import datetime
 from dataclasses import dataclass
 from datetime import date
 
+from .entries import Json
 from .envelope import Envelope
-from .rules import Json
 
 __all__ = ["Overdue", "Schedule", "ScheduledEvent"]
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from .entries import Json
 from .envelope import ProtocolRef
-from .rules import Json
 
 __all__ = ["AmendmentSummary", "Change", "RuleFlip", "StudyStatus", "SubjectImpact", "Verdict"]
 
