@@ -354,7 +354,7 @@ def _handler_parts(servicer: Any, request: Any) -> dict[str, Any]:
         "canonical JSON + sha256 of record and answer (log entry)": lambda: (
             canonical_json(record.doc),
             sha256_hex(record.doc),
-            canonical_json(answer),
+            canonical_json(answer.to_json()),
         ),
         "log entry appended (incl. the line above; durable)": lambda: servicer._append(
             "next_action", protocol, record, as_of, answer

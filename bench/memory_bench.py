@@ -97,7 +97,7 @@ def make_log(path: Path, count: int) -> None:
             input_json = text.replace("@ID@", f"S{i:06d}")
             batch.append(
                 LogEntry(
-                    decision_id=answer["decision_id"],
+                    decision_id=answer.envelope.decision_id,
                     kind="next_action",
                     caller="bench",
                     subject_id=f"S{i:06d}",
@@ -107,7 +107,7 @@ def make_log(path: Path, count: int) -> None:
                     input_sha256=hashlib.sha256(input_json.encode()).hexdigest(),
                     as_of=AS_OF.isoformat(),
                     engine_version=engine.ENGINE_VERSION,
-                    answer_json=canonical_json(answer),
+                    answer_json=canonical_json(answer.to_json()),
                 )
             )
             if len(batch) == 2000 or i == count - 1:

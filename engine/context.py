@@ -16,6 +16,7 @@ from protocol import Protocol
 from protocol.durations import Duration, add_duration
 
 from .activity import ActivityJudgement, activity_bands, judge_activity
+from .answers import Observation
 from .errors import Issue, RecordError
 from .record import Administration, Holiday, Lab, Record
 
@@ -193,12 +194,12 @@ def window_start(at: date, within: Duration | None) -> date | None:
     return None if within is None else add_duration(at, within, -1)
 
 
-def lab_evidence(lab: Lab, name: str | None = None) -> dict[str, Any]:
-    return {
-        "what": name or lab.test,
-        "value": round(lab.value, 6),
-        "unit": lab.unit,
-        "reported": lab.reported,
-        "date": lab.day.isoformat(),
-        "pointer": f"/labs/{lab.index}",
-    }
+def lab_evidence(lab: Lab, name: str | None = None) -> Observation:
+    return Observation(
+        what=name or lab.test,
+        value=round(lab.value, 6),
+        unit=lab.unit,
+        reported=lab.reported,
+        date=lab.day.isoformat(),
+        pointer=f"/labs/{lab.index}",
+    )

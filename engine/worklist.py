@@ -15,6 +15,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from .answers import Schedule
+
 __all__ = ["worklist"]
 
 # Row keys copied from a schedule event, in the order a table shows them.
@@ -33,12 +35,13 @@ _EVENT_KEYS = (
 )
 
 
-def worklist(schedules: Iterable[dict[str, Any]], as_of: str, horizon: str) -> dict[str, Any]:
+def worklist(schedules: Iterable[Schedule], as_of: str, horizon: str) -> dict[str, Any]:
     """One worklist from the schedule answers of many patients on the same ``as_of``."""
     rows: list[dict[str, Any]] = []
     patients: list[dict[str, Any]] = []
     protocols: set[str] = set()
-    for n, answer in enumerate(schedules):
+    for n, schedule in enumerate(schedules):
+        answer = schedule.to_json()
         _same_day(answer, as_of, n)
         protocols.add(answer["protocol"]["ref"])
         patients.append(_patient(answer))

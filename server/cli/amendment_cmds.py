@@ -88,27 +88,25 @@ def _replay(args: argparse.Namespace) -> int:
         return fail(ValueError(f"--log: {exc}"), args.json)
     summary = summarise(old, new, results)
     if args.json:
-        emit_json({"summary": summary, "subjects": results})
+        emit_json({"summary": summary.to_json(), "subjects": [r.to_json() for r in results]})
         return 0
     for r in results:
-        if not r["changed"]:
+        if not r.changed:
             continue
         print(
-            f"{r['subject_id']} ({r['as_of']}): "
+            f"{r.subject_id} ({r.as_of}): "
             + ", ".join(
-                f"{_FIELDS.get(c['field'], words(c['field']))} {words(c['old'])} → "
-                f"{words(c['new'])}"
-                for c in r["changes"]
+                f"{_FIELDS.get(c.field, words(c.field))} {words(c.old)} → {words(c.new)}"
+                for c in r.changes
             )
         )
-        for rule in r["rules"]:
-            print(f"    rule {rule['id']}: {_outcome(rule['old'])} → {_outcome(rule['new'])}")
+        for rule in r.rules:
+            print(f"    rule {rule.id}: {_outcome(rule.old)} → {_outcome(rule.new)}")
     kinds = (
-        ", ".join(f"{_FIELDS.get(k, words(k))} {n}" for k, n in summary["by_kind"].items())
-        or "none"
+        ", ".join(f"{_FIELDS.get(k, words(k))} {n}" for k, n in summary.by_kind.items()) or "none"
     )
     print(
-        f"{summary['from']} → {summary['to']}: {summary['subjects']} subject(s), "
-        f"{summary['unchanged']} unchanged, {summary['changed']} changed ({kinds})"
+        f"{summary.old.ref} → {summary.new.ref}: {summary.subjects} subject(s), "
+        f"{summary.unchanged} unchanged, {summary.changed} changed ({kinds})"
     )
     return 0

@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
+from engine.answers import ScheduledEvent
 from protocol import Protocol, ProtocolError, Registry
 from protocol.canonical import canonical_json
 from protocol.errors import Issue, IssuesError
@@ -271,14 +272,21 @@ def words(text: object) -> str:
     return _IDENT.sub(lambda m: m.group(0).replace("_", " "), str(text))
 
 
-def overdue_text(event: dict[str, Any]) -> str:
+def overdue_text(event: ScheduledEvent) -> str:
     """A scheduled event's flags in words: overdue (days past due, limit), pending data."""
+    late = event.overdue
+    return flags_text(
+        late.days_past_due if late else None, late.limit_days if late else None, event.pending_data
+    )
+
+
+def flags_text(days_past_due: int | None, limit: int | None, pending: bool) -> str:
+    """Overdue (days past due, the limit) and pending-data flags in words."""
     text = ""
-    if event.get("overdue"):
-        limit = event.get("overdue_limit_days")
-        text += f"  OVERDUE {event['days_past_due']} days past due"
+    if days_past_due is not None:
+        text += f"  OVERDUE {days_past_due} days past due"
         text += f" (limit {limit} days)" if limit is not None else ""
-    if event.get("pending_data"):
+    if pending:
         text += "  pending the missing data"
     return text
 

@@ -22,8 +22,8 @@ from .common import (
     duration_text,
     emit_json,
     fail,
+    flags_text,
     invalid_file,
-    overdue_text,
     parse_as_of,
     progress,
     resolve_protocol,
@@ -110,7 +110,7 @@ def _show(answer: dict[str, Any]) -> None:
         )
         print(
             f"  {mark} {item['date']}  {item['subject_id']:9} {words(item['what'])}"
-            f"{window}{overdue_text(item).replace('  OVERDUE ', '  ', 1)}"
+            f"{window}{_flags(item).replace('  OVERDUE ', '  ', 1)}"
         )
     idle = [p for p in patients if not p["events"]]
     if idle:
@@ -121,3 +121,8 @@ def _show(answer: dict[str, Any]) -> None:
             print(f"  {p['subject_id']} ({state})" + (f": missing {missing}" if missing else ""))
     for subject in answer["duplicates"]:
         print(f"warning: more than one record for {subject}", file=sys.stderr)
+
+
+def _flags(item: dict[str, Any]) -> str:
+    days = item["days_past_due"] if item["overdue"] else None
+    return flags_text(days, item["overdue_limit_days"], item["pending_data"])

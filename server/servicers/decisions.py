@@ -105,7 +105,7 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
                     else convert.record_from_json(text, field)
                 )
                 answer = engine.schedule(protocol, record, as_of, horizon)
-                sources.setdefault(answer["follows_decision"], field)
+                sources.setdefault(answer.follows_decision, field)
                 schedules.append(answer)
             worklist = engine.worklist(schedules, as_of.isoformat(), str(horizon))
         identity = {"ref": protocol.ref, "sha256": protocol.sha256}
@@ -187,22 +187,22 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
         protocol: Protocol,
         record: engine.Record,
         as_of: date,
-        answer: dict[str, Any],
+        answer: engine.Eligibility | engine.Decision,
     ) -> LogEntry:
         input_json = record.canonical  # computed once per request, shared with the engine
         entry = self._log.append(
             LogEntry(
-                decision_id=answer["decision_id"],
+                decision_id=answer.envelope.decision_id,
                 kind=kind,
                 caller=current_caller(),
                 subject_id=record.subject_id,
                 protocol_ref=protocol.ref,
                 protocol_sha256=protocol.sha256,
                 input_json=input_json,
-                input_sha256=answer["input_sha256"],
+                input_sha256=answer.envelope.input_sha256,
                 as_of=as_of.isoformat(),
                 engine_version=engine.ENGINE_VERSION,
-                answer_json=canonical_json(answer),
+                answer_json=canonical_json(answer.to_json()),
             )
         )
         _log.info("logged %s %s (entry %d)", kind, entry.decision_id, entry.sequence)

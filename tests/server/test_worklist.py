@@ -55,7 +55,7 @@ def test_every_patients_schedule_is_listed_overdue_first(
     protocol = _REGISTRY.resolve("flex-mrt", day)
     listed = 0
     for record in _records():
-        events = engine.schedule(protocol, record, day, parse_duration("P4W"))["events"]
+        events = engine.schedule(protocol, record, day, parse_duration("P4W")).to_json()["events"]
         rows = [i for i in answer["items"] if i["subject_id"] == record.subject_id]
         key = ("date", "kind", "what", "cycle", "window_start", "days_past_due")
         assert sorted(tuple(str(r.get(k)) for k in key) for r in rows) == sorted(
