@@ -621,7 +621,8 @@ def fuzz(count: int, max_minutes: float, seed: int, corpus: Path = CORPUS) -> in
                 print(f"FAILURE {outcome.signature} [{item.note}] -> {saved.name}", flush=True)
                 print(outcome.detail, flush=True)
         if counts.total() % 500 == 0:
-            print(f"{counts.total()} inputs, {time.monotonic() - start:.0f} s: {dict(counts)}")
+            elapsed = time.monotonic() - start
+            print(f"{counts.total()} inputs, {elapsed:.0f} s: {dict(counts)}", flush=True)
 
     while counts.total() < count and time.monotonic() < deadline:
         batch = settings(
