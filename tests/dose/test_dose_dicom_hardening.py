@@ -317,3 +317,21 @@ def test_the_size_limit_is_documented_and_a_whole_body_ct_fits():
     from gpu_dose.dicom_io.header import MAX_VOXELS
 
     assert MAX_VOXELS == 512 * 512 * 1024
+
+
+@pytest.mark.parametrize(
+    ("keyword", "code"),
+    [("GridFrameOffsetVector", "missing_attribute"), ("DoseGridScaling", "missing_attribute")],
+)
+def test_rt_dose_without_its_grid_attributes_is_refused(studies, tmp_path, keyword, code):
+    """Was: AttributeError from pydicom in read_rt_dose."""
+    from gpu_dose.dicom_io import read_rt_dose, read_spect, write_rt_dose
+
+    image = read_spect(studies["multiframe"] / NM)
+    path = write_rt_dose(tmp_path / "rd.dcm", image.bq_ml * 0 + 1.0, image.geometry, image)
+    ds = pydicom.dcmread(path)
+    delattr(ds, keyword)
+    ds.save_as(path, enforce_file_format=True)
+    with pytest.raises(DoseError) as raised:
+        read_rt_dose(path)
+    assert raised.value.code == code and keyword in raised.value.tag and raised.value.path
