@@ -66,8 +66,10 @@ def check_seg(path: Path, ds: Dataset) -> None:
             tag_name("SegmentationType"),
             "export the segmentation as a BINARY or FRACTIONAL SEG",
         )
-    frames = _seg_pixels(ds, path, kind)
-    _seg_planes(ds, path, frames, numbers_seen)
+    rows, columns, frames = _seg_pixels(ds, path, kind)
+    planes = _seg_planes(ds, path, frames, numbers_seen)
+    # one segment's volume spans the distinct plane positions (frames are per segment)
+    check_volume(rows * columns * planes, path, "a segment's volume")
 
 
 def _missing_label(path: Path, n: int) -> str:
@@ -80,11 +82,10 @@ def _missing_label(path: Path, n: int) -> str:
     )
 
 
-def _seg_pixels(ds: Dataset, path: Path, kind: str) -> int:
+def _seg_pixels(ds: Dataset, path: Path, kind: str) -> tuple[int, int, int]:
     rows = integer(ds, "Rows", path, low=1, high=65535)
     columns = integer(ds, "Columns", path, low=1, high=65535)
     frames = integer(ds, "NumberOfFrames", path, low=1, high=2**31 - 1)
-    check_volume(rows * columns * frames, path, "the segmentation")
     bits = integer(ds, "BitsAllocated", path, low=1, high=8)
     if bits != (1 if kind == "BINARY" else 8):
         raise _error(
@@ -116,10 +117,11 @@ def _seg_pixels(ds: Dataset, path: Path, kind: str) -> int:
             tag_name("PixelData"),
             "the SEG is truncated or its size is wrong: re-export it",
         )
-    return frames
+    return rows, columns, frames
 
 
-def _seg_planes(ds: Dataset, path: Path, frames: int, segments: set[int]) -> None:
+def _seg_planes(ds: Dataset, path: Path, frames: int, segments: set[int]) -> int:
+    """Check the functional groups; the number of distinct plane positions."""
     shared = first_item(ds, "SharedFunctionalGroupsSequence", path)
     measures = first_item(shared, "PixelMeasuresSequence", path)
     numbers(measures, "PixelSpacing", path, 2)
@@ -143,9 +145,10 @@ def _seg_planes(ds: Dataset, path: Path, frames: int, segments: set[int]) -> Non
             tag_name("PerFrameFunctionalGroupsSequence"),
             "re-export the SEG (one functional group item per frame)",
         )
+    positions = set()
     for n, item in enumerate(per_frame):
         plane = first_item(item, "PlanePositionSequence", path)
-        numbers(plane, "ImagePositionPatient", path, 3)
+        positions.add(tuple(numbers(plane, "ImagePositionPatient", path, 3)))
         ident = first_item(item, "SegmentIdentificationSequence", path)
         if integer(ident, "ReferencedSegmentNumber", path, low=1) not in segments:
             raise _error(
@@ -155,6 +158,7 @@ def _seg_planes(ds: Dataset, path: Path, frames: int, segments: set[int]) -> Non
                 f"PerFrameFunctionalGroupsSequence[{n}] > {tag_name('ReferencedSegmentNumber')}",
                 "re-export the SEG (each frame names one of its segments)",
             )
+    return len(positions)
 
 
 def check_rtstruct(path: Path, ds: Dataset) -> None:
