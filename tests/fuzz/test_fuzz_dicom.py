@@ -41,7 +41,7 @@ def test_corpus_entry_is_accepted_or_refused_with_a_dose_error(entry):
 
 
 @settings(
-    max_examples=60,
+    max_examples=40,
     deadline=None,
     database=None,
     phases=[Phase.generate],
@@ -49,7 +49,7 @@ def test_corpus_entry_is_accepted_or_refused_with_a_dose_error(entry):
 )
 @given(inputs())
 def test_bounded_pass(item):
-    """About 60 mutated studies (≈ 20 s here); the long pass is ``make fuzz-dicom``."""
+    """40 mutated studies (about 15 s alone on 2 cores); the long pass is ``make fuzz-dicom``."""
     outcome = classify(item)
     assert outcome.kind in ("accepted", "refused"), (
         f"{outcome.signature} [{item.path}: {item.note}]\n{outcome.detail}"
