@@ -40,8 +40,8 @@ def _prepare(value: Any) -> Any:
     (code point vs UTF-16 order), so those keys take the slow path.
     """
     if isinstance(value, float):
-        if value.is_integer() and abs(value) < _SAFE_INT:
-            return int(value)
+        if value.is_integer():  # beyond 2^53 ECMAScript prints the shortest digits
+            return int(value) if abs(value) < _SAFE_INT else _SLOW
         return value if 1e-4 <= abs(value) < 1e16 else _SLOW
     if isinstance(value, dict):
         out = {}
