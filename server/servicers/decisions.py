@@ -28,6 +28,7 @@ __all__ = ["DecisionServicer"]
 _log = logging.getLogger("flexmrt.server")
 _PAGE_DEFAULT, _PAGE_MAX = 50, 500
 _HORIZON_DEFAULT = "P6M"
+_MAX_SEQUENCE = 2**63 - 1  # the log's sequence numbers are signed 64-bit integers
 
 
 class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
@@ -74,6 +75,8 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
         return convert.study_status(engine.study_status(protocol, records, as_of))
 
     def GetDecision(self, request: Any, context: Any) -> _pb.GetDecisionResponse:
+        if request.sequence > _MAX_SEQUENCE:
+            raise RequestError.invalid("sequence", f"sequence is at most {_MAX_SEQUENCE}")
         if request.sequence:
             entry = self._log.get(request.sequence)
             missing = f"no decision log entry {request.sequence}"
