@@ -122,7 +122,9 @@ def create_server(
         ],
     )
     _protocol_grpc.add_ProtocolServiceServicer_to_server(ProtocolServicer(registry), server)
-    _decision_grpc.add_DecisionServiceServicer_to_server(DecisionServicer(registry, log), server)
+    _decision_grpc.add_DecisionServiceServicer_to_server(
+        DecisionServicer(registry, log, limits.max_message_bytes), server
+    )
     _dosimetry_grpc.add_DosimetryServiceServicer_to_server(
         DosimetryServicer(registry, limits.max_dose_jobs), server
     )

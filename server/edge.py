@@ -128,8 +128,10 @@ def _unauthenticated(context: grpc.ServicerContext) -> None:
 
 
 def _abort(context: grpc.ServicerContext, method: str, error: Exception) -> None:
-    if context.code() is not None or not context.is_active():
-        raise error  # already aborted by the servicer, or cancelled
+    if context.code() is not None:
+        raise error  # already aborted by the servicer
+    # A cancelled call is aborted too: re-raising would have grpc log the error's
+    # message, which may quote the request (patient data) — see log_unexpected.
     status = to_status(error)
     if status is None:
         status = log_unexpected(method, error)

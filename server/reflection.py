@@ -25,7 +25,7 @@ __all__ = ["V1_SERVICE_NAME", "enable_reflection", "health_only", "token_free"]
 
 V1_SERVICE_NAME = "grpc.reflection.v1.ServerReflection"
 _HEALTH = "grpc.health.v1."
-_HEALTH_FILE = "grpc/health/v1/health.proto"
+_HEALTH_FILE = "grpc_health/v1/health.proto"  # as grpcio-health-checking names it
 _REFLECTION_METHODS = {
     f"/{reflection.SERVICE_NAME}/ServerReflectionInfo",
     f"/{V1_SERVICE_NAME}/ServerReflectionInfo",

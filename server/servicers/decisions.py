@@ -1,7 +1,9 @@
 """DecisionService: eligibility, next action, schedule, study status and the decision log.
 
 Eligibility and next-action answers are appended to the decision log before the
-response is returned (the append blocks until the entry is durable).
+response is returned (the append blocks until the entry is durable). The whole
+response is built and its size checked first: a call that cannot answer leaves no
+entry.
 """
 
 from __future__ import annotations
@@ -32,29 +34,32 @@ _MAX_SEQUENCE = 2**63 - 1  # the log's sequence numbers are signed 64-bit intege
 
 
 class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
-    def __init__(self, registry: Registry, log: DecisionLog) -> None:
+    def __init__(
+        self, registry: Registry, log: DecisionLog, max_response_bytes: int = 64 * 2**20
+    ) -> None:
         self._registry = registry
         self._log = log
+        self._max_response_bytes = max_response_bytes
 
     def EvaluateEligibility(self, request: Any, context: Any) -> _pb.EvaluateEligibilityResponse:
         protocol, record, as_of = self._inputs(request)
         answer = engine.eligibility(protocol, record, as_of)
-        entry = self._append("eligibility", protocol, record, as_of, answer)
-        return _pb.EvaluateEligibilityResponse(
-            report=convert.eligibility(answer),
-            log_sequence=entry.sequence,
-            answer_json=entry.answer_json,
+        response = _pb.EvaluateEligibilityResponse(
+            report=convert.eligibility(answer), answer_json=canonical_json(answer)
         )
+        entry = self._append("eligibility", protocol, record, as_of, answer, response)
+        response.log_sequence = entry.sequence
+        return response
 
     def DecideNextAction(self, request: Any, context: Any) -> _pb.DecideNextActionResponse:
         protocol, record, as_of = self._inputs(request)
         answer = engine.decide(protocol, record, as_of)
-        entry = self._append("next_action", protocol, record, as_of, answer)
-        return _pb.DecideNextActionResponse(
-            decision=convert.decision(answer),
-            log_sequence=entry.sequence,
-            answer_json=entry.answer_json,
+        response = _pb.DecideNextActionResponse(
+            decision=convert.decision(answer), answer_json=canonical_json(answer)
         )
+        entry = self._append("next_action", protocol, record, as_of, answer, response)
+        response.log_sequence = entry.sequence
+        return response
 
     def GetSchedule(self, request: Any, context: Any) -> _pb.GetScheduleResponse:
         protocol, record, as_of = self._inputs(request)
@@ -122,7 +127,16 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
         record: engine.Record,
         as_of: date,
         answer: dict[str, Any],
+        response: Any,
     ) -> LogEntry:
+        """Log the answer of a ``response`` already built (its sequence is set after)."""
+        size = response.ByteSize() + 11  # + the log_sequence field, set once logged
+        if size > self._max_response_bytes:
+            raise RequestError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"the answer would be {size:,} bytes, over this server's message limit of "
+                f"{self._max_response_bytes:,} bytes; nothing was logged",
+            )
         input_json = record.canonical  # computed once per request, shared with the engine
         entry = self._log.append(
             LogEntry(
@@ -136,7 +150,7 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
                 input_sha256=answer["input_sha256"],
                 as_of=as_of.isoformat(),
                 engine_version=engine.ENGINE_VERSION,
-                answer_json=canonical_json(answer),
+                answer_json=response.answer_json,
             )
         )
         _log.info("logged %s %s (entry %d)", kind, entry.decision_id, entry.sequence)
