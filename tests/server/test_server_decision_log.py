@@ -165,3 +165,40 @@ def test_audit_verify_cli(db, tmp_path):
     assert broken.returncode == 1
     assert "entry 2: entry 2 deleted" in broken.stdout and "BROKEN" in broken.stdout
     assert _audit("--db", str(tmp_path / "absent.sqlite")).returncode == 1
+
+
+def test_deleted_chain_head_record_is_reported(db, tmp_path):
+    report = _tampered(db, tmp_path, "DELETE FROM chain_head")
+    assert [(p.sequence, p.kind) for p in report.problems] == [(6, "head_missing")]
+    cli = _audit("--db", str(tmp_path / "copy.sqlite"))
+    assert cli.returncode == 1 and "chain head record is missing" in cli.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"", "empty file, not a decision log"),
+        (b"hello, this is not SQLite at all" * 64, "not a SQLite decision log"),
+    ],
+    ids=["empty", "not-sqlite"],
+)
+def test_audit_verify_on_a_file_that_is_no_log(tmp_path, content, words):
+    path = tmp_path / "log.sqlite"
+    path.write_bytes(content)
+    result = _audit("--db", str(path))
+    assert result.returncode == 1
+    assert words in result.stderr and "Traceback" not in result.stderr
+
+
+def test_audit_verify_on_a_locked_log(db):
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("INSERT INTO checkpoints VALUES (99, 'held')")
+    try:
+        result = _audit("--db", str(db), "--wait-seconds", "1")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.returncode == 1
+    assert "locked by another process" in result.stderr and "Traceback" not in result.stderr
