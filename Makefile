@@ -66,10 +66,11 @@ bench: $(STAMP)
 
 # Fuzzing (tests/fuzz): 100,000 mutated inputs per target (protocol, record, grpc), at most
 # 60 minutes each (FUZZ_MINUTES=… to shorten); counts per outcome; failing inputs are
-# written to tests/fuzz/corpus/<target>/, which `make test` replays.
+# written to tests/fuzz/corpus/<target>/, which `make test` replays; the counts go to
+# bench/RESULTS.md.
 FUZZ_COUNT ?= 100000
 fuzz: $(STAMP)
-	$(BIN)/python tests/fuzz/run.py --count $(FUZZ_COUNT)
+	$(BIN)/python tests/fuzz/run.py --count $(FUZZ_COUNT) --record
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -91,21 +91,66 @@ def _report(target: str, outcomes: Counter[str], failures: int, reached: bool, c
         print(f"  {target}: stopped at the time limit before {count:,} inputs ({total:,} run)")
 
 
+def _results(
+    rows: list[tuple[str, Counter[str], int, bool, float]], count: int, minutes: float
+) -> str:
+    """The bench/RESULTS.md section of this run: inputs and outcomes per target."""
+    from bench.common import section_header
+
+    full = count >= 100_000 and minutes >= 60
+    note = (
+        "A full run (`make fuzz`)."
+        if full
+        else f"A shortened run: at most {count:,} inputs or {minutes:g} min per target "
+        "(a full run is 100,000 inputs or 60 min)."
+    )
+    lines = [
+        section_header("Fuzzing (`make fuzz`)", note),
+        "| target | inputs | accepted | refused | unhandled | hangs | minutes | count reached |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for target, outcomes, failures, reached, seconds in rows:
+        hangs = outcomes.get("HANG", 0)
+        refused = sum(n for k, n in outcomes.items() if k.startswith("refused:"))
+        lines.append(
+            f"| {target} | {sum(outcomes.values()):,} | {outcomes.get('accepted', 0):,} | "
+            f"{refused:,} | {failures - hangs:,} | {hangs:,} | {seconds / 60:.1f} | "
+            f"{'yes' if reached else 'no (time limit)'} |"
+        )
+    codes: Counter[str] = Counter()
+    for _, outcomes, *_ in rows:
+        codes.update({k[8:]: n for k, n in outcomes.items() if k.startswith("refused:")})
+    top = ", ".join(f"{code} {n:,}" for code, n in codes.most_common(12))
+    lines += ["", f"Refusals by code (most frequent): {top}."]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--target", action="append", choices=sorted(STRATEGIES))
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--minutes", type=float, default=float(os.environ.get("FUZZ_MINUTES", 60)))
+    parser.add_argument(
+        "--record", action="store_true", help="write the counts to bench/RESULTS.md"
+    )
     args = parser.parse_args(argv)
     logging.disable(logging.CRITICAL)  # the server's own log lines are not the report
     bad = 0
+    rows = []
     for target in args.target or sorted(STRATEGIES):
         started = time.monotonic()
         print(f"{target}: up to {args.count:,} inputs or {args.minutes:g} min", flush=True)
         outcomes, failures, reached = fuzz(target, args.count, args.minutes * 60)
         _report(target, outcomes, failures, reached, args.count)
-        print(f"  {target}: {time.monotonic() - started:.0f} s", flush=True)
+        seconds = time.monotonic() - started
+        print(f"  {target}: {seconds:.0f} s", flush=True)
+        rows.append((target, outcomes, failures, reached, seconds))
         bad += failures
+    if args.record:
+        from bench.common import write_section
+
+        write_section("fuzz", _results(rows, args.count, args.minutes))
+        print("counts written to bench/RESULTS.md")
     return 1 if bad else 0
 
 
