@@ -176,6 +176,6 @@ def _inclusion_proof(log: DecisionLog, sequence: int) -> _pb.InclusionProof | No
 def _page_token(token: str) -> int:
     if not token:
         return 0
-    if not token.isdigit():
+    if not (token.isascii() and token.isdigit() and int(token) <= _MAX_SEQUENCE):
         raise RequestError.invalid("page_token", "page_token is not one this server issued")
     return int(token)
