@@ -21,7 +21,7 @@ from jsonschema.exceptions import best_match
 
 from protocol.canonical import canonical_json
 from protocol.durations import parse_datetime
-from protocol.errors import Issue, locate
+from protocol.errors import Issue, clipped, locate
 from protocol.units import UnitError, analyte_to_canonical, to_canonical
 
 from .errors import RecordError
@@ -329,7 +329,9 @@ def _schema_issues(data: Any) -> list[Issue]:
         return []
     head = best_match(errors)
     ordered = [head, *(e for e in errors if e is not head)]
-    return [Issue("schema_violation", e.message, _pointer(e.absolute_path)) for e in ordered]
+    return [
+        Issue("schema_violation", clipped(e.message), _pointer(e.absolute_path)) for e in ordered
+    ]
 
 
 def _bound_issues(data: Any) -> list[Issue]:
