@@ -451,8 +451,8 @@ class _Checker:
             yield _range_issue(
                 where, f"{_ptr(path)} is a number of cycles", f"1 to {MAX_CYCLES}", number, unit
             )
-        elif path[-1] == "assess_after_cycles" or not isinstance(value, int | float):
-            return
+        elif kind not in RANGES or not _is_number(value):
+            return  # a parameter's own range is checked with the parameter
         else:
             unit = self._inline_unit(path) or QUANTITIES.get(kind, ("",))[0]
             yield from _in_range(number, kind, where, _ptr(path), value, unit)
