@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install sysdeps clean bench proto proto-lint fuzz-dicom
+.PHONY: run test lint typecheck pytest install sysdeps clean bench proto proto-lint fuzz fuzz-dicom
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,16 @@ bench: $(STAMP)
 # 60 minutes and saying so if the count is not reached; prints the counts per outcome and
 # writes failing inputs to tests/fuzz/corpus/dicom/, which `make test` replays.
 fuzz-dicom: $(STAMP)
+	$(BIN)/python tests/fuzz/dicom_target.py --count 10000 --max-minutes 60
+
+# Fuzzing (tests/fuzz): 100,000 mutated inputs per text target (protocol, record, grpc) and
+# 10,000 DICOM studies (fuzz-dicom below), at most
+# 60 minutes each (FUZZ_MINUTES=… to shorten); counts per outcome; failing inputs are
+# written to tests/fuzz/corpus/<target>/, which `make test` replays; the counts go to
+# bench/RESULTS.md.
+FUZZ_COUNT ?= 100000
+fuzz: $(STAMP)
+	$(BIN)/python tests/fuzz/run.py --count $(FUZZ_COUNT) --record
 	$(BIN)/python tests/fuzz/dicom_target.py --count 10000 --max-minutes 60
 
 clean:

@@ -3,7 +3,9 @@
 Eligibility and next-action answers are appended to the decision log before the
 response is returned (the append blocks until the entry is durable). Parsing and
 the engine run interruptibly (a call past its deadline stops there); the append
-never is. A ``record_json`` longer than the server's limit is refused unparsed.
+never is. A ``record_json`` longer than the server's limit is refused unparsed. The
+whole response is built and its size checked first: a call that cannot answer leaves
+no entry.
 """
 
 from __future__ import annotations
@@ -33,39 +35,49 @@ _log = logging.getLogger("flexmrt.server")
 _PAGE_DEFAULT, _PAGE_MAX = 50, 500
 _HORIZON_DEFAULT = "P6M"
 _WORKLIST_HORIZON_DEFAULT = "P4W"
+_MAX_SEQUENCE = 2**63 - 1  # the log's sequence numbers are signed 64-bit integers
 
 
 class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
     def __init__(
-        self, registry: Registry, log: DecisionLog, max_record_bytes: int | None = None
+        self,
+        registry: Registry,
+        log: DecisionLog,
+        max_record_bytes: int | None = None,
+        max_response_bytes: int = 64 * 2**20,
     ) -> None:
         self._registry = registry
         self._log = log
         self._max_record = max_record_bytes
+        self._max_response_bytes = max_response_bytes
 
     def EvaluateEligibility(self, request: Any, context: Any) -> _pb.EvaluateEligibilityResponse:
         with interruptible():
             protocol, record, as_of, notes = self._noted_inputs(request)
             answer = engine.eligibility(protocol, record, as_of)
-        entry = self._append("eligibility", protocol, record, as_of, answer)
-        return _pb.EvaluateEligibilityResponse(
+            answer_json = canonical_json(answer.to_json())
+        response = _pb.EvaluateEligibilityResponse(
             report=convert.eligibility(answer),
-            log_sequence=entry.sequence,
-            answer_json=entry.answer_json,
+            answer_json=answer_json,
             import_notes=[convert.import_note(n) for n in notes],
         )
+        entry = self._append("eligibility", protocol, record, as_of, answer, response)
+        response.log_sequence = entry.sequence
+        return response
 
     def DecideNextAction(self, request: Any, context: Any) -> _pb.DecideNextActionResponse:
         with interruptible():
             protocol, record, as_of, notes = self._noted_inputs(request)
             answer = engine.decide(protocol, record, as_of)
-        entry = self._append("next_action", protocol, record, as_of, answer)
-        return _pb.DecideNextActionResponse(
+            answer_json = canonical_json(answer.to_json())
+        response = _pb.DecideNextActionResponse(
             decision=convert.decision(answer),
-            log_sequence=entry.sequence,
-            answer_json=entry.answer_json,
+            answer_json=answer_json,
             import_notes=[convert.import_note(n) for n in notes],
         )
+        entry = self._append("next_action", protocol, record, as_of, answer, response)
+        response.log_sequence = entry.sequence
+        return response
 
     def GetSchedule(self, request: Any, context: Any) -> _pb.GetScheduleResponse:
         text = request.horizon or _HORIZON_DEFAULT
@@ -127,6 +139,8 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
             return convert.study_status(engine.study_status(protocol, records, as_of))
 
     def GetDecision(self, request: Any, context: Any) -> _pb.GetDecisionResponse:
+        if request.sequence > _MAX_SEQUENCE:
+            raise RequestError.invalid("sequence", f"sequence is at most {_MAX_SEQUENCE}")
         if request.sequence:
             entry = self._log.get(request.sequence)
             missing = f"no decision log entry {request.sequence}"
@@ -188,7 +202,16 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
         record: engine.Record,
         as_of: date,
         answer: engine.Eligibility | engine.Decision,
+        response: Any,
     ) -> LogEntry:
+        """Log the answer of a ``response`` already built (its sequence is set after)."""
+        size = response.ByteSize() + 11  # + the log_sequence field, set once logged
+        if size > self._max_response_bytes:
+            raise RequestError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"the answer would be {size:,} bytes, over this server's message limit of "
+                f"{self._max_response_bytes:,} bytes; nothing was logged",
+            )
         input_json = record.canonical  # computed once per request, shared with the engine
         entry = self._log.append(
             LogEntry(
@@ -202,7 +225,7 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
                 input_sha256=answer.envelope.input_sha256,
                 as_of=as_of.isoformat(),
                 engine_version=engine.ENGINE_VERSION,
-                answer_json=canonical_json(answer.to_json()),
+                answer_json=response.answer_json,
             )
         )
         _log.info("logged %s %s (entry %d)", kind, entry.decision_id, entry.sequence)
@@ -228,6 +251,6 @@ def _inclusion_proof(log: DecisionLog, sequence: int) -> _pb.InclusionProof | No
 def _page_token(token: str) -> int:
     if not token:
         return 0
-    if not token.isdigit():
+    if not (token.isascii() and token.isdigit() and int(token) <= _MAX_SEQUENCE):
         raise RequestError.invalid("page_token", "page_token is not one this server issued")
     return int(token)

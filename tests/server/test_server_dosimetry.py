@@ -155,6 +155,33 @@ def test_malformed_streams_are_invalid_argument(channel, requests, field):
     assert [f for f, _ in violations(err.value)] == [field]
 
 
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        (pb.DoseSettings(teff_h={"kidney": float("nan")}), "settings.teff_h[kidney]"),
+        (pb.DoseSettings(teff_h={"kidney": -35.5}), "settings.teff_h[kidney]"),
+        (pb.DoseSettings(teff_h={"kidney": float("inf")}), "settings.teff_h[kidney]"),
+        (pb.DoseSettings(injected_gbq=-7.4), "settings.injected_gbq"),
+        (pb.DoseSettings(injected_gbq=0.0), "settings.injected_gbq"),
+        (pb.DoseSettings(injected_gbq=float("nan")), "settings.injected_gbq"),
+        (pb.DoseSettings(injected_gbq=1e300), "settings.injected_gbq"),
+        (
+            pb.DoseSettings(calibration_bq_ml_per_count=float("nan")),
+            "settings.calibration_bq_ml_per_count",
+        ),
+        (pb.DoseSettings(tia_method=99), "settings.tia_method"),
+        (pb.DoseSettings(dose_method=99), "settings.dose_method"),
+    ],
+    ids=lambda v: str(v).replace("\n", " ")[:40] if not isinstance(v, str) else v,
+)
+def test_settings_no_dose_can_come_from_are_invalid_argument(channel, study, settings, field):
+    """NaN or negative half-lives and activities used to give NaN or negative doses."""
+    with pytest.raises(grpc.RpcError) as err:
+        _stub(channel).ComputeDose(_stream(study, settings), timeout=60)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [f for f, _ in violations(err.value)] == [field]
+
+
 def test_bad_dicom_names_the_uploaded_file_and_tag(channel, study):
     def stream():
         yield pb.ComputeDoseRequest(settings=pb.DoseSettings())
