@@ -60,8 +60,15 @@ for _ in range(calls):
     started = time.perf_counter()
     engine.decide(proto, dataclasses.replace(record), as_of)
     times.append(time.perf_counter() - started)
+calls = 0
+def count(frame, event, arg):
+    global calls
+    calls += event in ("call", "c_call")
+sys.setprofile(count)
+engine.decide(proto, dataclasses.replace(record), as_of)
+sys.setprofile(None)
 sha = hashlib.sha256(canonical_json(doc).encode()).hexdigest()
-print(json.dumps({"times": times, "action": doc["action"], "answer_sha256": sha}))
+print(json.dumps({"times": times, "calls": calls, "action": doc["action"], "answer_sha256": sha}))
 """
 
 
@@ -150,10 +157,9 @@ def section(sizes: tuple[int, ...], before: bool, rounds: int) -> str:
     with tempfile.TemporaryDirectory() as name:
         old = extract(BEFORE, Path(name)) if before else None
         results = measure(sizes, old, rounds)
-    columns = ["lab rows", "lab days", "answer", "median ms", "growth exponent"]
-    table = Table(
-        [*columns, "before: median ms", "before: exponent", "before ÷ now", "same answer"]
-    )
+    now_columns = ["lab rows", "lab days", "answer", "median ms", "growth exponent", "calls"]
+    then_columns = ["before: median ms", "before: exponent", "before: calls", "before ÷ now"]
+    table = Table([*now_columns, *then_columns, "same answer"])
     medians: dict[str, dict[int, float]] = {"now": {}, "before": {}}
     previous: int | None = None
     for size in sizes:
@@ -176,8 +182,10 @@ def section(sizes: tuple[int, ...], before: bool, rounds: int) -> str:
             now["action"],
             fmt_ms(medians["now"][size]),
             exp("now"),
+            f"{now['calls']:,}",
             fmt_ms(medians["before"][size]) if then else "—",
             exp("before") if then else "—",
+            f"{then['calls']:,}" if then else "—",
             f"{medians['before'][size] / medians['now'][size]:.1f}×" if then else "—",
             ("yes" if then["answer_sha256"] == now["answer_sha256"] else "**NO**") if then else "—",
         )
@@ -190,7 +198,9 @@ def section(sizes: tuple[int, ...], before: bool, rounds: int) -> str:
         + f"; {load_at_start} at the start, {_load()} at the end (the machine is shared, "
         "so absolute figures vary with the load; ratios are from one run). Growth exponent: "
         "log(t / t_previous) / log(N / N_previous) — 1 is linear, 2 quadratic. "
-        "'same answer': the canonical JSON of both answers has the same sha256."
+        "'calls': Python and built-in function calls in one `decide` (counted with "
+        "`sys.setprofile`, independent of the load). 'same answer': the canonical JSON of "
+        "both answers has the same sha256."
     )
     verdict = ""
     if 1_000 in medians["now"] and 10_000 in medians["now"]:
