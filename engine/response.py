@@ -92,8 +92,10 @@ def pcwg3(ctx: Context) -> Pcwg3:
     if baseline is None:
         return Pcwg3("none", missing="no baseline PSA on or before cycle 1")
     series = _since_baseline(ctx, baseline)
+    nadir = series[0] if series else baseline
     for i, value in enumerate(series[1:], start=1):
-        nadir = min(series[:i], key=lambda x: x.value)
+        # the running minimum of series[:i]: the first lowest, as min() would pick it
+        nadir = series[i - 1] if series[i - 1].value < nadir.value else nadir
         if not _meets(value, nadir, rise_pct, rise_abs):
             continue
         declined = nadir.value < baseline.value

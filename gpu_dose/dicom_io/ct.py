@@ -1,4 +1,6 @@
-"""Read a CT series as Hounsfield units with its geometry."""
+"""Read a CT series as Hounsfield units with its geometry: whole (:func:`read_ct`), or
+slab by slab from its files (:func:`open_ct`), so that a CT need never be in memory
+whole."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pydicom
 from pydicom import Dataset
 from pydicom.pixels import pixel_array
 
@@ -14,7 +17,7 @@ from gpu_dose.dicom_io.header import check_volume, image_header, number, reading
 from gpu_dose.errors import DoseError
 from gpu_dose.grid import Geometry
 
-__all__ = ["CtImage", "read_ct"]
+__all__ = ["CtImage", "CtSeries", "open_ct", "read_ct"]
 
 
 @dataclass
@@ -82,3 +85,37 @@ def _hounsfield(ordered: list[tuple[Path, Dataset]]) -> np.ndarray:
             )
         del ds.PixelData
     return volume
+
+
+@dataclass(frozen=True)
+class CtSeries:
+    """A CT series known by its geometry and its slice files (in slice order); its HU are
+    read a slab at a time."""
+
+    path: str
+    geometry: Geometry
+    files: tuple[Path, ...]
+
+    def hu(self, start: int, stop: int) -> np.ndarray:
+        """HU of slices [start, stop) as float32, read from their files as
+        :func:`read_ct` reads them (the same values)."""
+        slab = _hounsfield([(f, pydicom.dcmread(f)) for f in self.files[start:stop]])
+        if slab.shape[1:] != self.geometry.shape[1:]:
+            raise DoseError(
+                "ct_slice_size",
+                f"a CT slice is {slab.shape[2]}×{slab.shape[1]}, the first is "
+                f"{self.geometry.shape[2]}×{self.geometry.shape[1]}",
+                path=str(self.files[start]),
+                tag="Rows (0028,0010) / Columns (0028,0011)",
+                fix="give one CT series whose slices share one size",
+            )
+        return slab
+
+
+def open_ct(path: str | Path) -> CtSeries:
+    """The CT series at ``path``: its geometry and slice files, no pixel data kept."""
+    items = [it for it in load_datasets(path) if it[1].get("Modality") == "CT"]
+    if not items:
+        return CtSeries(str(path), read_ct(path).geometry, ())  # read_ct says what is wrong
+    ordered, geom = series_geometry(items)
+    return CtSeries(str(ordered[0][0]), geom, tuple(Path(f) for f, _ in ordered))

@@ -90,8 +90,8 @@ def write_rt_dose(
     comment: str = "",
 ) -> Path:
     """Write ``dose_gy`` (on ``geometry``) as RT Dose in the SPECT's study and frame."""
-    dose = np.maximum(np.asarray(dose_gy, np.float64), 0.0)
-    scaling = float(dose.max()) / (2**32 - 1) if dose.max() > 0 else 1.0
+    peak = max(float(np.max(dose_gy)), 0.0)  # the maximum of the dose clipped at 0
+    scaling = peak / (2**32 - 1) if peak > 0 else 1.0
     ds = new_dataset(RT_DOSE_STORAGE, generate_uid())
     _copy_study(ds, spect)
     ds.Modality, ds.SeriesInstanceUID, ds.SeriesNumber = "RTDOSE", generate_uid(), 50
@@ -102,7 +102,10 @@ def write_rt_dose(
     ds.DoseGridScaling = ds_number(scaling)
     scaling = float(ds.DoseGridScaling)  # the value as written (DS has 16 characters)
     _set_geometry(ds, geometry)
-    stored = np.minimum(np.round(dose / scaling), 2**32 - 1).astype(np.uint32)
+    stored = np.empty(np.shape(dose_gy), np.uint32)
+    for k, plane in enumerate(dose_gy):  # a slice at a time: no float64 copy of the volume
+        dose = np.maximum(np.asarray(plane, np.float64), 0.0)
+        stored[k] = np.minimum(np.round(dose / scaling), 2**32 - 1)
     ds.NumberOfFrames, (ds.Rows, ds.Columns) = stored.shape[0], stored.shape[1:]
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 32, 32, 31, 0
