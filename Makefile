@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install sysdeps clean bench proto proto-lint
+.PHONY: run test lint typecheck pytest install sysdeps clean bench proto proto-lint fuzz fuzz-dicom
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,22 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.decision_bench
 	$(BIN)/python -m bench.grpc_bench
 	$(BIN)/python -m bench.memory_bench
+
+# The DICOM study reader's long fuzz pass: 10,000 mutated phantom studies, stopping at
+# 60 minutes and saying so if the count is not reached; prints the counts per outcome and
+# writes failing inputs to tests/fuzz/corpus/dicom/, which `make test` replays.
+fuzz-dicom: $(STAMP)
+	$(BIN)/python tests/fuzz/dicom_target.py --count 10000 --max-minutes 60
+
+# Fuzzing (tests/fuzz): 100,000 mutated inputs per text target (protocol, record, grpc) and
+# 10,000 DICOM studies (fuzz-dicom below), at most
+# 60 minutes each (FUZZ_MINUTES=… to shorten); counts per outcome; failing inputs are
+# written to tests/fuzz/corpus/<target>/, which `make test` replays; the counts go to
+# bench/RESULTS.md.
+FUZZ_COUNT ?= 100000
+fuzz: $(STAMP)
+	$(BIN)/python tests/fuzz/run.py --count $(FUZZ_COUNT) --record
+	$(BIN)/python tests/fuzz/dicom_target.py --count 10000 --max-minutes 60
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

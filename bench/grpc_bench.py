@@ -340,9 +340,13 @@ def _handler_parts(servicer: Any, request: Any) -> dict[str, Any]:
     from engine.record import _validator
     from protocol import canonical_json, sha256_hex
     from server import convert
+    from server._gen.flexmrt.v1 import decision_pb2
 
     protocol, record, as_of = servicer._inputs(request)
     answer = engine.decide(protocol, record, as_of)
+    response = decision_pb2.DecideNextActionResponse(
+        decision=convert.decision(answer), answer_json=canonical_json(answer)
+    )
     doc = json.loads(request.record_json)
     return {
         "whole handler (log on)": lambda: servicer.DecideNextAction(request, _Context()),
@@ -354,10 +358,10 @@ def _handler_parts(servicer: Any, request: Any) -> dict[str, Any]:
         "canonical JSON + sha256 of record and answer (log entry)": lambda: (
             canonical_json(record.doc),
             sha256_hex(record.doc),
-            canonical_json(answer),
+            canonical_json(answer.to_json()),
         ),
         "log entry appended (incl. the line above; durable)": lambda: servicer._append(
-            "next_action", protocol, record, as_of, answer
+            "next_action", protocol, record, as_of, answer, response
         ),
         "answer → proto (convert.decision)": lambda: convert.decision(answer),
     }

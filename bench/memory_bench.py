@@ -1,6 +1,6 @@
 """Peak memory of the commands that read a lot: audit verify, study, replay, dose.
 
-Usage: python -m bench.memory_bench [--smoke] [--results PATH]
+Usage: python -m bench.memory_bench [--smoke] [--results PATH] [--only dose] [--before REV]
 
 Each command runs in a fresh process; its peak RSS is that process's own VmHWM
 (``ru_maxrss`` of a child would include the parent's size at the fork). Inputs:
@@ -9,7 +9,8 @@ record with its own subject id, and that record's real answer), 10,000 record fi
 (the same record, one subject id each), a log of 10,000 distinct decisions for
 ``replay --log``, and the dose phantom at 256³ (CT at twice the in-plane
 resolution). The same commands also run from the tree of revision ``BEFORE``
-(before streaming and the in-place CT volume), in the same run.
+(before streaming and the in-place CT volume), or of ``--before REV``, in the same run.
+``--only dose`` measures the dose command alone (section ``memory-dose``).
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def make_log(path: Path, count: int) -> None:
             input_json = text.replace("@ID@", f"S{i:06d}")
             batch.append(
                 LogEntry(
-                    decision_id=answer["decision_id"],
+                    decision_id=answer.envelope.decision_id,
                     kind="next_action",
                     caller="bench",
                     subject_id=f"S{i:06d}",
@@ -107,7 +108,7 @@ def make_log(path: Path, count: int) -> None:
                     input_sha256=hashlib.sha256(input_json.encode()).hexdigest(),
                     as_of=AS_OF.isoformat(),
                     engine_version=engine.ENGINE_VERSION,
-                    answer_json=canonical_json(answer),
+                    answer_json=canonical_json(answer.to_json()),
                 )
             )
             if len(batch) == 2000 or i == count - 1:
@@ -158,8 +159,11 @@ class Row:
     argv: list[str]
 
 
-def rows(sizes: Sizes, tmp: Path) -> Iterator[Row]:
-    """The commands to measure (their inputs are made on the way)."""
+def rows(sizes: Sizes, tmp: Path, only: str | None = None) -> Iterator[Row]:
+    """The commands to measure (their inputs are made on the way); ``only``: dose alone."""
+    if only == "dose":
+        yield from _dose_rows(sizes, tmp)
+        return
     log = tmp / "audit.sqlite"
     make_log(log, sizes.entries)
     yield Row(
@@ -187,6 +191,10 @@ def rows(sizes: Sizes, tmp: Path) -> Iterator[Row]:
         200,
         ["replay", "--from", "flex-mrt", "--to", "pluvicto-label", "--log", str(decisions)],
     )
+    yield from _dose_rows(sizes, tmp)
+
+
+def _dose_rows(sizes: Sizes, tmp: Path) -> Iterator[Row]:
     if sizes.dose:
         work = f"{sizes.dose}³ SPECT, CT {2 * sizes.dose}²×{sizes.dose}"
         yield Row("dose", work, 800, _dose(sizes, tmp))
@@ -216,13 +224,15 @@ def _dose(sizes: Sizes, tmp: Path) -> list[str]:
     ]
 
 
-def measure(sizes: Sizes, before: bool) -> tuple[list[tuple[Row, tuple[float, float], Any]], bool]:
+def measure(
+    sizes: Sizes, before: str | None, only: str | None = None
+) -> tuple[list[tuple[Row, tuple[float, float], Any]], bool]:
     """(row, (s, MiB) now, (s, MiB) before or None) for every row; whether before ran."""
     out = []
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        old = extract(BEFORE, tmp) if before else None
-        for row in rows(sizes, tmp):
+        old = extract(before, tmp) if before else None
+        for row in rows(sizes, tmp, only):
             now = run(row.argv)
             then = _quiet(lambda row=row: run(row.argv, old)) if old else None  # type: ignore[misc]
             out.append((row, now, then))
@@ -236,8 +246,8 @@ def _quiet(fn: Callable[[], tuple[float, float]]) -> tuple[float, float] | None:
         return None
 
 
-def section(sizes: Sizes, before: bool) -> str:
-    results, ran_before = measure(sizes, before)
+def section(sizes: Sizes, before: str | None, only: str | None = None) -> str:
+    results, ran_before = measure(sizes, before, only)
     table = Table(["command", "input", "peak RSS MiB", "s", "before: MiB", "before: s", "target"])
     verdicts = []
     for row, (seconds, mib), then in results:
@@ -258,7 +268,8 @@ def section(sizes: Sizes, before: bool) -> str:
         "Peak RSS (VmHWM) of each command in a fresh process, one run each; seconds are wall "
         "time on a machine others share (indicative only). "
         + (
-            f"'before' is the same command from revision {BEFORE}, in the same run."
+            f"'before' is the same command from revision {before}, in the same run; "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end."
             if ran_before
             else "'before' not run at this size."
         )
@@ -277,10 +288,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="small inputs (CI)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="RESULTS.md to rewrite")
+    parser.add_argument("--only", choices=["dose"], help="measure this command alone")
+    parser.add_argument("--before", default=BEFORE, help="revision to compare with")
     args = parser.parse_args(argv)
     sizes = SMOKE if args.smoke else FULL
-    body = section(sizes, before=not args.smoke)
-    write_section("memory", body, args.results)
+    body = section(sizes, before=None if args.smoke else args.before, only=args.only)
+    write_section(f"memory-{args.only}" if args.only else "memory", body, args.results)
     print(body, flush=True)
     return 0
 

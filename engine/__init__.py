@@ -1,11 +1,23 @@
 """The rules engine: pure functions of (protocol, record, as_of) → explained answers.
 
-No file, network, environment or clock access: time arrives as ``as_of``. The
-same inputs give byte-identical canonical JSON, and every answer carries a
+No file, network, environment or clock access: time arrives as ``as_of``. Answers are
+typed values (``engine.answers``) with one ``to_json()``: the same inputs give
+byte-identical canonical JSON, and every answer carries a
 decision id derived from (protocol sha256, canonical input, as_of, engine version).
 """
 
 from .amendment import assess_amendment, compare_subject, summarise
+from .answers import (
+    AmendmentSummary,
+    Decision,
+    Eligibility,
+    Observation,
+    RuleEntry,
+    Schedule,
+    ScheduledEvent,
+    StudyStatus,
+    SubjectImpact,
+)
 from .bed import bed_per_cycle, kidney_bed
 from .decision import decide
 from .eligibility import eligibility
@@ -17,13 +29,23 @@ from .rules import evaluate_rule
 from .schedule import schedule
 from .study import study_status
 from .tristate import Outcome, RuleResult
+from .worklist import worklist
 
 __all__ = [
     "ENGINE_VERSION",
+    "AmendmentSummary",
+    "Decision",
+    "Eligibility",
+    "Observation",
     "Outcome",
     "Record",
     "RecordError",
+    "RuleEntry",
     "RuleResult",
+    "Schedule",
+    "ScheduledEvent",
+    "StudyStatus",
+    "SubjectImpact",
     "assess_amendment",
     "bed_per_cycle",
     "ckd_epi_2021",
@@ -41,4 +63,5 @@ __all__ = [
     "schedule",
     "study_status",
     "summarise",
+    "worklist",
 ]

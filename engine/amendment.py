@@ -10,98 +10,91 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import astuple
 from datetime import date
-from typing import Any
 
 from protocol import Protocol
 
+from .answers import (
+    AmendmentSummary,
+    Change,
+    Decision,
+    Eligibility,
+    RuleFlip,
+    SubjectImpact,
+    Verdict,
+)
 from .decision import decide
 from .eligibility import eligibility
+from .identity import protocol_ref
 from .record import Record
 
-__all__ = ["assess_amendment", "compare_subject"]
+__all__ = ["assess_amendment", "compare_subject", "summarise"]
 
-_FIELDS = ("action", "cycle", "activity_gbq")
+# The fields compared, in the order changes are listed.
+_FIELDS = ("eligibility", "action", "cycle", "activity_gbq", "cycles_remaining")
 
 
-def compare_subject(old: Protocol, new: Protocol, record: Record, as_of: date) -> dict[str, Any]:
+def compare_subject(old: Protocol, new: Protocol, record: Record, as_of: date) -> SubjectImpact:
     """One subject under both revisions: the flips and the rules behind them."""
     e_old, e_new = eligibility(old, record, as_of), eligibility(new, record, as_of)
     d_old, d_new = decide(old, record, as_of), decide(new, record, as_of)
-    changes = []
-    if e_old["outcome"] != e_new["outcome"]:
-        changes.append(_change("eligibility", e_old["outcome"], e_new["outcome"]))
-    for name in _FIELDS:
-        if d_old[name] != d_new[name]:
-            changes.append(_change(name, d_old[name], d_new[name]))
-    remaining = (_remaining(d_old), _remaining(d_new))
-    if remaining[0] != remaining[1]:
-        changes.append(_change("cycles_remaining", *remaining))
-    return {
-        "subject_id": record.subject_id,
-        "as_of": as_of.isoformat(),
-        "changed": bool(changes),
-        "changes": changes,
-        "rules": _rule_flips(e_old["criteria"], e_new["criteria"])
+    before, after = _verdict(e_old, d_old), _verdict(e_new, d_new)
+    changes = tuple(
+        Change(name, a, b)
+        for name, a, b in zip(_FIELDS, astuple(before), astuple(after), strict=True)
+        if a != b
+    )
+    return SubjectImpact(
+        subject_id=record.subject_id,
+        as_of=as_of,
+        changes=changes,
+        rules=_rule_flips(_criteria(e_old), _criteria(e_new))
         + _rule_flips(_rules(d_old), _rules(d_new)),
-        "old": {
-            "eligibility": e_old["outcome"],
-            **{k: d_old[k] for k in _FIELDS},
-            "cycles_remaining": remaining[0],
-        },
-        "new": {
-            "eligibility": e_new["outcome"],
-            **{k: d_new[k] for k in _FIELDS},
-            "cycles_remaining": remaining[1],
-        },
-    }
+        old=before,
+        new=after,
+    )
 
 
 def assess_amendment(
     old: Protocol, new: Protocol, cases: Iterable[tuple[Record, date]]
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[SubjectImpact]:
     """Yield one comparison per (record, as_of); see :func:`summarise` for the totals."""
     for record, as_of in cases:
         yield compare_subject(old, new, record, as_of)
 
 
-def summarise(old: Protocol, new: Protocol, results: list[dict[str, Any]]) -> dict[str, Any]:
-    kinds = Counter(c["field"] for r in results for c in r["changes"])
-    changed = sum(1 for r in results if r["changed"])
-    return {
-        "from": old.ref,
-        "to": new.ref,
-        "from_sha256": old.sha256,
-        "to_sha256": new.sha256,
-        "subjects": len(results),
-        "unchanged": len(results) - changed,
-        "changed": changed,
-        "by_kind": dict(sorted(kinds.items())),
-    }
+def summarise(old: Protocol, new: Protocol, results: list[SubjectImpact]) -> AmendmentSummary:
+    kinds = Counter(c.field for r in results for c in r.changes)
+    return AmendmentSummary(
+        old=protocol_ref(old),
+        new=protocol_ref(new),
+        subjects=len(results),
+        changed=sum(1 for r in results if r.changed),
+        by_kind=dict(sorted(kinds.items())),
+    )
 
 
-def _change(field: str, old: Any, new: Any) -> dict[str, Any]:
-    return {"field": field, "old": old, "new": new}
+def _verdict(e: Eligibility, d: Decision) -> Verdict:
+    kb = d.kidney_bed  # cycles_remaining None: no next cycle to project
+    remaining = None if kb is None or kb.cycles_remaining is None else int(kb.cycles_remaining)
+    return Verdict(e.outcome, d.action, d.cycle, d.activity_gbq, remaining)
 
 
-def _remaining(answer: dict[str, Any]) -> int | None:
-    kb = answer.get("kidney_bed")
-    left = None if kb is None else kb["cycles_remaining"]  # None: no next cycle to project
-    return None if left is None else int(left)
+def _criteria(answer: Eligibility) -> dict[str, str]:
+    return {c.id: c.outcome for c in answer.criteria}
 
 
-def _rules(answer: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {**r, "outcome": r["outcome"] if r in answer["checked"] else f"FIRED:{r['category']}"}
-        for r in [*answer["reasons"], *answer["checked"]]
-    ]
+def _rules(answer: Decision) -> dict[str, str]:
+    """Each rule's outcome: ``FIRED:category`` for a reason, its outcome if checked (of
+    entries sharing an id, the last one listed)."""
+    fired = {r.id: f"FIRED:{r.category}" for r in answer.reasons}
+    return {**fired, **{r.id: r.outcome for r in answer.checked}}
 
 
-def _rule_flips(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    before = {r["id"]: r["outcome"] for r in old}
-    after = {r["id"]: r["outcome"] for r in new}
-    return [
-        {"id": rule_id, "old": before.get(rule_id), "new": after.get(rule_id)}
-        for rule_id in sorted(set(before) | set(after))
-        if before.get(rule_id) != after.get(rule_id)
-    ]
+def _rule_flips(old: dict[str, str], new: dict[str, str]) -> tuple[RuleFlip, ...]:
+    return tuple(
+        RuleFlip(rule_id, old.get(rule_id), new.get(rule_id))
+        for rule_id in sorted(set(old) | set(new))
+        if old.get(rule_id) != new.get(rule_id)
+    )

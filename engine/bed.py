@@ -12,12 +12,13 @@ that cycle's BED is flagged estimated like a cycle without one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from protocol import KidneyLQ
 
+from .answers import KidneyBedCycle, KidneyBedView
 from .context import Context
 from .exact import compare
+from .record import Administration, Spect
 
 __all__ = ["KidneyBed", "bed_per_cycle", "kidney_bed"]
 
@@ -29,7 +30,7 @@ def bed_per_cycle(dose_gy: float, teff_h: float, alpha_beta_gy: float, t_rep_h: 
 
 @dataclass
 class KidneyBed:
-    cycles: list[dict[str, Any]]
+    cycles: tuple[KidneyBedCycle, ...]
     cumulative_gy: float
     projected_gy: float
     next_activity_gbq: float
@@ -43,17 +44,19 @@ class KidneyBed:
         """The next cycle would take the cumulative BED strictly above the cap."""
         return compare(self.projected_gy, ">", self.cap_gy)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "cycles": self.cycles,
-            "cumulative_gy": round(self.cumulative_gy, 4),
-            "projected_gy": round(self.projected_gy, 4),
-            "next_activity_gbq": round(self.next_activity_gbq, 4),
-            "cap_gy": self.cap_gy,
-            "cycles_remaining": self.cycles_remaining,
-            "estimated": self.estimated,
-            "reduced_activity_fits": self.reduced_fits,
-        }
+    def view(self, next_cycle: bool) -> KidneyBedView:
+        """The account as answers show it; the projection over the next cycle only where
+        ``next_cycle`` is possible."""
+        return KidneyBedView(
+            cycles=self.cycles,
+            cumulative_gy=round(self.cumulative_gy, 4),
+            projected_gy=round(self.projected_gy, 4) if next_cycle else None,
+            next_activity_gbq=round(self.next_activity_gbq, 4) if next_cycle else None,
+            cap_gy=self.cap_gy,
+            cycles_remaining=self.cycles_remaining if next_cycle else None,
+            estimated=self.estimated,
+            reduced_activity_fits=self.reduced_fits if next_cycle else None,
+        )
 
 
 def kidney_bed(ctx: Context, next_activity_gbq: float) -> KidneyBed | None:
@@ -63,8 +66,8 @@ def kidney_bed(ctx: Context, next_activity_gbq: float) -> KidneyBed | None:
         return None
     gy_per_gbq, own = _patient_gy_per_gbq(ctx, lq)
     teff_next = _mean_teff(ctx, lq)
-    cycles = [_cycle(ctx, a, gy_per_gbq, lq) for a in ctx.administrations]
-    cumulative = sum(c["bed_gy"] for c in cycles)
+    cycles = tuple(_cycle(ctx, a, gy_per_gbq, lq) for a in ctx.administrations)
+    cumulative = sum(c.bed_gy for c in cycles)
     per_next = bed_per_cycle(
         next_activity_gbq * gy_per_gbq, teff_next, lq.alpha_beta_gy, lq.repair_half_time_h
     )
@@ -73,7 +76,7 @@ def kidney_bed(ctx: Context, next_activity_gbq: float) -> KidneyBed | None:
     )
     left = max(ctx.max_cycles - ctx.cycles_given, 0)
     fit = _cycles_fitting(cumulative, per_next, lq.cap_gy, left)
-    estimated = not own or any(c["dose_estimated"] or c["teff_estimated"] for c in cycles)
+    estimated = not own or any(c.dose_estimated or c.teff_estimated for c in cycles)
     return KidneyBed(
         cycles,
         cumulative,
@@ -110,25 +113,26 @@ def _mean_teff(ctx: Context, lq: KidneyLQ) -> float:
     return sum(values) / len(values) if values else lq.effective_half_life_h
 
 
-def _scan(ctx: Context, cycle: int) -> Any:
+def _scan(ctx: Context, cycle: int) -> Spect | None:
     return next((s for s in ctx.record.spect or () if s.cycle == cycle), None)
 
 
-def _cycle(ctx: Context, admin: Any, gy_per_gbq: float, lq: KidneyLQ) -> dict[str, Any]:
+def _cycle(ctx: Context, admin: Administration, gy_per_gbq: float, lq: KidneyLQ) -> KidneyBedCycle:
     scan = _scan(ctx, admin.cycle)
-    measured = scan is not None and scan.kidney_dose_gy is not None
-    dose = scan.kidney_dose_gy if measured else admin.activity_gbq * gy_per_gbq
+    measured_gy = scan.kidney_dose_gy if scan is not None else None
+    measured = measured_gy is not None
+    dose = measured_gy if measured_gy is not None else admin.activity_gbq * gy_per_gbq
     teff = scan.kidney_teff_h if scan is not None and scan.kidney_teff_h else None
     population = scan is not None and scan.teff_source == "population"
     bed = bed_per_cycle(
         dose, teff or lq.effective_half_life_h, lq.alpha_beta_gy, lq.repair_half_time_h
     )
-    return {
-        "cycle": admin.cycle,
-        "activity_gbq": round(admin.activity_gbq, 4),
-        "dose_gy": round(dose, 4),
-        "teff_h": teff or lq.effective_half_life_h,
-        "bed_gy": bed,
-        "dose_estimated": not measured,
-        "teff_estimated": teff is None or population,
-    }
+    return KidneyBedCycle(
+        cycle=admin.cycle,
+        activity_gbq=round(admin.activity_gbq, 4),
+        dose_gy=round(dose, 4),
+        teff_h=teff or lq.effective_half_life_h,
+        bed_gy=bed,
+        dose_estimated=not measured,
+        teff_estimated=teff is None or population,
+    )

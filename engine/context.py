@@ -7,15 +7,19 @@ administration + interval, holiday time excluded), baseline values.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
+from itertools import pairwise
 from typing import Any
 
 from protocol import Protocol
 from protocol.durations import Duration, add_duration
 
 from .activity import ActivityJudgement, activity_bands, judge_activity
+from .answers import Observation
 from .errors import Issue, RecordError
 from .record import Administration, Holiday, Lab, Record
 
@@ -164,21 +168,29 @@ class Context:
         """The reference day for baseline values: cycle 1, else as_of."""
         return self.first_admin.day if self.first_admin else self.as_of
 
+    @cached_property
+    def _lab_series(self) -> dict[str, _LabSeries]:
+        """The record's labs by test code, built once per context (see ``_LabSeries``)."""
+        by_test: dict[str, list[Lab]] = {}
+        for lab in self.record.labs or ():
+            by_test.setdefault(lab.test, []).append(lab)
+        return {test: _LabSeries(tuple(labs)) for test, labs in by_test.items()}
+
     def labs(self, test: str) -> list[Lab]:
-        return [lab for lab in self.record.labs or () if lab.test == test]
+        """Results of ``test`` in the record's order (by time of the result)."""
+        series = self._lab_series.get(test)
+        return list(series.labs) if series else []
 
     def latest_lab(self, test: str, within: Duration | None, at: date | None = None) -> Lab | None:
+        """The last result of ``test`` dated on or before ``at`` (default as_of) and, with
+        ``within``, inside the look-back window ending on ``at``."""
+        series = self._lab_series.get(test)
         at = at or self.as_of
-        start = window_start(at, within)
-        candidates = [
-            x for x in self.labs(test) if x.day <= at and (start is None or x.day >= start)
-        ]
-        return candidates[-1] if candidates else None
+        return series.latest(at, window_start(at, within)) if series else None
 
     def baseline_lab(self, test: str) -> Lab | None:
         """Latest result of ``test`` on or before cycle 1 (the baseline)."""
-        candidates = [x for x in self.labs(test) if x.day <= self.baseline_day]
-        return candidates[-1] if candidates else None
+        return self.latest_lab(test, None, self.baseline_day)
 
     def age_on(self, day: date) -> float | None:
         rec = self.record
@@ -188,17 +200,52 @@ class Context:
         return rec.age_years
 
 
+@dataclass(frozen=True)
+class _LabSeries:
+    """One test's results in record order, with their days for binary search.
+
+    A record orders its results by their local date-time in its zone (see
+    ``engine.record``), so their calendar days never decrease and the last result on or
+    before a day is found by bisection. A series whose days are out of order (a record
+    not built that way) is searched by a plain scan: an answer never depends on the index.
+    """
+
+    labs: tuple[Lab, ...]
+
+    @cached_property
+    def days(self) -> list[date] | None:
+        """Each result's day, or None when the days are not in order."""
+        days = [lab.day for lab in self.labs]
+        ordered = all(a <= b for a, b in pairwise(days))
+        return days if ordered else None
+
+    def latest(self, at: date, start: date | None) -> Lab | None:
+        """The last result dated in [start, at] (no lower bound when ``start`` is None)."""
+        if self.days is None:
+            return scan_latest(self.labs, at, start)
+        i = bisect_right(self.days, at)
+        if i == 0 or (start is not None and self.days[i - 1] < start):
+            return None
+        return self.labs[i - 1]
+
+
+def scan_latest(labs: Sequence[Lab], at: date, start: date | None) -> Lab | None:
+    """The last of ``labs`` (in their order) dated in [start, at], by a plain scan."""
+    candidates = [x for x in labs if x.day <= at and (start is None or x.day >= start)]
+    return candidates[-1] if candidates else None
+
+
 def window_start(at: date, within: Duration | None) -> date | None:
     """First day of a look-back window ending on ``at`` (inclusive, calendar days)."""
     return None if within is None else add_duration(at, within, -1)
 
 
-def lab_evidence(lab: Lab, name: str | None = None) -> dict[str, Any]:
-    return {
-        "what": name or lab.test,
-        "value": round(lab.value, 6),
-        "unit": lab.unit,
-        "reported": lab.reported,
-        "date": lab.day.isoformat(),
-        "pointer": f"/labs/{lab.index}",
-    }
+def lab_evidence(lab: Lab, name: str | None = None) -> Observation:
+    return Observation(
+        what=name or lab.test,
+        value=round(lab.value, 6),
+        unit=lab.unit,
+        reported=lab.reported,
+        date=lab.day.isoformat(),
+        pointer=f"/labs/{lab.index}",
+    )

@@ -8,13 +8,23 @@ withhold > need_data > holiday > administer). Every rule that fired is listed in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
 from protocol import Protocol
-from protocol.durations import add_duration
+from protocol.durations import Duration, add_duration
 
+from .answers import (
+    Decision,
+    DueWindow,
+    KidneyBedView,
+    Observation,
+    OrganAtRiskView,
+    RuleEntry,
+    TreatmentResponse,
+)
 from .bed import KidneyBed, kidney_bed
 from .context import Context
 from .eligibility import criterion_entry
@@ -50,39 +60,30 @@ _ARM_SCHEDULE = "ARM-SCHEDULE"
 # Winning categories after which no further cycle is possible, and the kidney BED fields that
 # describe that next cycle.
 _NO_NEXT_CYCLE = ("stop", "discontinue", "completed")
-_PROJECTION_KEYS = (
-    "projected_gy",
-    "next_activity_gbq",
-    "cycles_remaining",
-    "reduced_activity_fits",
-    "projected_u_gy",
-    "projected_interval_gy",
-    "cycles_remaining_range",
-)
 
 
 @dataclass
 class _Fired:
     category: str
     action: str
-    entry: dict[str, Any]
+    entry: RuleEntry
 
 
 @dataclass
 class _State:
     ctx: Context
     fired: list[_Fired] = field(default_factory=list)
-    checked: list[dict[str, Any]] = field(default_factory=list)
+    checked: list[RuleEntry] = field(default_factory=list)
     activity: float = 0.0
     confirm_psa_by: date | None = None
 
-    def add(self, category: str, entry: dict[str, Any], action: str | None = None) -> None:
-        entry = {**entry, "category": category}
-        self.fired.append(_Fired(category, action or _CATEGORY_ACTION[category], entry))
+    def add(self, category: str, entry: RuleEntry, action: str | None = None) -> None:
+        action = action or _CATEGORY_ACTION[category]
+        self.fired.append(_Fired(category, action, entry.in_category(category)))
 
     def rule(
         self,
-        criterion: dict[str, Any],
+        criterion: Mapping[str, Any],
         kind: str,
         result: RuleResult,
         category: str,
@@ -98,14 +99,14 @@ class _State:
             self.checked.append(entry)
 
 
-def decide(protocol: Protocol, record: Record, as_of: date) -> dict[str, Any]:
+def decide(protocol: Protocol, record: Record, as_of: date) -> Decision:
     """What happens next for this patient on ``as_of``, and why."""
     ctx = Context.of(protocol, record, as_of)
     state = _State(ctx)
     if ctx.arm is None:
         state.add(
             "need_data",
-            _entry(
+            RuleEntry.decision_rule(
                 "NOT-RANDOMISED",
                 "The patient has no randomisation.",
                 protocol.doc["decision"],
@@ -131,7 +132,7 @@ def decide(protocol: Protocol, record: Record, as_of: date) -> dict[str, Any]:
         if heading_to_dose:
             state.add(
                 "administer",
-                _entry(
+                RuleEntry.decision_rule(
                     _ARM_SCHEDULE,
                     f"Cycle {ctx.cycles_given + 1} of up to {ctx.max_cycles} ({ctx.arm['name']}).",
                     ctx.arm,
@@ -143,28 +144,6 @@ def decide(protocol: Protocol, record: Record, as_of: date) -> dict[str, Any]:
 
 def _kidneys(organs: tuple[OrganAccount, ...]) -> OrganAccount | None:
     return next((o for o in organs if o.organ.id == "kidneys"), None)
-
-
-def _entry(
-    rule_id: str,
-    text: str,
-    sourced: dict[str, Any],
-    outcome: str = "MET",
-    observed: list[dict[str, Any]] | None = None,
-    missing: list[str] | None = None,
-    notes: list[str] | None = None,
-) -> dict[str, Any]:
-    return {
-        "id": rule_id,
-        "kind": "decision",
-        "text": text,
-        "outcome": outcome,
-        "observed": observed or [],
-        "missing": missing or [],
-        "notes": notes or [],
-        "source": sourced.get("source", {}),
-        "verification": sourced.get("verification", ""),
-    }
 
 
 def _stop_rules(state: _State) -> None:
@@ -183,15 +162,8 @@ def _stop_rules(state: _State) -> None:
 
 def _completed(state: _State) -> None:
     ctx = state.ctx
-    observed = [
-        {
-            "what": "cycles given",
-            "value": ctx.cycles_given,
-            "unit": "count",
-            "pointer": "/administrations",
-        }
-    ]
-    entry = _entry(
+    observed = [Observation("cycles given", ctx.cycles_given, "count", pointer="/administrations")]
+    entry = RuleEntry.decision_rule(
         "ARM-MAX-CYCLES",
         f"Maximum of {ctx.max_cycles} cycles in arm {ctx.record.arm!r}.",
         ctx.arm or {},
@@ -200,7 +172,7 @@ def _completed(state: _State) -> None:
     if ctx.cycles_given >= ctx.max_cycles:
         state.add("completed", entry)
     else:
-        state.checked.append({**entry, "outcome": "NOT_MET"})
+        state.checked.append(replace(entry, outcome="NOT_MET"))
 
 
 def _holiday_rules(state: _State) -> bool:
@@ -217,14 +189,14 @@ def _holiday_rules(state: _State) -> bool:
     return True
 
 
-def _holiday_decision_point(ctx: Context, holidays: dict[str, Any]) -> bool:
+def _holiday_decision_point(ctx: Context, holidays: Mapping[str, Any]) -> bool:
     after = ctx.protocol.raw(holidays["assess_after_cycles"])[0]
     last = ctx.last_admin
     started_since = any(h.start >= last.day for h in ctx.holidays) if last else True
     return ctx.cycles_given in after and not started_since
 
 
-def _on_holiday(state: _State, holidays: dict[str, Any]) -> bool:
+def _on_holiday(state: _State, holidays: Mapping[str, Any]) -> bool:
     ctx = state.ctx
     assert ctx.open_holiday is not None
     start = ctx.open_holiday.start
@@ -248,7 +220,7 @@ def _on_holiday(state: _State, holidays: dict[str, Any]) -> bool:
         notes += [f"{i.what} due {i.due}" for i in surveyed if not i.overdue]
         state.add(
             "holiday",
-            _entry(
+            RuleEntry.decision_rule(
                 "HOL-CONTINUE",
                 f"On treatment holiday since {start}; no progression.",
                 holidays["restart"],
@@ -264,7 +236,7 @@ def _on_holiday(state: _State, holidays: dict[str, Any]) -> bool:
     ):
         state.add(
             "need_data",
-            _entry(
+            RuleEntry.decision_rule(
                 "HOL-SURVEILLANCE",
                 "PSMA PET/CT surveillance is overdue.",
                 holidays["restart"],
@@ -275,7 +247,7 @@ def _on_holiday(state: _State, holidays: dict[str, Any]) -> bool:
     return False
 
 
-def _overdue_items(state: _State, holidays: dict[str, Any], surveyed: list[Surveyed]) -> None:
+def _overdue_items(state: _State, holidays: Mapping[str, Any], surveyed: list[Surveyed]) -> None:
     """One NEED_DATA entry naming every surveillance item past its due date + the grace."""
     overdue = [i for i in surveyed if i.overdue]
     if not overdue:
@@ -283,13 +255,13 @@ def _overdue_items(state: _State, holidays: dict[str, Any], surveyed: list[Surve
     protocol = state.ctx.protocol
     grace = protocol.duration(holidays["surveillance_grace"])
     ref = holidays["surveillance_grace"]
-    sourced: dict[str, Any] = holidays["restart"]
+    sourced: Mapping[str, Any] = holidays["restart"]
     if isinstance(ref, dict) and "param" in ref:
         param = protocol.parameter(ref["param"])
         sourced = {"source": param.source, "verification": param.verification}
     state.add(
         "need_data",
-        _entry(
+        RuleEntry.decision_rule(
             "HOL-SURVEILLANCE",
             f"Holiday surveillance more than {grace.human()} past its due date: "
             + ", ".join(i.what for i in overdue)
@@ -302,7 +274,7 @@ def _overdue_items(state: _State, holidays: dict[str, Any], surveyed: list[Surve
     )
 
 
-def _surveillance_interval(ctx: Context) -> Any:
+def _surveillance_interval(ctx: Context) -> Duration | None:
     for item in ctx.protocol.doc["schedules"].get("holiday", []):
         if item["id"] == "psma_pet" and "every" in item:
             return ctx.protocol.duration(item["every"])
@@ -324,28 +296,22 @@ def _dose_gates(state: _State) -> None:
         entry = _toxicity_entry(finding)
         if finding.action == "reduce_next":
             state.activity = ctx.reduced_activity
-            state.add(
-                "administer",
-                {**entry, "notes": [*finding.notes, f"activity {ctx.reduced_activity:g} GBq"]},
-            )
+            state.add("administer", entry.noted(f"activity {ctx.reduced_activity:g} GBq"))
         else:
             if finding.then_reduce:  # the next cycle, once recovered, is a reduced one
                 state.activity = ctx.reduced_activity
             state.add("discontinue" if finding.action == "discontinue" else "withhold", entry)
 
 
-def _toxicity_entry(finding: ToxicityFinding) -> dict[str, Any]:
-    return {
-        "id": f"TOX-{finding.id.upper().replace('_', '-')}",
-        "kind": "toxicity",
-        "text": " ".join(finding.text.split()),
-        "outcome": "MET",
-        "observed": finding.observed,
-        "missing": [],
-        "notes": finding.notes,
-        "source": finding.source,
-        "verification": finding.verification,
-    }
+def _toxicity_entry(finding: ToxicityFinding) -> RuleEntry:
+    return RuleEntry.toxicity(
+        finding.id,
+        finding.text,
+        finding.observed,
+        finding.notes,
+        finding.source,
+        finding.verification,
+    )
 
 
 _VERDICT = {"discontinue": "DISCONTINUE", "withhold": "WITHHOLD", "reduce_next": "a reduction"}
@@ -358,10 +324,7 @@ def _after_last_cycle(state: _State) -> None:
     note = "after the last cycle: {} would apply to a further cycle; none is due"
     for finding in assess_toxicities(ctx):
         entry = _toxicity_entry(finding)
-        state.add(
-            "completed",
-            {**entry, "notes": [*entry["notes"], note.format(_VERDICT[finding.action])]},
-        )
+        state.add("completed", entry.noted(note.format(_VERDICT[finding.action])))
     for rule in ctx.protocol.doc["stop_rules"]:
         if rule["reason"] != "progression" or "treatment" not in rule["phases"]:
             continue
@@ -370,8 +333,7 @@ def _after_last_cycle(state: _State) -> None:
         result = Evaluator(ctx).evaluate(rule["rule"])
         if result.outcome is Outcome.MET:
             entry = criterion_entry(rule, f"stop:{rule['reason']}", result)
-            entry["notes"] = [*entry["notes"], "progression after the last cycle"]
-            state.add("completed", entry)
+            state.add("completed", entry.noted("progression after the last cycle"))
 
 
 def _activity_deviations(state: _State) -> None:
@@ -384,7 +346,7 @@ def _activity_deviations(state: _State) -> None:
     deviations = [j for j in ctx.activity_judgements if j.deviation]
     if not deviations:
         state.checked.append(
-            _entry(
+            RuleEntry.decision_rule(
                 "ACTIVITY-DEVIATION",
                 "Every cycle given within its activity band.",
                 bands,
@@ -401,7 +363,7 @@ def _activity_deviations(state: _State) -> None:
         )
         state.add(
             "administer",
-            _entry(
+            RuleEntry.decision_rule(
                 "ACTIVITY-DEVIATION",
                 f"Cycle {a.cycle} given at {a.activity_gbq:g} GBq, {j.deviation}: "
                 f"counted as {level}, and a deviation.",
@@ -411,14 +373,14 @@ def _activity_deviations(state: _State) -> None:
         )
 
 
-def _activity_evidence(a: Administration) -> dict[str, Any]:
-    return {
-        "what": f"cycle {a.cycle} activity",
-        "value": round(a.activity_gbq, 6),
-        "unit": "GBq",
-        "date": a.day.isoformat(),
-        "pointer": f"/administrations/{a.index}",
-    }
+def _activity_evidence(a: Administration) -> Observation:
+    return Observation(
+        f"cycle {a.cycle} activity",
+        round(a.activity_gbq, 6),
+        "GBq",
+        date=a.day.isoformat(),
+        pointer=f"/administrations/{a.index}",
+    )
 
 
 def _kidney_cap(state: _State, account: KidneyBed, kidneys: OrganAccount | None) -> None:
@@ -426,15 +388,15 @@ def _kidney_cap(state: _State, account: KidneyBed, kidneys: OrganAccount | None)
     kb = ctx.protocol.doc["organ_limits"]["kidney_bed"]
     u = None if kidneys is None else kidneys.projected_u("bed")
     observed = [
-        {"what": "cumulative kidney BED", "value": round(account.cumulative_gy, 4), "unit": "Gy"},
-        {
-            "what": f"projected kidney BED after cycle {ctx.cycles_given + 1} at "
+        Observation("cumulative kidney BED", round(account.cumulative_gy, 4), "Gy"),
+        Observation(
+            f"projected kidney BED after cycle {ctx.cycles_given + 1} at "
             f"{account.next_activity_gbq:g} GBq",
-            "value": round(account.projected_gy, 4),
-            "unit": "Gy",
-            "estimated": account.estimated,
-        },
-        {"what": "cap", "value": account.cap_gy, "unit": "Gy"},
+            round(account.projected_gy, 4),
+            "Gy",
+            estimated=account.estimated,
+        ),
+        Observation("cap", account.cap_gy, "Gy"),
     ]
     if account.exceeded:
         fits = (
@@ -444,7 +406,7 @@ def _kidney_cap(state: _State, account: KidneyBed, kidneys: OrganAccount | None)
         )
         state.add(
             "kidney_cap",
-            _entry(
+            RuleEntry.decision_rule(
                 "KIDNEY-BED-CAP",
                 "Cumulative kidney BED would exceed the "
                 f"{account.cap_gy:g} Gy cap: regimen curtailed.",
@@ -457,7 +419,7 @@ def _kidney_cap(state: _State, account: KidneyBed, kidneys: OrganAccount | None)
         _kidney_cap_indeterminate(state, account, kidneys, u, observed)
     else:
         state.checked.append(
-            _entry(
+            RuleEntry.decision_rule(
                 "KIDNEY-BED-CAP",
                 f"Projected kidney BED within the {account.cap_gy:g} Gy cap.",
                 kb,
@@ -477,7 +439,7 @@ def _kidney_cap_indeterminate(
     account: KidneyBed,
     kidneys: OrganAccount,
     u: float,
-    observed: list[dict[str, Any]],
+    observed: list[Observation],
 ) -> None:
     """The cap rule is INDETERMINATE: the interval BED ± k·u straddles the cap."""
     low, high = account.projected_gy - COVERAGE_K * u, account.projected_gy + COVERAGE_K * u
@@ -490,7 +452,7 @@ def _kidney_cap_indeterminate(
     }
     state.add(
         "need_data",
-        _entry(
+        RuleEntry.decision_rule(
             "KIDNEY-BED-CAP",
             f"Projected kidney BED {account.projected_gy:.2f} Gy is under the "
             f"{account.cap_gy:g} Gy cap, but its interval {low:.2f}–{high:.2f} Gy "
@@ -499,11 +461,7 @@ def _kidney_cap_indeterminate(
             outcome="INDETERMINATE",
             observed=[
                 *observed,
-                {
-                    "what": "projected kidney BED standard uncertainty",
-                    "value": round(u, 4),
-                    "unit": "Gy",
-                },
+                Observation("projected kidney BED standard uncertainty", round(u, 4), "Gy"),
             ],
             missing=[settling_measurement(kidneys)],
             notes=[
@@ -514,7 +472,7 @@ def _kidney_cap_indeterminate(
     )
 
 
-def _due(ctx: Context, action: str) -> dict[str, str] | None:
+def _due(ctx: Context, action: str) -> DueWindow | None:
     if action not in ("ADMINISTER", "RESTART", "WITHHOLD", "NEED_DATA") or ctx.arm is None:
         return None
     if ctx.phase == "follow_up":
@@ -524,11 +482,7 @@ def _due(ctx: Context, action: str) -> dict[str, str] | None:
     else:
         target = ctx.due or ctx.record.randomised_on or ctx.as_of
     window = ctx.window
-    return {
-        "target": target.isoformat(),
-        "window_start": add_duration(target, window, -1).isoformat(),
-        "window_end": add_duration(target, window).isoformat(),
-    }
+    return DueWindow(target, add_duration(target, window, -1), add_duration(target, window))
 
 
 def _answer(
@@ -537,7 +491,7 @@ def _answer(
     state: _State,
     account: KidneyBed | None,
     organs: tuple[OrganAccount, ...],
-) -> dict[str, Any]:
+) -> Decision:
     ctx = state.ctx
     order = protocol.doc["decision"]["precedence"]
     fired = sorted(state.fired, key=lambda f: order.index(f.category))
@@ -545,51 +499,50 @@ def _answer(
     action = winner.action
     doses = action in ("ADMINISTER", "RESTART")
     if not doses:  # the arm's schedule is a reason only for giving the cycle it names
-        fired = [f for f in fired if f.entry["id"] != _ARM_SCHEDULE]
+        fired = [f for f in fired if f.entry.id != _ARM_SCHEDULE]
     next_cycle = ctx.cycles_given + 1 if ctx.arm and ctx.phase != "follow_up" else None
     due = _due(ctx, action)
-    missing = [m for f in fired if f.category == "need_data" for m in f.entry["missing"]]
+    missing = [m for f in fired if f.category == "need_data" for m in f.entry.missing]
     needed_by = _needed_by(ctx, action, due)
     if needed_by:
         missing = [f"{m} (needed by {needed_by})" for m in missing]
     surveillance = _surveillance(ctx, action, state.confirm_psa_by)
-    recheck_on = _recheck_on(ctx, action)
-    return {
-        **envelope("decision", protocol, record, ctx.as_of),
-        "action": action,
-        "phase": ctx.phase if ctx.arm else None,
-        "arm": ctx.record.arm,
-        "cycle": next_cycle if action not in ("COMPLETED", "DISCONTINUE") else None,
-        "cycles_given": ctx.cycles_given,
-        "activity_gbq": round(state.activity, 4) if doses else None,
-        "due": due,
-        "reasons": [f.entry for f in fired],
-        "checked": state.checked,
-        "kidney_bed": _kidney_bed_view(account, winner.category, _kidneys(organs), ctx),
-        "organs_at_risk": _organs_view(organs, winner.category, ctx),
-        "missing": missing,
-        "next_surveillance": _iso(surveillance.get("psma_pet")),
-        "surveillance_due": {k: v.isoformat() for k, v in surveillance.items()} or None,
-        "confirm_psa_by": _iso(state.confirm_psa_by) if surveillance else None,
-        "recheck_on": _iso(recheck_on),
-        "needed_by": _iso(needed_by),
-        "response": _response(ctx) if ctx.arm else None,
-    }
+    return Decision(
+        envelope=envelope("decision", protocol, record, ctx.as_of),
+        action=action,
+        phase=ctx.phase if ctx.arm else None,
+        arm=ctx.record.arm,
+        cycle=next_cycle if action not in ("COMPLETED", "DISCONTINUE") else None,
+        cycles_given=ctx.cycles_given,
+        activity_gbq=round(state.activity, 4) if doses else None,
+        due=due,
+        reasons=tuple(f.entry for f in fired),
+        checked=tuple(state.checked),
+        kidney_bed=_kidney_bed_view(account, winner.category, _kidneys(organs), ctx),
+        missing=tuple(missing),
+        next_surveillance=surveillance.get("psma_pet"),
+        surveillance_due=surveillance or None,
+        confirm_psa_by=state.confirm_psa_by if surveillance else None,
+        recheck_on=_recheck_on(ctx, action),
+        needed_by=needed_by,
+        response=_response(ctx) if ctx.arm else None,
+        organs_at_risk=_organs_view(organs, winner.category, ctx),
+    )
 
 
 def _organs_view(
     organs: tuple[OrganAccount, ...], winner: str, ctx: Context
-) -> list[dict[str, Any]] | None:
+) -> tuple[OrganAtRiskView, ...] | None:
     """Every organ at risk of the protocol; projections only where a next cycle is possible."""
     if not organs or ctx.arm is None:
         return None
     project = winner not in _NO_NEXT_CYCLE and ctx.phase != "follow_up"
-    return [o.to_json(with_projection=project) for o in organs]
+    return tuple(o.view(with_projection=project) for o in organs)
 
 
 def _kidney_bed_view(
     account: KidneyBed | None, winner: str, kidneys: OrganAccount | None, ctx: Context
-) -> dict[str, Any] | None:
+) -> KidneyBedView | None:
     """The kidney BED account; its projection over the next cycle only where a next cycle is
     possible (not after death, withdrawal, a discontinuation for another reason or the last
     cycle). When the kidney cap itself discontinues, the projection is its evidence and stays.
@@ -597,42 +550,36 @@ def _kidney_bed_view(
     cycle, and the range of cycles that fit (at its upper and lower bound)."""
     if account is None:
         return None
-    view = account.as_dict()
-    view.update(_kidney_interval(account, kidneys, ctx))
-    if winner in _NO_NEXT_CYCLE:
-        view.update({key: None for key in _PROJECTION_KEYS})
-    return view
+    next_cycle = winner not in _NO_NEXT_CYCLE
+    view = account.view(next_cycle=next_cycle)
+    return replace(view, **_kidney_interval(account, kidneys, ctx, next_cycle))
 
 
 def _kidney_interval(
-    account: KidneyBed, kidneys: OrganAccount | None, ctx: Context
+    account: KidneyBed, kidneys: OrganAccount | None, ctx: Context, next_cycle: bool
 ) -> dict[str, Any]:
+    """The kidney BED view's uncertainty fields (all None without uncertainty data; the
+    projected ones None where no next cycle is possible)."""
     u_now = None if kidneys is None else kidneys.cumulative_u("bed")
     u = None if kidneys is None else kidneys.projected_u("bed")
     if kidneys is None or u is None:
-        return dict.fromkeys(
-            ("cumulative_u_gy", "projected_u_gy", "projected_interval_gy", "cycles_remaining_range")
-        )
+        return {}
+    out: dict[str, Any] = {"cumulative_u_gy": None if u_now is None else round(u_now, 4)}
+    if not next_cycle:
+        return out
     left = max(ctx.max_cycles - ctx.cycles_given, 0)
-    span = cycles_fitting_range(kidneys, account.cap_gy, left)
     low, high = account.projected_gy - COVERAGE_K * u, account.projected_gy + COVERAGE_K * u
-    return {
-        "cumulative_u_gy": None if u_now is None else round(u_now, 4),
-        "projected_u_gy": round(u, 4),
-        "projected_interval_gy": [round(low, 4), round(high, 4)],
-        "cycles_remaining_range": None if span is None else list(span),
-    }
+    out["projected_u_gy"] = round(u, 4)
+    out["projected_interval_gy"] = (round(low, 4), round(high, 4))
+    out["cycles_remaining_range"] = cycles_fitting_range(kidneys, account.cap_gy, left)
+    return out
 
 
-def _iso(day: date | None) -> str | None:
-    return day.isoformat() if day else None
-
-
-def _needed_by(ctx: Context, action: str, due: dict[str, str] | None) -> date | None:
+def _needed_by(ctx: Context, action: str, due: DueWindow | None) -> date | None:
     """By when missing data are needed: the next cycle's window opening (or as_of)."""
     if action != "NEED_DATA" or not due:
         return None
-    return max(date.fromisoformat(due["window_start"]), ctx.as_of)
+    return max(due.window_start, ctx.as_of)
 
 
 def _surveillance(ctx: Context, action: str, confirm_psa_by: date | None) -> dict[str, date]:
@@ -657,7 +604,7 @@ def _recheck_on(ctx: Context, action: str) -> date | None:
     return ctx.as_of + timedelta(days=round(days))
 
 
-def _response(ctx: Context) -> dict[str, Any]:
+def _response(ctx: Context) -> TreatmentResponse:
     status = psa_status(ctx)
     base, latest = status.baseline, status.latest
     change = status.change(base) if base else None
@@ -666,15 +613,15 @@ def _response(ctx: Context) -> dict[str, Any]:
     psa50 = ctx.protocol.quantity(params["psa50"], "percent")
     psa90 = ctx.protocol.quantity(params["psa90"], "percent")
     tumour, _, _ = tumour_change(ctx, "latest", "cycle1")
-    return {
-        "psa_baseline": base.value if base else None,
-        "psa_latest": latest.value if latest else None,
-        "psa_nadir": status.nadir.value if status.nadir else None,
-        "psa_change_from_baseline_pct": None if change is None else round(change, 2),
-        "psa_change_from_nadir_pct": None if from_nadir is None else round(from_nadir, 2),
-        "psa50": None if change is None else compare(change, "<=", psa50),
-        "psa90": None if change is None else compare(change, "<=", psa90),
-        "pcwg3": pcwg3(ctx).status,
-        "tumour_volume_change_pct": None if tumour is None else round(tumour, 2),
-        "recip": recip(ctx).category,
-    }
+    return TreatmentResponse(
+        psa_baseline=base.value if base else None,
+        psa_latest=latest.value if latest else None,
+        psa_nadir=status.nadir.value if status.nadir else None,
+        psa_change_from_baseline_pct=None if change is None else round(change, 2),
+        psa_change_from_nadir_pct=None if from_nadir is None else round(from_nadir, 2),
+        psa50=None if change is None else compare(change, "<=", psa50),
+        psa90=None if change is None else compare(change, "<=", psa90),
+        pcwg3=pcwg3(ctx).status,
+        tumour_volume_change_pct=None if tumour is None else round(tumour, 2),
+        recip=recip(ctx).category,
+    )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from protocol import Protocol
 
+from .answers import Eligibility, RuleEntry
 from .context import Context
 from .identity import envelope
 from .record import Record
@@ -16,22 +18,14 @@ from .tristate import Outcome, RuleResult
 __all__ = ["criterion_entry", "eligibility"]
 
 
-def criterion_entry(criterion: dict[str, Any], kind: str, result: RuleResult) -> dict[str, Any]:
+def criterion_entry(criterion: Mapping[str, Any], kind: str, result: RuleResult) -> RuleEntry:
     """The explained form of one evaluated criterion (also used for decision rules)."""
-    return {
-        "id": criterion["id"],
-        "kind": kind,
-        "text": " ".join(str(criterion["text"]).split()),
-        "outcome": result.outcome.value,
-        "observed": result.observed,
-        "missing": result.missing,
-        "notes": result.notes,
-        "source": criterion["source"],
-        "verification": criterion["verification"],
-    }
+    return RuleEntry.criterion(
+        criterion, kind, result.outcome.value, result.observed, result.missing, result.notes
+    )
 
 
-def eligibility(protocol: Protocol, record: Record, as_of: date) -> dict[str, Any]:
+def eligibility(protocol: Protocol, record: Record, as_of: date) -> Eligibility:
     """ELIGIBLE | INELIGIBLE | INDETERMINATE on ``as_of``, per criterion with evidence.
 
     Exclusions are phrased as conditions to pass: MET always means "passes".
@@ -42,16 +36,16 @@ def eligibility(protocol: Protocol, record: Record, as_of: date) -> dict[str, An
     for kind in ("inclusion", "exclusion"):
         for criterion in protocol.doc["eligibility"][kind]:
             criteria.append(criterion_entry(criterion, kind, evaluator.evaluate(criterion["rule"])))
-    outcomes = {c["outcome"] for c in criteria}
+    outcomes = {c.outcome for c in criteria}
     if Outcome.NOT_MET.value in outcomes:
         overall = "INELIGIBLE"
     elif Outcome.INDETERMINATE.value in outcomes:
         overall = "INDETERMINATE"
     else:
         overall = "ELIGIBLE"
-    return {
-        **envelope("eligibility", protocol, record, as_of),
-        "outcome": overall,
-        "criteria": criteria,
-        "missing": [m for c in criteria for m in c["missing"]],
-    }
+    return Eligibility(
+        envelope("eligibility", protocol, record, as_of),
+        overall,
+        tuple(criteria),
+        tuple(m for c in criteria for m in c.missing),
+    )

@@ -5,7 +5,9 @@ The value is converted to the threshold's unit with decimal factors, rounded hal
 to the threshold's written decimals + 1 (1.80 → three decimals), then compared: a value
 exactly at a threshold lands on the side its comparator says. Numbers that arrive as
 floats are read back as the shortest decimal that prints them (``repr``), which is the
-decimal that was written.
+decimal that was written; a protocol number that carries its written decimal
+(``protocol.numbers.WrittenNumber``: ``1.50``, or 39 Gy through ``Protocol.quantity``)
+is read as that decimal, so a limit keeps the precision it is written with.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
-from protocol.units import analyte_convert
+from protocol.numbers import written
+from protocol.units import FIELD_UNITS, analyte_convert, quantity_convert
 
 from .record import Lab
 
-__all__ = ["as_decimal", "compare", "lab_in", "reference_in"]
+__all__ = ["as_decimal", "compare", "lab_in", "reference_in", "where_threshold"]
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt,
@@ -32,12 +35,9 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 
 
 def as_decimal(number: Decimal | float | int | str) -> Decimal:
-    """``number`` as the decimal it was written as (a float through its shortest repr)."""
-    if isinstance(number, Decimal):
-        return number
-    if isinstance(number, bool):
-        raise TypeError("a truth value is not a number")
-    return Decimal(repr(number) if isinstance(number, float) else str(number))
+    """``number`` as the decimal it was written as (a float through its shortest repr,
+    a protocol number through the text it was written with)."""
+    return written(number)
 
 
 def rounded(value: Decimal, threshold: Decimal) -> Decimal:
@@ -74,3 +74,13 @@ def reference_in(lab: Lab, which: str, unit: str) -> Decimal | None:
 
 def _in_unit(lab: Lab, number: float, from_unit: str, unit: str) -> Decimal:
     return analyte_convert(lab.test, as_decimal(number), from_unit, unit)
+
+
+def where_threshold(number: Any, unit: str | None, field: str) -> Decimal:
+    """A ``count … where`` threshold in the unit of the record field it is compared with:
+    ``short_axis_mm >= 1.0 cm`` is 10.0 mm (a field's unit is the suffix of its name)."""
+    value = as_decimal(number)
+    spec = FIELD_UNITS.get(field)
+    if unit is None or spec is None or unit == spec[0]:
+        return value
+    return quantity_convert(value, unit, spec[0], spec[1])

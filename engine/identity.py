@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
-from typing import Any
 
 from protocol import Protocol, sha256_hex
 
+from .answers import Envelope, ProtocolRef
 from .record import Record
 
-__all__ = ["ENGINE_VERSION", "decision_id", "envelope", "input_sha256"]
+__all__ = ["ENGINE_VERSION", "decision_id", "envelope", "input_sha256", "protocol_ref"]
 
-ENGINE_VERSION = "0.1.0"
+ENGINE_VERSION = "0.2.0"
 
 
 def input_sha256(record: Record) -> str:
@@ -33,13 +33,18 @@ def decision_id(kind: str, protocol: Protocol, record: Record, as_of: date) -> s
     )[:32]
 
 
-def envelope(kind: str, protocol: Protocol, record: Record, as_of: date) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "subject_id": record.subject_id,
-        "protocol": {"ref": protocol.ref, "sha256": protocol.sha256},
-        "as_of": as_of.isoformat(),
-        "engine_version": ENGINE_VERSION,
-        "input_sha256": input_sha256(record),
-        "decision_id": decision_id(kind, protocol, record, as_of),
-    }
+def protocol_ref(protocol: Protocol) -> ProtocolRef:
+    return ProtocolRef(protocol.ref, protocol.sha256)
+
+
+def envelope(kind: str, protocol: Protocol, record: Record, as_of: date) -> Envelope:
+    """Who, under which revision, on which day, and the decision id of a ``kind`` answer."""
+    return Envelope(
+        kind=kind,
+        subject_id=record.subject_id,
+        protocol=protocol_ref(protocol),
+        as_of=as_of,
+        engine_version=ENGINE_VERSION,
+        input_sha256=input_sha256(record),
+        decision_id=decision_id(kind, protocol, record, as_of),
+    )

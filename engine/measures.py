@@ -15,6 +15,7 @@ from typing import Any
 
 from protocol.durations import Duration
 
+from .answers import Observation
 from .bed import kidney_bed
 from .context import Context, lab_evidence
 from .response import pcwg3, percent_change, psa_status, recip, tumour_change
@@ -26,7 +27,7 @@ __all__ = ["Measured", "ckd_epi_2021", "cockcroft_gault", "measure"]
 class Measured:
     value: Any
     unit: str
-    observed: list[dict[str, Any]] = field(default_factory=list)
+    observed: list[Observation] = field(default_factory=list)
     missing: str = ""
 
     @property
@@ -57,9 +58,7 @@ def _age(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured
     age = ctx.age_on(at)
     if age is None:
         return Measured(None, "years", missing="no birth date or age")
-    return Measured(
-        age, "years", [{"what": "age", "value": age, "unit": "years", "pointer": "/subject"}]
-    )
+    return Measured(age, "years", [Observation("age", age, "years", pointer="/subject")])
 
 
 def _ecog(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
@@ -74,15 +73,7 @@ def _ecog(ctx: Context, within: Duration | None, scan: str, at: date) -> Measure
     return Measured(
         score,
         "score",
-        [
-            {
-                "what": "ECOG",
-                "value": score,
-                "unit": "score",
-                "date": day.isoformat(),
-                "pointer": f"/ecog/{index}",
-            }
-        ],
+        [Observation("ECOG", score, "score", date=day.isoformat(), pointer=f"/ecog/{index}")],
     )
 
 
@@ -119,16 +110,11 @@ def _renal(
     )
     observed = [
         lab_evidence(lab, "creatinine"),
-        {"what": "age", "value": age, "unit": "years", "pointer": "/subject"},
+        Observation("age", age, "years", pointer="/subject"),
     ]
     if needs_weight:
         observed.append(
-            {
-                "what": "weight",
-                "value": ctx.record.weight_kg,
-                "unit": "kg",
-                "pointer": "/subject/weight",
-            }
+            Observation("weight", ctx.record.weight_kg, "kg", pointer="/subject/weight")
         )
     return Measured(round(formula(*args), 3), unit, observed)
 
@@ -182,14 +168,10 @@ def _pcwg3(ctx: Context, within: Duration | None, scan: str, at: date) -> Measur
     result = pcwg3(ctx)
     if result.missing:
         return Measured(None, "", missing=result.missing)
-    m = Measured(result.status, "", result.observed)
+    m = Measured(result.status, "", list(result.observed))
     if result.confirm_by:
         m.observed.append(
-            {
-                "what": "confirmatory PSA due by",
-                "value": result.confirm_by.isoformat(),
-                "unit": "date",
-            }
+            Observation("confirmatory PSA due by", result.confirm_by.isoformat(), "date")
         )
     return m
 
@@ -221,13 +203,13 @@ def _new_lesions(ctx: Context, within: Duration | None, scan: str, at: date) -> 
         latest.new_lesions,
         "",
         [
-            {
-                "what": f"new lesions (cycle {latest.cycle} SPECT/CT)",
-                "value": latest.new_lesions,
-                "unit": "",
-                "date": latest.day.isoformat(),
-                "pointer": f"/spect_ct/{latest.index}",
-            }
+            Observation(
+                f"new lesions (cycle {latest.cycle} SPECT/CT)",
+                latest.new_lesions,
+                "",
+                date=latest.day.isoformat(),
+                pointer=f"/spect_ct/{latest.index}",
+            )
         ],
     )
 
@@ -238,7 +220,7 @@ def _recip(ctx: Context, within: Duration | None, scan: str, at: date) -> Measur
         return Measured(None, "", r.observed, r.missing)
     observed = list(r.observed)
     if r.note:
-        observed.append({"what": "RECIP 1.0", "value": r.category, "unit": "", "note": r.note})
+        observed.append(Observation("RECIP 1.0", r.category, "", note=r.note))
     return Measured(r.category, "", observed)
 
 
@@ -250,12 +232,12 @@ def _kidney_bed(ctx: Context, within: Duration | None, scan: str, at: date) -> M
         round(account.cumulative_gy, 4),
         "Gy",
         [
-            {
-                "what": "cumulative kidney BED",
-                "value": round(account.cumulative_gy, 4),
-                "unit": "Gy",
-                "estimated": account.estimated,
-            }
+            Observation(
+                "cumulative kidney BED",
+                round(account.cumulative_gy, 4),
+                "Gy",
+                estimated=account.estimated,
+            )
         ],
     )
 
@@ -268,12 +250,12 @@ def _delay(ctx: Context, within: Duration | None, scan: str, at: date) -> Measur
         days,
         "d",
         [
-            {
-                "what": f"days past the due date of cycle {ctx.cycles_given + 1}",
-                "value": days,
-                "unit": "d",
-                "date": ctx.due.isoformat(),
-            }
+            Observation(
+                f"days past the due date of cycle {ctx.cycles_given + 1}",
+                days,
+                "d",
+                date=ctx.due.isoformat(),
+            )
         ],
     )
 
@@ -282,14 +264,7 @@ def _cycles(ctx: Context, within: Duration | None, scan: str, at: date) -> Measu
     return Measured(
         ctx.cycles_given,
         "count",
-        [
-            {
-                "what": "cycles given",
-                "value": ctx.cycles_given,
-                "unit": "count",
-                "pointer": "/administrations",
-            }
-        ],
+        [Observation("cycles given", ctx.cycles_given, "count", pointer="/administrations")],
     )
 
 

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 from protocol import OrganAtRisk, organs_at_risk
 
+from .answers import OrganAtRiskView, OrganCycleView, OrganLimit, OrganNextCycle, Source
 from .bed import bed_per_cycle
 from .context import Context
 from .exact import compare
@@ -71,19 +71,20 @@ class OrganCycle:
     parts: tuple[float, float, float] | None
     scan_h: float | None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "cycle": self.cycle,
-            "activity_gbq": round(self.activity_gbq, 4),
-            "dose_gy": round(self.dose_gy, 4),
-            "dose_u_gy": None if self.dose_u is None else round(self.dose_u.u, 4),
-            "teff_h": round(self.teff_h, 3),
-            "teff_source": self.teff_source,
-            "bed_gy": round(self.bed_gy, 4),
-            "bed_u_gy": None if self.bed_u is None else round(self.bed_u.u, 4),
-            "dose_estimated": self.dose_estimated,
-            "teff_estimated": self.teff_estimated,
-        }
+    def view(self) -> OrganCycleView:
+        """The cycle as the decision shows it (Gy, GBq rounded to 4 places, h to 3)."""
+        return OrganCycleView(
+            cycle=self.cycle,
+            activity_gbq=round(self.activity_gbq, 4),
+            dose_gy=round(self.dose_gy, 4),
+            dose_u_gy=None if self.dose_u is None else round(self.dose_u.u, 4),
+            teff_h=round(self.teff_h, 3),
+            teff_source=self.teff_source,
+            bed_gy=round(self.bed_gy, 4),
+            bed_u_gy=None if self.bed_u is None else round(self.bed_u.u, 4),
+            dose_estimated=self.dose_estimated,
+            teff_estimated=self.teff_estimated,
+        )
 
 
 @dataclass(frozen=True)
@@ -139,45 +140,50 @@ class OrganAccount:
         value = self.projected(quantity)
         return value - COVERAGE_K * u, value + COVERAGE_K * u
 
-    def to_json(self, with_projection: bool = True) -> dict[str, Any]:
+    def view(self, with_projection: bool = True) -> OrganAtRiskView:
+        """The account as the decision shows it; the projection over the next cycle only
+        ``with_projection`` (a next cycle is possible)."""
         o = self.organ
+        limit = None
+        if o.limit_gy is not None and o.limit_quantity and o.limit_action:
+            limit = OrganLimit(o.limit_quantity, o.limit_gy, o.limit_action)
         q = o.limit_quantity or "bed"
         interval = self.interval(q) if with_projection else None
         projected = self.projected(q) if with_projection else None
-        return {
-            "organ": o.id,
-            "name": o.words,
-            "cycles": [c.to_json() for c in self.cycles],
-            "cumulative_dose_gy": round(self.cumulative_dose_gy, 4),
-            "cumulative_dose_u_gy": _r(self.cumulative_u("dose")),
-            "cumulative_bed_gy": round(self.cumulative_bed_gy, 4),
-            "cumulative_bed_u_gy": _r(self.cumulative_u("bed")),
-            "gy_per_gbq": round(self.gy_per_gbq, 4),
-            "gy_per_gbq_from": self.gy_per_gbq_from,
-            "next": None if not with_projection else self._next_json(),
-            "limit": None
-            if o.limit_gy is None
-            else {"quantity": o.limit_quantity, "value_gy": o.limit_gy, "action": o.limit_action},
-            "projected_gy": _r(projected),
-            "projected_u_gy": _r(self.projected_u(q)) if with_projection else None,
-            "projected_interval_gy": None if interval is None else [_r(v) for v in interval],
-            "margin_gy": None
+        return OrganAtRiskView(
+            organ=o.id,
+            name=o.words,
+            cycles=tuple(c.view() for c in self.cycles),
+            cumulative_dose_gy=round(self.cumulative_dose_gy, 4),
+            cumulative_dose_u_gy=_r(self.cumulative_u("dose")),
+            cumulative_bed_gy=round(self.cumulative_bed_gy, 4),
+            cumulative_bed_u_gy=_r(self.cumulative_u("bed")),
+            gy_per_gbq=round(self.gy_per_gbq, 4),
+            gy_per_gbq_from=self.gy_per_gbq_from,
+            next=self._next() if with_projection else None,
+            limit=limit,
+            projected_gy=_r(projected),
+            projected_u_gy=_r(self.projected_u(q)) if with_projection else None,
+            projected_interval_gy=None
+            if interval is None
+            else (round(interval[0], 4), round(interval[1], 4)),
+            margin_gy=None
             if o.limit_gy is None or projected is None
             else round(o.limit_gy - projected, 4),
-            "estimated": self.estimated,
-            "alpha_beta_gy": o.alpha_beta_gy,
-            "repair_half_time_h": o.repair_half_time_h,
-            "source": o.source,
-            "verification": o.verification,
-        }
+            estimated=self.estimated,
+            alpha_beta_gy=o.alpha_beta_gy,
+            repair_half_time_h=o.repair_half_time_h,
+            source=Source.of(o.source),
+            verification=o.verification,
+        )
 
-    def _next_json(self) -> dict[str, Any]:
-        return {
-            "activity_gbq": round(self.next_activity_gbq, 4),
-            "dose_gy": round(self.next_dose_gy, 4),
-            "bed_gy": round(self.next_bed_gy, 4),
-            "teff_h": round(self.next_teff_h, 3),
-        }
+    def _next(self) -> OrganNextCycle:
+        return OrganNextCycle(
+            activity_gbq=round(self.next_activity_gbq, 4),
+            dose_gy=round(self.next_dose_gy, 4),
+            bed_gy=round(self.next_bed_gy, 4),
+            teff_h=round(self.next_teff_h, 3),
+        )
 
 
 def _r(value: float | None) -> float | None:

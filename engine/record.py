@@ -6,6 +6,7 @@ the record's shape; the gRPC contract carries the same document as JSON.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import dataclass, field, replace
@@ -21,7 +22,7 @@ from jsonschema.exceptions import best_match
 
 from protocol.canonical import canonical_json
 from protocol.durations import parse_datetime
-from protocol.errors import Issue, locate
+from protocol.errors import Issue, clipped, locate
 from protocol.units import UnitError, analyte_to_canonical, to_canonical
 
 from .errors import RecordError
@@ -252,6 +253,7 @@ MAX_STRING = 4096  # characters in any string
 MAX_ITEMS = 1_000_000  # entries in any list (a lab history of 100,000 rows is fine)
 MAX_NUMBER = 1e15  # magnitude of any number; integers are exact below it
 MAX_JSON_BYTES = 256 * 2**20  # a record's JSON or YAML text
+MAX_ISSUES = 100  # problems reported for one record (the first ones found)
 FIRST_DAY = date(1800, 1, 1)  # dates outside these two are refused: protocol windows and
 LAST_DAY = date(2199, 12, 31)  # durations are added to them without overflowing the calendar
 
@@ -339,10 +341,9 @@ def parse_record(
         if not issues:  # the two validators disagree: refuse, never guess
             issues = [Issue("schema_violation", "the record does not match its schema", "")]
         issues = [locate(i, positions, file) for i in issues]
+        count = f"{len(issues)}" if len(issues) < MAX_ISSUES else f"at least {MAX_ISSUES}"
         raise RecordError(
-            issues[0].code,
-            f"{where}: {len(issues)} problem(s); first: {issues[0].message}",
-            issues,
+            issues[0].code, f"{where}: {count} problem(s); first: {issues[0].message}", issues
         )
     builder = _Builder(data)
     record = builder.build()
@@ -370,12 +371,16 @@ def _valid_canonical(data: Any) -> str | None:
 
 
 def _schema_issues(data: Any) -> list[Issue]:
-    errors = list(_validator().iter_errors(data))
+    """The schema's errors worded, at most MAX_ISSUES of them (a record of 40,000 bad
+    lab values is refused as fast as one with a hundred)."""
+    errors = list(itertools.islice(_validator().iter_errors(data), MAX_ISSUES))
     if not errors:
         return []
     head = best_match(errors)
     ordered = [head, *(e for e in errors if e is not head)]
-    return [Issue("schema_violation", _wording(e), _pointer(e.absolute_path)) for e in ordered]
+    return [
+        Issue("schema_violation", clipped(_wording(e)), _pointer(e.absolute_path)) for e in ordered
+    ]
 
 
 def _wording(error: Any) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from protocol.durations import Duration, add_duration
 
+from .answers import Observation
 from .context import Context, lab_evidence
 from .exact import as_decimal, compare
 from .record import Lab, Pet, Spect
@@ -75,7 +76,7 @@ class Pcwg3:
     """PCWG3 status: 'none', 'unconfirmed' or 'confirmed', with dates and evidence."""
 
     status: str
-    observed: list[dict[str, Any]] = field(default_factory=list)
+    observed: list[Observation] = field(default_factory=list)
     first_rise: date | None = None
     confirm_by: date | None = None
     missing: str = ""
@@ -84,16 +85,17 @@ class Pcwg3:
 def pcwg3(ctx: Context) -> Pcwg3:
     params = ctx.protocol.doc["response"]["pcwg3"]
     rise_pct = ctx.protocol.quantity(params["rise_pct"], "percent")
-    number, _ = ctx.protocol.raw(params["rise_abs"])
-    rise_abs = float(number)
+    rise_abs, _ = ctx.protocol.raw(params["rise_abs"])  # as written: 2 ng/mL, not 2.0
     confirm_days = ctx.protocol.duration(params["confirm_after"]).days
     no_decline_days = ctx.protocol.duration(params["no_decline_from"]).days
     baseline = ctx.baseline_lab("PSA")
     if baseline is None:
         return Pcwg3("none", missing="no baseline PSA on or before cycle 1")
     series = _since_baseline(ctx, baseline)
+    nadir = series[0] if series else baseline
     for i, value in enumerate(series[1:], start=1):
-        nadir = min(series[:i], key=lambda x: x.value)
+        # the running minimum of series[:i]: the first lowest, as min() would pick it
+        nadir = series[i - 1] if series[i - 1].value < nadir.value else nadir
         if not _meets(value, nadir, rise_pct, rise_abs):
             continue
         declined = nadir.value < baseline.value
@@ -131,7 +133,7 @@ def _confirm(
 
 def tumour_change(
     ctx: Context, scan: str, reference: str
-) -> tuple[float | None, list[dict[str, Any]], str]:
+) -> tuple[float | None, list[Observation], str]:
     """% change of PSMA-avid tumour volume on SPECT/CT against cycle 1's or the nadir.
 
     Returns (change or None, evidence, missing-or-not-applicable message).
@@ -168,20 +170,20 @@ def _current_scan(ctx: Context, scans: list[Spect], scan: str) -> Spect | None:
     return scans[-1]
 
 
-def _spect_evidence(s: Spect, what: str) -> dict[str, Any]:
-    return {
-        "what": f"{what} tumour volume (cycle {s.cycle})",
-        "value": s.tumour_volume_ml,
-        "unit": "mL",
-        "date": s.day.isoformat(),
-        "pointer": f"/spect_ct/{s.index}",
-    }
+def _spect_evidence(s: Spect, what: str) -> Observation:
+    return Observation(
+        f"{what} tumour volume (cycle {s.cycle})",
+        s.tumour_volume_ml,
+        "mL",
+        date=s.day.isoformat(),
+        pointer=f"/spect_ct/{s.index}",
+    )
 
 
 @dataclass
 class Recip:
     category: str  # CR PR SD PD, or NE (no scan in scope)
-    observed: list[dict[str, Any]]
+    observed: list[Observation]
     missing: str = ""
     note: str = ""
 
@@ -290,12 +292,12 @@ def _categorise(
     else:
         ref_vol = float(screening or 0.0)
         observed = [
-            {
-                "what": "PSMA-VOL reference (screening PET)",
-                "value": ref_vol,
-                "unit": "mL",
-                "pointer": "/screening_pet/psma_vol_ml",
-            }
+            Observation(
+                "PSMA-VOL reference (screening PET)",
+                ref_vol,
+                "mL",
+                pointer="/screening_pet/psma_vol_ml",
+            )
         ]
     observed.append(_pet_evidence(latest, "PSMA-VOL current"))
     vol = latest.psma_vol_ml or 0.0
@@ -313,13 +315,7 @@ def _categorise(
     return Recip("SD", observed, note=f"PSMA-VOL {change:+.1f} %")
 
 
-def _pet_evidence(p: Pet, what: str) -> dict[str, Any]:
+def _pet_evidence(p: Pet, what: str) -> Observation:
     value: Any = p.recip if p.recip is not None and what == "RECIP read" else p.psma_vol_ml
     unit = "" if what == "RECIP read" else "mL"
-    return {
-        "what": what,
-        "value": value,
-        "unit": unit,
-        "date": p.day.isoformat(),
-        "pointer": f"/pet_ct/{p.index}",
-    }
+    return Observation(what, value, unit, date=p.day.isoformat(), pointer=f"/pet_ct/{p.index}")

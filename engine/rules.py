@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -27,11 +28,12 @@ from protocol.units import (
     to_canonical,
 )
 
+from .answers import Observation
 from .context import Context, lab_evidence, window_start
 from .ctcae import LAB_TERMS, grade_lab
-from .exact import as_decimal, compare, lab_in, reference_in
+from .exact import as_decimal, compare, lab_in, reference_in, where_threshold
 from .measures import measure
-from .record import Lab, Record
+from .record import AdverseEvent, Lab, Record
 from .tristate import RuleResult, combine_all, combine_any, negate
 
 __all__ = ["Evaluator", "evaluate_rule"]
@@ -109,8 +111,11 @@ class Evaluator:
         threshold, unit, note, missing = self._lab_threshold(test, body, lab)
         if threshold is None:
             return RuleResult.unknown(missing, observed)
-        observed[0]["threshold"] = round(analyte_to_canonical(test, float(threshold), unit), 6)
-        observed[0]["threshold_from"] = note
+        observed[0] = replace(
+            observed[0],
+            threshold=round(analyte_to_canonical(test, float(threshold), unit), 6),
+            threshold_from=note,
+        )
         return RuleResult.of(compare(lab_in(lab, unit), op, threshold), observed)
 
     def _lab_threshold(
@@ -147,8 +152,10 @@ class Evaluator:
         target = self._measure_target(name, body)
         return RuleResult.of(
             self._measure_compare(name, body, m.value, target),
-            [{**o} for o in m.observed]
-            + [{"what": name, "value": m.value, "unit": m.unit, "compared": f"{op} {target}"}],
+            [
+                *m.observed,
+                Observation(name, m.value, m.unit, compared=f"{op} {target}"),
+            ],
         )
 
     def _measure_target(self, name: str, body: dict[str, Any]) -> Any:
@@ -182,7 +189,7 @@ class Evaluator:
                 return RuleResult.unknown(f"no {ANALYTES[of][0]} result to grade")
             base = self.ctx.baseline_lab(of)
             grade, note = grade_lab(lab, base)
-            ev = {**lab_evidence(lab), "ctcae_grade": grade, "term": LAB_TERMS.get(of, of)}
+            ev = replace(lab_evidence(lab), ctcae_grade=grade, term=LAB_TERMS.get(of, of))
             return RuleResult.of(_OPS[op](grade, target), [ev], [note] if note else [])
         if self.ctx.record.adverse_events is None:
             return RuleResult.unknown("adverse event history not recorded")
@@ -272,18 +279,20 @@ class Evaluator:
         if items is None:
             return None
         where = body.get("where") or {}
-        return [it for it in items if all(self._where(it[0].get(k), c) for k, c in where.items())]
+        return [
+            it for it in items if all(self._where(it[0].get(k), c, k) for k, c in where.items())
+        ]
 
-    def _where(self, actual: Any, cond: Any) -> bool:
+    def _where(self, actual: Any, cond: Any, key: str) -> bool:
         if isinstance(cond, list):
             return actual in cond
         if isinstance(cond, dict):
             ((op, value),) = cond.items()
-            number, _ = self.protocol.raw(value)
+            number, unit = self.protocol.raw(value)
             if actual is None:
                 return False
             if _is_number(actual) and _is_number(number):
-                return compare(actual, op, number)
+                return compare(actual, op, where_threshold(number, unit, key))
             return bool(_OPS[op](actual, number))
         return bool(actual == cond)
 
@@ -297,14 +306,7 @@ class Evaluator:
             start = add_duration(self.at, within, -1)
             matching = [m for m in matching if m[1] is None or m[1] >= start]
         target = self.protocol.integer(body["value"])
-        observed = [
-            {
-                "what": of,
-                "value": len(matching),
-                "unit": "count",
-                "matches": [m[2] for m in matching],
-            }
-        ]
+        observed = [Observation(of, len(matching), "count", matches=tuple(m[2] for m in matching))]
         return RuleResult.of(_OPS[body["op"]](len(matching), target), observed)
 
     def _since(self, body: dict[str, Any]) -> RuleResult:
@@ -321,7 +323,7 @@ class Evaluator:
         limit = self.protocol.duration(body["value"]).days
         return RuleResult.of(
             _OPS[body["op"]](days, limit),
-            [{"what": f"days since {of}", "value": days, "unit": "d", "pointer": last[2]}],
+            [Observation(f"days since {of}", days, "d", pointer=last[2])],
         )
 
     def _field(self, body: dict[str, Any]) -> RuleResult:
@@ -331,11 +333,7 @@ class Evaluator:
             value = value.get(part) if isinstance(value, dict) else None
         value = self._field_as_of(path, value)
         pointer = "/" + path.replace(".", "/")
-        observed = (
-            []
-            if value is None
-            else [{"what": path, "value": value, "unit": "", "pointer": pointer}]
-        )
+        observed = [] if value is None else [Observation(path, value, "", pointer=pointer)]
         if op == "exists":
             return RuleResult.of(value is not None, observed)
         if op == "absent":
@@ -355,14 +353,14 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _ae_evidence(a: Any) -> dict[str, Any]:
-    return {
-        "what": a.term,
-        "value": a.grade,
-        "unit": "CTCAE grade",
-        "date": a.start.isoformat(),
-        "pointer": f"/adverse_events/{a.index}",
-    }
+def _ae_evidence(a: AdverseEvent) -> Observation:
+    return Observation(
+        a.term,
+        a.grade,
+        "CTCAE grade",
+        date=a.start.isoformat(),
+        pointer=f"/adverse_events/{a.index}",
+    )
 
 
 __all__ += ["window_start"]

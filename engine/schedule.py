@@ -24,13 +24,15 @@ after cycle 1). Due dates are calendar days.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
 from protocol import Duration, Protocol
 from protocol.durations import add_duration
 
+from .answers import Decision, Overdue, Schedule, ScheduledEvent
 from .context import Context
 from .decision import decide
 from .identity import envelope
@@ -38,41 +40,37 @@ from .record import Record
 
 __all__ = ["schedule"]
 
-Event = dict[str, Any]
 
-
-def schedule(protocol: Protocol, record: Record, as_of: date, horizon: Duration) -> dict[str, Any]:
+def schedule(protocol: Protocol, record: Record, as_of: date, horizon: Duration) -> Schedule:
     """The events the decision on ``as_of`` leads to, up to ``as_of + horizon``."""
     ctx = Context.of(protocol, record, as_of)
     decision = decide(protocol, record, as_of)
     end = _end(ctx)
-    answer = {
-        **envelope("schedule", protocol, record, as_of),
-        "horizon": str(horizon),
-        "phase": ctx.phase if ctx.arm else None,
-        "action": decision["action"],
-        "follows_decision": decision["decision_id"],
-        "ends": end.isoformat() if end else None,
-        "events": [],
-    }
-    if ctx.arm is None or decision["reasons"][0]["category"] == "stop":
-        return answer
-    until = add_duration(as_of, horizon)
-    if end is not None:
-        until = min(until, end)
-    events = _PROJECTIONS[decision["action"]](ctx, decision)
-    answer["events"] = sorted(
-        (e for e in events if _listed(e, as_of, until)),
-        key=lambda e: (e["date"], e["kind"]),
+    events: list[ScheduledEvent] = []
+    if ctx.arm is not None and decision.winner.category != "stop":
+        until = add_duration(as_of, horizon)
+        if end is not None:
+            until = min(until, end)
+        projected = _PROJECTIONS[decision.action](ctx, decision)
+        events = sorted(
+            (e for e in projected if _listed(e, as_of, until)), key=lambda e: (e.date, e.kind)
+        )
+    return Schedule(
+        envelope=envelope("schedule", protocol, record, as_of),
+        horizon=str(horizon),
+        phase=ctx.phase if ctx.arm else None,
+        action=decision.action,
+        follows_decision=decision.envelope.decision_id,
+        missing=decision.missing,
+        ends=end,
+        events=tuple(events),
     )
-    return answer
 
 
-def _listed(event: Event, as_of: date, until: date) -> bool:
+def _listed(event: ScheduledEvent, as_of: date, until: date) -> bool:
     """Within the horizon; the decision's cycle and anything overdue stay listed."""
-    day = date.fromisoformat(event["date"])
-    kept = event.get("overdue") or event["kind"] == "cycle"
-    return day <= until and (kept or day >= as_of)
+    kept = event.overdue is not None or event.kind == "cycle"
+    return event.date <= until and (kept or event.date >= as_of)
 
 
 def _end(ctx: Context) -> date | None:
@@ -87,88 +85,85 @@ def _end(ctx: Context) -> date | None:
 # -- one projection per action ---------------------------------------------------------
 
 
-def _ended(ctx: Context, decision: dict[str, Any]) -> list[Event]:
+def _ended(ctx: Context, decision: Decision) -> list[ScheduledEvent]:
     """End of treatment on as_of, then follow-up from the last cycle."""
-    winner = decision["reasons"][0]
-    how = "completed" if decision["action"] == "COMPLETED" else "discontinued"
+    how = "completed" if decision.action == "COMPLETED" else "discontinued"
     events = [
-        {
-            "date": ctx.as_of.isoformat(),
-            "kind": "end_of_treatment",
-            "what": f"End of treatment: {how} ({winner['id']})",
-            "phase": "follow_up",
-        }
+        ScheduledEvent(
+            ctx.as_of,
+            "end_of_treatment",
+            f"End of treatment: {how} ({decision.winner.id})",
+            "follow_up",
+        )
     ]
     anchor = ctx.last_admin.day if ctx.last_admin else ctx.as_of
     items = ctx.protocol.doc["schedules"]["follow_up"]
     return events + _repeat(ctx, items, {}, anchor, "follow_up", _horizon_end(ctx))
 
 
-def _holiday(ctx: Context, decision: dict[str, Any]) -> list[Event]:
+def _holiday(ctx: Context, decision: Decision) -> list[ScheduledEvent]:
     """Holiday surveillance from the decision's due dates; the confirmatory PSA."""
     items = ctx.protocol.doc["schedules"].get("holiday", [])
-    due = {k: date.fromisoformat(v) for k, v in (decision["surveillance_due"] or {}).items()}
+    due = decision.surveillance_due or {}
     events = _repeat(ctx, items, due, ctx.as_of, "holiday", _horizon_end(ctx))
-    if decision["confirm_psa_by"]:
-        day = date.fromisoformat(decision["confirm_psa_by"])
-        confirm: Event = {
-            "date": day.isoformat(),
-            "kind": "psa_confirm",
-            "what": "Confirmatory PSA (PCWG3: a rise is confirmed 3 weeks later)",
-            "phase": "holiday",
-        }
-        if day < ctx.as_of:
-            confirm.update(_overdue(ctx, day, None))
-        events.append(confirm)
+    day = decision.confirm_psa_by
+    if day:
+        events.append(
+            ScheduledEvent(
+                day,
+                "psa_confirm",
+                "Confirmatory PSA (PCWG3: a rise is confirmed 3 weeks later)",
+                "holiday",
+                overdue=_overdue(ctx, day, None) if day < ctx.as_of else None,
+            )
+        )
     return events
 
 
-def _dosing(ctx: Context, decision: dict[str, Any]) -> list[Event]:
+def _dosing(ctx: Context, decision: Decision) -> list[ScheduledEvent]:
     """The cycle the decision names, its SPECT/CT and the labs on treatment after it."""
     cycle = _cycle(ctx, decision, pending=False)
-    day = max(date.fromisoformat(cycle["date"]), ctx.as_of)
+    day = max(cycle.date, ctx.as_of)
     labs = [i for i in ctx.protocol.doc["schedules"]["treatment"] if "every" in i]
     until = add_duration(day, ctx.interval)
+    assert cycle.cycle is not None
     return [
         cycle,
-        *_imaging(ctx, [(cycle["cycle"], day)]),
+        *_imaging(ctx, [(cycle.cycle, day)]),
         *_repeat(ctx, labs, {}, day, "treatment", until),
     ]
 
 
-def _withheld(ctx: Context, decision: dict[str, Any]) -> list[Event]:
+def _withheld(ctx: Context, decision: Decision) -> list[ScheduledEvent]:
     """The re-check the decision names (and imaging still due after a given cycle)."""
-    ids = ", ".join(r["id"] for r in decision["reasons"] if r["category"] == "withhold")
-    recheck = {
-        "date": decision["recheck_on"],
-        "kind": "recheck",
-        "what": f"Re-check before cycle {decision['cycle']} (withheld: {ids})",
-        "phase": "treatment",
-    }
+    ids = ", ".join(r.id for r in decision.fired("withhold"))
+    assert decision.recheck_on is not None
+    recheck = ScheduledEvent(
+        decision.recheck_on,
+        "recheck",
+        f"Re-check before cycle {decision.cycle} (withheld: {ids})",
+        "treatment",
+    )
     return [recheck, *_imaging(ctx, [])]
 
 
-def _need_data(ctx: Context, decision: dict[str, Any]) -> list[Event]:
+def _need_data(ctx: Context, decision: Decision) -> list[ScheduledEvent]:
     """Each missing item by the decision's date; the next cycle pending data."""
-    missing = [m for r in decision["reasons"] if r["category"] == "need_data" for m in r["missing"]]
-    events = [
-        {
-            "date": decision["needed_by"],
-            "kind": "missing_data",
-            "what": f"Missing: {m}",
-            "phase": ctx.phase,
-        }
-        for m in missing
-        if decision["needed_by"]
-    ]
+    missing = [m for r in decision.fired("need_data") for m in r.missing]
+    needed_by = decision.needed_by
+    events = (
+        [ScheduledEvent(needed_by, "missing_data", f"Missing: {m}", ctx.phase) for m in missing]
+        if needed_by
+        else []
+    )
     if ctx.open_holiday is not None:
         return events + _holiday(ctx, decision)
-    if decision["cycle"] and decision["due"]:
+    if decision.cycle and decision.due:
         events.append(_cycle(ctx, decision, pending=True))
     return events + _imaging(ctx, [])
 
 
-_PROJECTIONS: dict[str, Callable[[Context, dict[str, Any]], list[Event]]] = {
+_PROJECTIONS: dict[str, Callable[[Context, Decision], list[ScheduledEvent]]] = {
     "DISCONTINUE": _ended,
     "COMPLETED": _ended,
     "START_HOLIDAY": _holiday,
@@ -183,35 +178,29 @@ _PROJECTIONS: dict[str, Callable[[Context, dict[str, Any]], list[Event]]] = {
 # -- events ----------------------------------------------------------------------------
 
 
-def _cycle(ctx: Context, decision: dict[str, Any], pending: bool) -> Event:
-    n, due = decision["cycle"], decision["due"]
+def _cycle(ctx: Context, decision: Decision, pending: bool) -> ScheduledEvent:
+    n, due = decision.cycle, decision.due
+    assert due is not None
     what = f"Cycle {n}: 177Lu-PSMA-617"
-    if decision["activity_gbq"]:
-        what += f" {decision['activity_gbq']:g} GBq"
-    event: Event = {
-        "date": due["target"],
-        "kind": "cycle",
-        "cycle": n,
-        "what": what,
-        "phase": "treatment",
-        "window_start": due["window_start"],
-        "window_end": due["window_end"],
-    }
-    if pending:
-        event["pending_data"] = True
-    target = date.fromisoformat(due["target"])
-    if ctx.cycles_given and target < ctx.as_of:
-        event.update(_overdue(ctx, target, _delay_limit(ctx)))
-    return event
+    if decision.activity_gbq:
+        what += f" {decision.activity_gbq:g} GBq"
+    overdue = ctx.cycles_given and due.target < ctx.as_of
+    return ScheduledEvent(
+        due.target,
+        "cycle",
+        what,
+        "treatment",
+        cycle=n,
+        window_start=due.window_start,
+        window_end=due.window_end,
+        overdue=_overdue(ctx, due.target, _delay_limit(ctx)) if overdue else None,
+        pending_data=pending,
+    )
 
 
-def _overdue(ctx: Context, due: date, limit: Duration | None) -> Event:
-    """Overdue flags: days past due on as_of and the limit in calendar days (if any)."""
-    return {
-        "overdue": True,
-        "days_past_due": (ctx.as_of - due).days,
-        "overdue_limit_days": (add_duration(due, limit) - due).days if limit else None,
-    }
+def _overdue(ctx: Context, due: date, limit: Duration | None) -> Overdue:
+    """Days past due on as_of and the limit in calendar days (if any)."""
+    return Overdue((ctx.as_of - due).days, (add_duration(due, limit) - due).days if limit else None)
 
 
 def _delay_limit(ctx: Context) -> Duration | None:
@@ -234,11 +223,11 @@ def _surveillance_limit(ctx: Context) -> Duration | None:
 def _repeat(
     ctx: Context,
     items: list[dict[str, Any]],
-    first: dict[str, date],
+    first: Mapping[str, date],
     anchor: date,
     phase: str,
     until: date,
-) -> list[Event]:
+) -> list[ScheduledEvent]:
     """Each periodic item on ``first[id]`` (else ``anchor`` + its interval), every interval."""
     events = []
     for item in items:
@@ -251,7 +240,7 @@ def _repeat(
         while (day := add_duration(start, step, k)) <= until:
             event = _event(day, item, phase, window)
             if day < ctx.as_of and phase == "holiday" and k == 0:
-                event.update(_overdue(ctx, day, _surveillance_limit(ctx)))
+                event = replace(event, overdue=_overdue(ctx, day, _surveillance_limit(ctx)))
             events.append(event)
             k += 1
     return events
@@ -263,15 +252,20 @@ def _horizon_end(ctx: Context) -> date:
     return end if end is not None else add_duration(ctx.as_of, Duration(months=24))
 
 
-def _event(day: date, item: dict[str, Any], phase: str, window: Duration | None) -> Event:
-    event = {"date": day.isoformat(), "kind": item["id"], "what": item["what"], "phase": phase}
-    if window is not None:
-        event["window_start"] = add_duration(day, window, -1).isoformat()
-        event["window_end"] = add_duration(day, window).isoformat()
-    return event
+def _event(
+    day: date, item: Mapping[str, Any], phase: str, window: Duration | None
+) -> ScheduledEvent:
+    return ScheduledEvent(
+        day,
+        item["id"],
+        item["what"],
+        phase,
+        window_start=None if window is None else add_duration(day, window, -1),
+        window_end=None if window is None else add_duration(day, window),
+    )
 
 
-def _imaging(ctx: Context, planned: list[tuple[int, date]]) -> list[Event]:
+def _imaging(ctx: Context, planned: list[tuple[int, date]]) -> list[ScheduledEvent]:
     """Post-cycle SPECT/CT for the planned cycle and for given cycles still without one."""
     done = {s.cycle for s in ctx.record.spect or ()}
     given = [(a.cycle, a.day) for a in ctx.administrations if a.cycle not in done]
@@ -284,14 +278,14 @@ def _imaging(ctx: Context, planned: list[tuple[int, date]]) -> list[Event]:
         for cycle, day in given + planned:
             lo = day + timedelta(hours=start.hours)
             events.append(
-                {
-                    "date": lo.isoformat(),
-                    "kind": item["id"],
-                    "cycle": cycle,
-                    "what": f"{item['what']} after cycle {cycle}",
-                    "phase": "treatment",
-                    "window_start": lo.isoformat(),
-                    "window_end": (day + timedelta(hours=stop.hours)).isoformat(),
-                }
+                ScheduledEvent(
+                    lo,
+                    item["id"],
+                    f"{item['what']} after cycle {cycle}",
+                    "treatment",
+                    cycle=cycle,
+                    window_start=lo,
+                    window_end=day + timedelta(hours=stop.hours),
+                )
             )
     return events

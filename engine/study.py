@@ -5,16 +5,17 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
 
 from protocol import Protocol
 
-__all__ = ["study_status"]
-
+from .answers import StudyStatus
+from .identity import protocol_ref
 from .record import Record
 
+__all__ = ["study_status"]
 
-def study_status(protocol: Protocol, records: Iterable[Record], as_of: date) -> dict[str, Any]:
+
+def study_status(protocol: Protocol, records: Iterable[Record], as_of: date) -> StudyStatus:
     """Randomised subjects per arm on ``as_of``; interim analysis due at its enrolment fraction.
 
     ``records`` are read once, in one pass: a stream of records needs memory for one
@@ -35,16 +36,15 @@ def study_status(protocol: Protocol, records: Iterable[Record], as_of: date) -> 
     target = study.get("target_enrolment")
     interim = study.get("interim_safety_analysis")
     threshold = math.ceil(interim["at_fraction_enrolled"] * target) if interim and target else None
-    return {
-        "kind": "study",
-        "protocol": {"ref": protocol.ref, "sha256": protocol.sha256},
-        "as_of": as_of.isoformat(),
-        "enrolled": enrolled,
-        "total": total,
-        "target": target,
-        "interim_threshold": threshold,
-        "interim_due": threshold is not None and total >= threshold,
-        "interim_text": interim["text"] if interim else None,
-        "subjects": dict(sorted(subjects.items())),
-        "duplicates": count - len(ids),
-    }
+    return StudyStatus(
+        protocol=protocol_ref(protocol),
+        as_of=as_of,
+        enrolled=enrolled,
+        total=total,
+        target=target,
+        interim_threshold=threshold,
+        interim_due=threshold is not None and total >= threshold,
+        interim_text=interim["text"] if interim else None,
+        subjects=dict(sorted(subjects.items())),
+        duplicates=count - len(ids),
+    )

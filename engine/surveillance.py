@@ -23,6 +23,7 @@ from typing import Any
 
 from protocol.durations import add_duration
 
+from .answers import Observation
 from .context import Context, lab_evidence
 
 __all__ = ["Surveyed", "holiday_surveillance", "surveillance_due"]
@@ -39,7 +40,7 @@ class Surveyed:
     due: date
     overdue: bool
     pending: tuple[str, ...] = ()  # the lab tests not yet done since the holiday start
-    evidence: tuple[dict[str, Any], ...] = ()
+    evidence: tuple[Observation, ...] = ()
 
     def missing_text(self) -> str:
         shown = self.pending if self.kind == "labs" and self.pending != (self.what,) else ()
@@ -83,7 +84,7 @@ def holiday_surveillance(
 
 def _labs_done(
     ctx: Context, start: date, tests: list[str]
-) -> tuple[date | None, tuple[str, ...], tuple[dict[str, Any], ...]]:
+) -> tuple[date | None, tuple[str, ...], tuple[Observation, ...]]:
     """The day by which every test had a result on this holiday (the earliest of each test's
     latest), the tests with none yet, and the results used."""
     latest = {t: next((x for x in reversed(ctx.labs(t)) if x.day >= start), None) for t in tests}
@@ -94,19 +95,15 @@ def _labs_done(
     return last, pending, evidence
 
 
-def _pet_done(ctx: Context, start: date) -> tuple[date | None, tuple[dict[str, Any], ...]]:
+def _pet_done(ctx: Context, start: date) -> tuple[date | None, tuple[Observation, ...]]:
     pets = [p for p in ctx.record.pets or () if p.day >= start]
     if not pets:
         return None, ()
     p = pets[-1]
     return p.day, (
-        {
-            "what": "PSMA PET/CT",
-            "value": p.psma_vol_ml,
-            "unit": "mL",
-            "date": p.day.isoformat(),
-            "pointer": f"/pet_ct/{p.index}",
-        },
+        Observation(
+            "PSMA PET/CT", p.psma_vol_ml, "mL", date=p.day.isoformat(), pointer=f"/pet_ct/{p.index}"
+        ),
     )
 
 

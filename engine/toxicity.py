@@ -37,6 +37,7 @@ from typing import Any
 
 from protocol.durations import add_duration
 
+from .answers import Observation
 from .context import Context, lab_evidence
 from .ctcae import grade_lab
 from .rules import Evaluator
@@ -58,7 +59,7 @@ class ToxicityFinding:
     id: str
     action: str
     text: str
-    observed: list[dict[str, Any]] = field(default_factory=list)
+    observed: list[Observation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     source: dict[str, str] = field(default_factory=dict)
     verification: str = ""
@@ -70,7 +71,7 @@ class _Hit:
     action: str
     label: str
     day: date
-    observed: list[dict[str, Any]]
+    observed: list[Observation]
     current: bool  # the hit describes the patient now (latest result, ongoing event)
     confirmed: bool = True
     onset: date | None = None  # first day of the episode the hit belongs to
@@ -245,7 +246,7 @@ def _verdict(
 
 def _recovery(
     ctx: Context, tox: dict[str, Any], hits: list[_Hit], recover_to: int
-) -> list[dict[str, Any]]:
+) -> list[Observation]:
     """The evidence of recovery: the latest result of each lab that hit (every lab of the
     toxicity when a trigger hit), and the end of each adverse event that hit."""
     labs = tox["grade_of"].get("labs", [])
@@ -260,17 +261,17 @@ def _recovery(
             base = ctx.baseline_lab(test)
             grade = grade_lab(lab, base)[0]
             note = f"shows the recovery to grade ≤ {recover_to} or baseline"
-            out.append({**lab_evidence(lab), "ctcae_grade": grade, "note": note})
+            out.append(replace(lab_evidence(lab), ctcae_grade=grade, note=note))
     for ae in ctx.record.adverse_events or ():
         if ae.index in {h.ae_index for h in hits} and ae.end is not None:
             out.append(
-                {
-                    "what": f"{ae.term} resolved",
-                    "value": ae.grade,
-                    "unit": "CTCAE grade",
-                    "date": ae.end.isoformat(),
-                    "pointer": f"/adverse_events/{ae.index}/end",
-                }
+                Observation(
+                    f"{ae.term} resolved",
+                    ae.grade,
+                    "CTCAE grade",
+                    date=ae.end.isoformat(),
+                    pointer=f"/adverse_events/{ae.index}/end",
+                )
             )
     return out
 
@@ -308,7 +309,7 @@ def _lab_hits(ctx: Context, tox: dict[str, Any], start: date) -> list[_Hit]:
                         action,
                         f"{test} CTCAE grade {grade}",
                         lab.day,
-                        [{**lab_evidence(lab), "ctcae_grade": grade}],
+                        [replace(lab_evidence(lab), ctcae_grade=grade)],
                         current=i == len(series) - 1,
                         confirmed=confirmed,
                         onset=onset,
@@ -342,13 +343,13 @@ def _ae_hits(
                 f"{ae.term} grade {ae.grade}",
                 max(ae.start, start),
                 [
-                    {
-                        "what": ae.term,
-                        "value": ae.grade,
-                        "unit": "CTCAE grade",
-                        "date": ae.start.isoformat(),
-                        "pointer": f"/adverse_events/{ae.index}",
-                    }
+                    Observation(
+                        ae.term,
+                        ae.grade,
+                        "CTCAE grade",
+                        date=ae.start.isoformat(),
+                        pointer=f"/adverse_events/{ae.index}",
+                    )
                 ],
                 current=ongoing,
                 onset=ae.start,

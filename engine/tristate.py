@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from .answers import Observation
+
 __all__ = ["Outcome", "RuleResult", "combine_all", "combine_any", "negate"]
 
 
@@ -25,18 +27,18 @@ class RuleResult:
     """A rule's outcome with the observations it used and what was missing."""
 
     outcome: Outcome
-    observed: list[dict[str, Any]] = field(default_factory=list)
+    observed: list[Observation] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @classmethod
     def of(
-        cls, met: bool, observed: list[dict[str, Any]] | None = None, notes: list[str] | None = None
+        cls, met: bool, observed: list[Observation] | None = None, notes: list[str] | None = None
     ) -> RuleResult:
         return cls(Outcome.MET if met else Outcome.NOT_MET, observed or [], [], notes or [])
 
     @classmethod
-    def unknown(cls, missing: str, observed: list[dict[str, Any]] | None = None) -> RuleResult:
+    def unknown(cls, missing: str, observed: list[Observation] | None = None) -> RuleResult:
         return cls(Outcome.INDETERMINATE, observed or [], [missing])
 
 

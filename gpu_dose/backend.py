@@ -61,7 +61,8 @@ NUMPY = Backend("numpy", np, scipy.fft, scipy.ndimage)
 
 
 class _HostNdimage:
-    """``affine_transform`` for a namespace without ndimage: SciPy on a host copy."""
+    """``affine_transform`` and ``map_coordinates`` for a namespace without ndimage: SciPy
+    on a host copy."""
 
     def __init__(self, xp: ModuleType) -> None:
         self._xp = xp
@@ -69,6 +70,10 @@ class _HostNdimage:
     def affine_transform(self, volume: Any, matrix: Any, offset: Any = 0.0, **kw: Any) -> Any:
         host = [np.from_dlpack(a) for a in (volume, matrix, offset)]
         return self._xp.asarray(scipy.ndimage.affine_transform(host[0], host[1], host[2], **kw))
+
+    def map_coordinates(self, volume: Any, coordinates: Any, **kw: Any) -> Any:
+        host = [np.from_dlpack(a) for a in (volume, coordinates)]
+        return self._xp.asarray(scipy.ndimage.map_coordinates(host[0], host[1], **kw))
 
 
 @functools.cache

@@ -36,6 +36,7 @@ bone-lesion dose is an approximation.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections import OrderedDict
 from typing import Any
@@ -146,12 +147,27 @@ def convolve_kernel(tia: Any, voxel_mm: float, tissue: str = "soft") -> Any:
     padded_shape = _fast_shape(be, tia.shape)
     with _all_cores(be):
         spectrum = kernel_transform(be, tia.shape, voxel_mm, tissue, _dtype_name(tia))
-        product = be.fft.rfftn(tia, s=padded_shape, axes=(0, 1, 2)) * spectrum
-        dose = be.fft.irfftn(product, s=padded_shape, axes=(0, 1, 2))
+        product = be.fft.rfftn(tia, s=padded_shape, axes=(0, 1, 2))
+        product *= spectrum  # in place: one padded spectrum in memory, not two
+        # irfftn in its two steps (what pocketfft does inside, the same values), so that
+        # each intermediate is freed as soon as the next exists: at most two in memory
+        lines = be.fft.ifftn(product, axes=(0, 1), norm="forward")
+        del product
+        dose = be.fft.irfft(lines, n=padded_shape[2], axis=2, norm="forward")
+        del lines
+        dose *= _inverse_size(be, padded_shape, dose.dtype)
     crop = tuple(slice(0, n) for n in tia.shape)
     # FFT round-off leaves values of order 1e-7 × max below zero where there is no dose
     zero = be.xp.asarray(0.0, dtype=tia.dtype)
     return astype(be.xp.maximum(dose[crop], zero), tia.dtype)
+
+
+def _inverse_size(be: Backend, shape: tuple[int, ...], dtype: Any) -> Any:
+    """1 / (number of points) in ``dtype``, rounded once from extended precision, as
+    pocketfft scales its inverse transforms."""
+    name = str(dtype).rsplit(".", 1)[-1]
+    scale = (np.longdouble(1) / np.longdouble(math.prod(shape))).astype(name)
+    return be.xp.asarray(float(scale), dtype=dtype)
 
 
 def _dtype_name(array: Any) -> str:
@@ -212,5 +228,7 @@ def absorbed_dose(
         rho_kernel = _kernel.KERNEL_DENSITY_G_ML[tissue]
         xp = namespace(density).xp
         floor = xp.asarray(MIN_DENSITY_G_ML, dtype=density.dtype)
-        dose = dose * (rho_kernel / xp.maximum(density, floor))
+        for start in range(0, dose.shape[0], 16):  # in place, 16 slices at a time
+            part = (slice(start, min(start + 16, dose.shape[0])), ...)
+            dose[part] *= rho_kernel / xp.maximum(density[part], floor)
     return astype(dose, tia.dtype)

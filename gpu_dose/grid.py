@@ -9,6 +9,7 @@ then the column direction — the step between rows).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from gpu_dose.backend import namespace
 
-__all__ = ["Geometry", "resample"]
+__all__ = ["Geometry", "resample", "resample_slabs"]
 
 
 @dataclass(frozen=True)
@@ -104,3 +105,58 @@ def resample(
         mode="constant",
         cval=fill,
     )
+
+
+def resample_slabs(
+    read: Callable[[int, int], Any],
+    source: Geometry,
+    target: Geometry,
+    *,
+    fill: float = 0.0,
+    slab: int = 16,
+) -> Any:
+    """:func:`resample` (trilinear) of a volume read a slab at a time: the same values.
+
+    ``read(start, stop)`` returns source slices [start, stop) (axis 0) on the backend and
+    in the dtype wanted. The target is made ``slab`` slices at a time from the source
+    slices its points fall between (one more on each side), so the whole source is
+    never in memory. Each point's source coordinates are computed as
+    ``scipy.ndimage.affine_transform`` computes them (offset, then each output index
+    times its matrix column, in order) and moved by a whole number of slices, which is
+    exact, so the values and the points that fall outside (``fill``) are those of
+    :func:`resample`.
+    """
+    to_source = np.linalg.inv(source.affine) @ target.affine
+    matrix, shift = to_source[:3, :3], to_source[:3, 3]
+    out = None
+    for start in range(0, target.shape[0], slab):
+        stop = min(start + slab, target.shape[0])
+        coords = _source_coordinates(matrix, shift, (start, stop), target.shape)
+        lo = max(0, int(np.floor(coords[0].min())) - 1)
+        hi = min(source.shape[0], int(np.floor(coords[0].max())) + 3)
+        lo, hi = min(lo, hi - 1), max(hi, 1)  # at least one slice, even when all are outside
+        part = read(lo, hi)
+        be = namespace(part)
+        if out is None:
+            out = be.xp.empty(tuple(target.shape), dtype=part.dtype)
+        coords[0] -= lo  # exact: lo is a whole number no larger than these coordinates
+        out[start:stop, ...] = be.ndimage.map_coordinates(
+            part, be.xp.asarray(coords), order=1, mode="constant", cval=fill
+        )
+    return out
+
+
+def _source_coordinates(
+    matrix: np.ndarray, shift: np.ndarray, slices: tuple[int, int], shape: tuple[int, ...]
+) -> np.ndarray:
+    """(3, k, i, j) source indices of target slices [start, stop), float64, summed in
+    scipy's order: shift, + k·m0, + i·m1, + j·m2."""
+    k = np.arange(*slices, dtype=np.float64)[:, None, None]
+    i = np.arange(shape[1], dtype=np.float64)[None, :, None]
+    j = np.arange(shape[2], dtype=np.float64)[None, None, :]
+    coords = np.empty((3, slices[1] - slices[0], shape[1], shape[2]))
+    for h in range(3):
+        coords[h] = shift[h] + k * matrix[h, 0]
+        coords[h] += i * matrix[h, 1]
+        coords[h] += j * matrix[h, 2]
+    return coords

@@ -37,7 +37,7 @@ from gpu_dose import dicom_io, tac, tia, uncertainty
 from gpu_dose.backend import Backend, get_backend
 from gpu_dose.convolve import absorbed_dose, medium_density
 from gpu_dose.errors import DoseError
-from gpu_dose.grid import resample
+from gpu_dose.grid import resample_slabs
 from gpu_dose.kernel import KERNEL_DENSITY_G_ML
 from gpu_dose.organs import organ_results, with_organs
 from gpu_dose.regions import RegionModel, group_of, region_model
@@ -272,7 +272,7 @@ def _region_fits(
 def _density(be: Backend, ct_path, spect: dicom_io.SpectImage, dtype: str):
     if ct_path is None:
         return None, float(KERNEL_DENSITY_G_ML["soft"])
-    ct = dicom_io.read_ct(ct_path)
+    ct = dicom_io.open_ct(ct_path)  # read a slab at a time: the whole CT is never in memory
     if ct.geometry.frame_of_reference_uid != spect.geometry.frame_of_reference_uid:
         raise DoseError(
             "frame_of_reference_mismatch",
@@ -281,8 +281,11 @@ def _density(be: Backend, ct_path, spect: dicom_io.SpectImage, dtype: str):
             tag="FrameOfReferenceUID (0020,0052)",
             fix="use the CT acquired with this SPECT (same frame of reference)",
         )
-    hu = be.xp.asarray(ct.hu, dtype=getattr(be.xp, dtype))
-    hu_on_spect = resample(hu, ct.geometry, spect.geometry, order=1, fill=-1000.0)
+
+    def read(start: int, stop: int) -> Any:
+        return be.xp.asarray(ct.hu(start, stop), dtype=getattr(be.xp, dtype))
+
+    hu_on_spect = resample_slabs(read, ct.geometry, spect.geometry, fill=-1000.0)
     rho = medium_density(hu_on_spect)
     return rho, rho
 

@@ -164,9 +164,12 @@ def add_bed(
     repair_half_time_h: float = DEFAULT_REPAIR_HALF_TIME_H,
 ) -> StructureResult:
     """Fill mean BED and EUBED (Gy) from voxel-wise BED with ``teff_h`` (scalar or map)."""
-    voxel_bed = bed(dose_gy, teff_h, alpha_beta_gy, repair_half_time_h)
-    rho = density if not isinstance(density, (int, float)) else dose_gy * 0 + density
-    b, r = _selected(mask, voxel_bed, rho)
+    # BED of the structure's voxels only (the same values as selecting them from a whole
+    # BED map, without the map's float temporaries)
+    teff = teff_h[mask] if getattr(teff_h, "ndim", 0) else teff_h
+    voxel_bed = bed(dose_gy[mask], teff, alpha_beta_gy, repair_half_time_h)
+    rho = density[mask] if not isinstance(density, (int, float)) else voxel_bed * 0 + density
+    b, r = (to_numpy(a).astype(np.float64) for a in (voxel_bed, rho))
     result.alpha_beta_gy, result.repair_half_time_h = alpha_beta_gy, repair_half_time_h
     result.mean_bed_gy = float((b * r).sum() / r.sum())
     result.eubed_gy = eubed(b, r * voxel_ml)

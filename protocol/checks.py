@@ -4,7 +4,11 @@ Run after the schema passes, on the plain document. Each check yields Issues wit
 a JSON pointer; the loader adds file positions. Codes: unknown_parameter,
 unknown_rule, unknown_citation, unknown_arm, duplicate_id, unknown_unit,
 unit_mismatch, missing_unit, invalid_duration, grade_table_overlap,
-grade_table_gap, invalid_value, missing_evidence.
+grade_table_gap, invalid_value, missing_evidence, unknown_time_zone, out_of_range.
+
+Every number has a physical range (protocol.units.RANGES, by what it measures);
+fields the engine divides by (α/β, half-lives, activities, the BED cap) must be
+above zero, and cycle counts are whole numbers from 1 to MAX_CYCLES.
 """
 
 from __future__ import annotations
@@ -17,9 +21,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .durations import parse_duration
 from .errors import Issue
 from .model import MEASURE_KINDS, MEASURE_VALUES
-from .units import ANALYTES, QUANTITIES, RELATIVE_UNITS, UnitError, quantity_of
+from .units import (
+    ANALYTES,
+    FIELD_UNITS,
+    QUANTITIES,
+    RANGES,
+    RELATIVE_UNITS,
+    UnitError,
+    quantity_of,
+    to_canonical,
+)
 
-__all__ = ["semantic_issues"]
+__all__ = ["MAX_CYCLES", "semantic_issues"]
+
+MAX_CYCLES = 100  # cycles of one arm; a protocol's own limit is far lower
 
 # Expected quantity of value-or-param fields, by pointer pattern (``*`` = any index).
 _FIELD_KINDS: dict[tuple[str, ...], str] = {
@@ -57,7 +72,17 @@ _FIELD_KINDS: dict[tuple[str, ...], str] = {
     ("response", "psa_response", "psa50"): "percent",
     ("response", "psa_response", "psa90"): "percent",
 }
-_WHERE_KINDS = {"short_axis_mm": "length"}
+_WHERE_KINDS = {field: kind for field, (_, kind) in FIELD_UNITS.items()}
+# Fields the engine divides by or scales with: zero or below has no physical meaning.
+_POSITIVE = {
+    ("arms", "*", "activity"),
+    ("dose_modification", "reduced_activity"),
+    ("organ_limits", "kidney_bed", "cap"),
+    ("organ_limits", "kidney_bed", "alpha_beta"),
+    ("organ_limits", "kidney_bed", "repair_half_time"),
+    ("organ_limits", "kidney_bed", "effective_half_life_default"),
+    ("organ_limits", "kidney_bed", "dose_per_activity_default"),
+}
 
 
 def semantic_issues(doc: dict[str, Any]) -> list[Issue]:
@@ -84,6 +109,7 @@ class _Checker:
         yield from self._time_zone()
         yield from self._organs_at_risk()
         yield from self._holiday_evidence()
+        yield from self._ranges()
 
     # -- parameters -------------------------------------------------------------
     def _parameters(self) -> Iterator[Issue]:
@@ -281,8 +307,15 @@ class _Checker:
         if isinstance(value, dict):
             yield from self._check_kind(value, kind, (*at, "value"))
         elif kind == "duration":
-            if isinstance(value, str):
-                yield from _duration_issue(value, _ptr((*at, "value")))
+            yield from _duration_issue(value, _ptr((*at, "value")))
+        elif not _is_number(value):
+            yield Issue(
+                "invalid_value",
+                f"measure {name} compares with a number",
+                _ptr((*at, "value")),
+                expected=f"a number in {_kind_units(kind)}, or {{param: NAME}}",
+                found=_short(value),
+            )
         elif "unit" in body and not _fits(body["unit"], kind):
             yield Issue(
                 "unit_mismatch",
@@ -431,6 +464,135 @@ class _Checker:
                 fix="write the zone as the tz database names it (Region/City)",
             )
 
+    # -- physical ranges ----------------------------------------------------------------
+    def _ranges(self) -> Iterator[Issue]:
+        """Each number in its physical range: one issue per place (the first found)."""
+        seen: set[str] = set()
+        for issue in self._range_issues():
+            if issue.pointer not in seen:
+                seen.add(issue.pointer)
+                yield issue
+
+    def _range_issues(self) -> Iterator[Issue]:
+        for name, p in self.params.items():
+            yield from self._parameter_range(name, p)
+        for pattern, kind in _FIELD_KINDS.items():
+            for path, value in _match(self.doc, pattern):
+                yield from self._field_range(path, value, kind)
+        for path, rule in _find_rules(self.doc, ()):
+            yield from self._rule_range(rule, path)
+
+    def _parameter_range(self, name: str, p: dict[str, Any]) -> Iterator[Issue]:
+        value, unit = p["value"], p.get("unit")
+        where = f"/parameters/{name}/value"
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                if _is_number(item):
+                    yield from _in_range(item, "count", f"{where}/{i}", f"parameter {name!r}")
+            return
+        if not _is_number(value) or not isinstance(unit, str):
+            return
+        try:
+            kind = quantity_of(unit)
+        except UnitError:
+            return  # reported as unknown_unit
+        canonical = to_canonical(value, unit, kind) if kind in QUANTITIES else value
+        yield from _in_range(canonical, kind, where, f"parameter {name!r}", value, unit)
+
+    def _field_range(self, path: tuple[str, ...], value: Any, kind: str) -> Iterator[Issue]:
+        """Above zero where the engine divides; cycle counts from 1 to MAX_CYCLES."""
+        pattern = tuple("*" if p.isdigit() else p for p in path)
+        number, unit, where = self._resolved(path, value)
+        if not _is_number(number):
+            return
+        if kind in QUANTITIES and unit in QUANTITIES[kind][1]:
+            number = to_canonical(number, unit, kind)
+        if pattern in _POSITIVE and number <= 0:
+            yield _range_issue(where, f"{_ptr(path)} must be above zero", "> 0", number, unit)
+        elif path[-1] == "max_cycles" and not (
+            float(number).is_integer() and 1 <= number <= MAX_CYCLES
+        ):
+            yield _range_issue(
+                where, f"{_ptr(path)} is a number of cycles", f"1 to {MAX_CYCLES}", number, unit
+            )
+        elif kind not in RANGES or not _is_number(value):
+            return  # a parameter's own range is checked with the parameter
+        else:
+            unit = self._inline_unit(path) or QUANTITIES.get(kind, ("",))[0]
+            yield from _in_range(number, kind, where, _ptr(path), value, unit)
+
+    def _resolved(self, path: tuple[str, ...], value: Any) -> tuple[Any, str | None, str]:
+        if isinstance(value, dict) and "param" in value:
+            p = self.params.get(value["param"])
+            if p is None:
+                return None, None, ""
+            return p["value"], p.get("unit"), f"/parameters/{value['param']}/value"
+        return value, self._inline_unit(path), _ptr(path)
+
+    def _inline_unit(self, path: tuple[str, ...]) -> str | None:
+        if path[0] == "arms" and path[-1] == "activity":
+            unit = self.doc["arms"][int(path[1])].get("activity_unit")
+            return unit if isinstance(unit, str) else None
+        return None
+
+    def _rule_range(self, rule: dict[str, Any], path: tuple[str, ...]) -> Iterator[Issue]:
+        kind, body = next(iter(rule.items()))
+        if not isinstance(body, dict) or not _is_number(body.get("value")):
+            return
+        at = _ptr((*path, kind, "value"))
+        value, unit = body["value"], body.get("unit")
+        if kind == "lab":
+            quantity = "relative" if unit in RELATIVE_UNITS else "concentration"
+            yield from _in_range(value, quantity, at, f"lab threshold on {body['test']}")
+        elif kind == "measure":
+            measure = MEASURE_KINDS.get(body["name"])
+            if measure in RANGES and measure in QUANTITIES:
+                unit = unit if unit in QUANTITIES[measure][1] else QUANTITIES[measure][0]
+                number = to_canonical(value, unit, measure)
+                yield from _in_range(number, measure, at, f"measure {body['name']}", value, unit)
+        elif kind == "count":
+            yield from _in_range(value, "count", at, "count threshold")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _in_range(
+    number: float,
+    kind: str,
+    where: str,
+    what: str,
+    written: Any = None,
+    unit: str | None = None,
+) -> Iterator[Issue]:
+    low, high, whole = RANGES[kind]
+    label = "a whole number " if whole else ""
+    if not (low <= number <= high) or (whole and not float(number).is_integer()):
+        yield _range_issue(
+            where,
+            f"{what} is outside the physical range of a {kind.replace('_', ' ')}",
+            f"{label}from {low:g} to {high:g} {QUANTITIES.get(kind, ('',))[0]}".rstrip(),
+            written if written is not None else number,
+            unit,
+        )
+
+
+def _range_issue(where: str, message: str, expected: str, found: Any, unit: str | None) -> Issue:
+    return Issue(
+        "out_of_range",
+        message,
+        where,
+        expected=expected,
+        found=f"{_short(found)} {unit or ''}".rstrip(),
+        fix="check the number and its unit",
+    )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
 
 def _stop_rule_arms(doc: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
     for i, rule in enumerate(doc["stop_rules"]):
@@ -445,10 +607,10 @@ def _duration_issue(value: Any, pointer: str, used_at: str = "") -> Iterator[Iss
         extra = f" (used at {used_at})" if used_at else ""
         yield Issue(
             "invalid_duration",
-            f"{value!r} is not an ISO 8601 duration{extra}",
+            f"{_short(value)} is not an ISO 8601 duration of at most 100 years{extra}",
             pointer,
             expected="an ISO 8601 duration such as P6W, P14D, P3M, PT72H",
-            found=repr(value),
+            found=_short(value),
         )
 
 

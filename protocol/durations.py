@@ -20,6 +20,7 @@ _DURATION = re.compile(
     r"(?:T(?=\d)(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+)M)?)?$"
 )
 DAYS_PER_MONTH = 30.4375
+MAX_YEARS = 100  # a longer duration is a typo; dates plus it stay inside the calendar
 
 
 @dataclass(frozen=True, order=True)
@@ -63,13 +64,16 @@ class Duration:
 
 def parse_duration(text: str) -> Duration:
     """Parse an ISO 8601 duration; raise ValueError naming the accepted forms."""
-    match = _DURATION.match(text) if isinstance(text, str) else None
+    match = _DURATION.match(text) if isinstance(text, str) and len(text) <= 64 else None
     if not match:
-        raise ValueError(f"{text!r} is not an ISO 8601 duration such as P6W, P14D, P3M or PT72H")
+        shown = repr(text) if len(repr(text)) <= 40 else repr(text)[:37] + "..."
+        raise ValueError(f"{shown} is not an ISO 8601 duration such as P6W, P14D, P3M or PT72H")
     g = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
-    months = int(g["years"] * 12 + g["months"])
+    months = g["years"] * 12 + g["months"]
     hours = (g["weeks"] * 7 + g["days"]) * 24 + g["hours"] + g["minutes"] / 60
-    return Duration(months=months, hours=hours)
+    if months + hours / 24 / DAYS_PER_MONTH > MAX_YEARS * 12:
+        raise ValueError(f"{text!r} is longer than {MAX_YEARS} years")
+    return Duration(months=int(months), hours=hours)
 
 
 def add_duration(day: date, duration: Duration, times: int = 1) -> date:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-__all__ = ["Issue", "IssuesError", "ProtocolError", "locate"]
+__all__ = ["MAX_MESSAGE", "Issue", "IssuesError", "ProtocolError", "clipped", "locate"]
+
+MAX_MESSAGE = 300  # characters of a message that may quote the input (a value can be huge)
 
 
 @dataclass(frozen=True)
@@ -84,3 +86,8 @@ def locate(issue: Issue, positions: dict[str, tuple[int, int]] | None, file: str
         pointer = pointer.rsplit("/", 1)[0]
     line, column = positions.get(pointer, (None, None))
     return replace(issue, file=file, line=line, column=column)
+
+
+def clipped(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` cut to ``limit`` characters (with …): messages quote a bounded prefix."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

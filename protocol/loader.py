@@ -17,7 +17,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from .canonical import sha256_hex
 from .checks import semantic_issues
-from .errors import Issue, ProtocolError, locate
+from .errors import Issue, ProtocolError, clipped, locate
 from .model import Protocol
 from .yamlio import Positions, escape_pointer, read_yaml
 
@@ -97,7 +97,7 @@ def _schema_issue(error: ValidationError) -> Issue:
         fix = "add the missing key"
     return Issue(
         code="schema_violation",
-        message=error.message,
+        message=clipped(error.message),
         pointer=_pointer(error.absolute_path),
         expected=expected,
         found=found,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .durations import Duration, parse_date, parse_duration
 from .errors import ProtocolError
-from .units import QUANTITIES, to_canonical
+from .numbers import WrittenNumber, written
+from .units import QUANTITIES, quantity_convert, to_canonical
 
 __all__ = ["KidneyLQ", "Parameter", "Protocol"]
 
@@ -100,6 +102,11 @@ class Protocol:
         raw = self.doc["parameters"].get("site_time_zone")
         return str(raw["value"]) if raw else "UTC"
 
+    def today(self, now: datetime) -> date:
+        """The calendar day it is at the site at the instant ``now`` (an aware date-time):
+        02:00 UTC on 1 March is still 28 February in Los Angeles."""
+        return now.astimezone(ZoneInfo(self.time_zone)).date()
+
     def parameter(self, name: str) -> Parameter:
         try:
             raw = self.doc["parameters"][name]
@@ -119,10 +126,13 @@ class Protocol:
         return value, None
 
     def quantity(self, value: Any, kind: str) -> float:
-        """A value-or-{param} as a float in the canonical unit of ``kind`` (GBq, Gy, h …)."""
+        """A value-or-{param} as a float in the canonical unit of ``kind`` (GBq, Gy, h …),
+        carrying the decimal it was written as, converted exactly (39 Gy stays 39, not
+        39.0; 3900 cGy is 39.00 Gy), for comparisons at its written precision."""
         number, unit = self.raw(value)
         unit = unit or QUANTITIES[kind][0]
-        return to_canonical(float(number), unit, kind)
+        to_canonical(0.0, unit, kind)  # UnitError for a unit that does not measure ``kind``
+        return WrittenNumber(quantity_convert(written(number), unit, QUANTITIES[kind][0], kind))
 
     def duration(self, value: Any) -> Duration:
         text, _ = self.raw(value)

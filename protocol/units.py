@@ -19,7 +19,9 @@ from decimal import Context, Decimal
 
 __all__ = [
     "ANALYTES",
+    "FIELD_UNITS",
     "QUANTITIES",
+    "RANGES",
     "RELATIVE_UNITS",
     "UnitError",
     "analyte_convert",
@@ -79,6 +81,34 @@ QUANTITIES: dict[str, tuple[str, dict[str, float]]] = {
 }
 
 RELATIVE_UNITS = ("xULN", "xLLN", "xBaseline")
+
+# Numeric record fields a ``count … where`` may compare: field -> (its unit, quantity kind).
+FIELD_UNITS: dict[str, tuple[str, str]] = {"short_axis_mm": ("mm", "length")}
+
+# The physical range of a protocol value, by what it measures, in the canonical unit:
+# (lowest, highest, whole numbers only). A value outside is a typo or a unit slip (39
+# entered as 3.9e10), never a protocol's choice; protocol.checks refuses it. Wide on
+# purpose: the bounds keep the engine's arithmetic finite and its counters in int32,
+# they do not second-guess a clinical threshold.
+RANGES: dict[str, tuple[float, float, bool]] = {
+    "activity": (0.0, 100.0, False),  # GBq per administration
+    "dose": (0.0, 1000.0, False),  # Gy
+    "dose_per_activity": (0.0, 100.0, False),  # Gy/GBq
+    "time": (0.0, 100_000.0, False),  # h
+    "length": (0.0, 10_000.0, False),  # mm
+    "volume": (0.0, 1e6, False),  # mL
+    "percent": (-100.0, 10_000.0, False),  # a change falls by at most 100 %
+    "fraction": (0.0, 1.0, False),
+    "count": (0.0, 1000.0, True),
+    "years": (0.0, 150.0, False),
+    "score": (0.0, 100.0, True),
+    "grade": (0.0, 5.0, True),
+    "mass": (0.0, 1000.0, False),  # kg
+    "clearance": (0.0, 1000.0, False),  # mL/min
+    "egfr": (0.0, 1000.0, False),  # mL/min/1.73m2
+    "relative": (0.0, 1000.0, False),  # multiples of ULN, LLN or baseline
+    "concentration": (0.0, 1e6, False),  # a lab value in any of its units
+}
 
 _COUNT = {
     "10^9/L": "1",

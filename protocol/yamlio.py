@@ -2,7 +2,9 @@
 
 YAML 1.2 core-schema scalars only, with no surprises: ``NO`` and ``yes`` stay
 strings, ``2.10`` stays the number 2.1 (and the schema then says a string was
-expected), and bare dates stay strings (ISO 8601 text, validated by the schema).
+expected) that remembers it was written ``2.10``
+(:class:`protocol.numbers.WrittenNumber`), and bare dates stay strings (ISO 8601
+text, validated by the schema).
 Duplicate keys, merge keys, anchors/aliases and non-string keys are errors; so are
 documents nested deeper than :data:`MAX_DEPTH` and numbers beyond the range of
 a double (an integer literal of thousands of digits, ``1e999``) (see :func:`_scalar`).
@@ -23,6 +25,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import Issue, ProtocolError
+from .numbers import from_text
 
 __all__ = ["MAX_DEPTH", "Positions", "escape_pointer", "read_yaml"]
 
@@ -205,7 +208,7 @@ def _resolve(node: ScalarNode) -> Any:
     if _FLOAT.match(text):
         if len(text) > _MAX_NUMBER_TEXT:
             raise _NumberError(f"number of {len(text)} characters", _NUMBER_FIX)
-        number = float(text)
+        number = from_text(text)  # 1.50 keeps its written decimals (protocol.numbers)
         if not math.isfinite(number):
             raise _NumberError(
                 f"number {_short(text)} is beyond the range of a double", _NUMBER_FIX

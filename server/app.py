@@ -1,4 +1,4 @@
-"""Assemble the gRPC server: servicers, health, reflection, interceptor, limits, TLS.
+"""Assemble the gRPC server: servicers, health, reflection (v1, v1alpha), interceptor, limits, TLS.
 
 ``create_server("127.0.0.1:0", …)`` returns the (not yet started) service and the
 port it bound, so tests can use port 0. :meth:`Service.stop` is the graceful
@@ -16,7 +16,6 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from protocol import Registry
 from server._gen.flexmrt.v1 import decision_pb2 as _decision
@@ -30,6 +29,7 @@ from server.decision_log import DecisionLog, open_log
 from server.decision_log.checkpoint import Signer
 from server.decision_log.checkpointer import CheckpointedLog
 from server.edge import EdgeInterceptor
+from server.reflection import enable_reflection
 from server.security import TokenStore
 from server.servicers import DecisionServicer, DosimetryServicer, ProtocolServicer
 
@@ -150,16 +150,14 @@ def create_server(
         ProtocolServicer(registry, limits.max_protocol_bytes, limits.max_record_bytes), server
     )
     _decision_grpc.add_DecisionServiceServicer_to_server(
-        DecisionServicer(registry, log, limits.max_record_bytes), server
+        DecisionServicer(registry, log, limits.max_record_bytes, limits.max_message_bytes), server
     )
     _dosimetry_grpc.add_DosimetryServiceServicer_to_server(
         DosimetryServicer(registry, limits.max_dose_jobs), server
     )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
+    enable_reflection((*SERVICE_NAMES, health.SERVICE_NAME), server)
     try:
         if credentials is None:
             port = server.add_insecure_port(address)

@@ -1,14 +1,17 @@
 """Run a protocol's generated boundary cases through the engine and compare outcomes.
 
 protocol.boundary builds the cases and their expected outcomes with its own
-arithmetic; this module evaluates each case's rule with the engine and groups the
+arithmetic; this module evaluates each case's rule with the engine (or, for a case with
+a probe, takes the engine's decision and reads it there) and groups the
 results per threshold (rule id + leaf), so a rule that does not flip where its text
 says is reported with the record that shows it.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import engine
@@ -78,7 +81,41 @@ test_protocol.__test__ = False  # type: ignore[attr-defined]  # not a pytest tes
 def _run(protocol: Protocol, case: BoundaryCase) -> BoundaryResult:
     try:
         record = engine.parse_record(case.record)
+        if case.probe is not None:
+            answer = _plain(engine.decide(protocol, record, case.as_of))
+            return BoundaryResult(case, _probe(answer, *case.probe))
         result = engine.evaluate_rule(protocol, record, case.as_of, case.rule)
     except (engine.RecordError, ValueError, ArithmeticError, KeyError, TypeError) as exc:
         return BoundaryResult(case, f"error: {type(exc).__name__}: {exc}")
     return BoundaryResult(case, result.outcome.value)
+
+
+def _plain(answer: Any) -> dict[str, Any]:
+    """The decision as its JSON document (a mapping, or a typed answer's ``to_json()``)."""
+    if isinstance(answer, dict):
+        return answer
+    doc = answer.to_json()
+    return json.loads(doc) if isinstance(doc, str) else dict(doc)
+
+
+def _probe(answer: dict[str, Any], kind: str, arg: str) -> str:
+    """What the decision says about one boundary (see ``BoundaryCase.probe``)."""
+    reasons = {r["id"]: r for r in answer.get("reasons") or []}
+    if kind == "reason":
+        return str(reasons[arg]["outcome"]) if arg in reasons else "NOT_MET"
+    if kind in ("present", "no_reason"):
+        return "MET" if (arg in reasons) == (kind == "present") else "NOT_MET"
+    if kind == "action":
+        return "MET" if answer["action"] == arg else "NOT_MET"
+    if kind == "activity":
+        given = answer.get("activity_gbq")
+        if given is None:
+            return f"INDETERMINATE ({answer['action']})"
+        return "MET" if Decimal(repr(float(given))) == Decimal(arg) else "NOT_MET"
+    if kind == "response":
+        said = (answer.get("response") or {}).get(arg)
+        return "INDETERMINATE" if said is None else "MET" if said else "NOT_MET"
+    if kind == "overdue":
+        missing = (reasons.get("HOL-SURVEILLANCE") or {}).get("missing") or []
+        return "MET" if any(str(m).startswith(f"{arg} ") for m in missing) else "NOT_MET"
+    raise ValueError(f"unknown probe {kind!r}")

@@ -1,8 +1,9 @@
-"""Domain dicts → protobuf messages (answers) and protobuf → domain arguments (requests).
+"""Domain answers → protobuf messages, and protobuf → domain arguments (requests).
 
-The engine and protocol packages answer with plain JSON-able dicts; this module
-mirrors them field by field into the flexmrt.v1 messages. ``None`` leaves a field
-unset; observation keys the messages do not name go into ``Observation.extra``.
+The engine answers with typed values (``engine.answers``); this module copies their
+attributes into the flexmrt.v1 messages. ``None`` leaves a field unset; an observation's
+optional fields, which the messages do not name, go into ``Observation.extra``. The
+protocol package's summaries and diffs are still plain JSON-able dicts.
 """
 
 from __future__ import annotations
@@ -16,6 +17,22 @@ import grpc
 from google.protobuf import struct_pb2
 
 import engine
+from engine.answers import (
+    AmendmentSummary,
+    Decision,
+    Eligibility,
+    Envelope,
+    KidneyBedView,
+    Observation,
+    OrganAtRiskView,
+    ProtocolRef,
+    RuleEntry,
+    Schedule,
+    ScheduledEvent,
+    StudyStatus,
+    SubjectImpact,
+    TreatmentResponse,
+)
 from server._gen.flexmrt.v1 import common_pb2 as _common
 from server._gen.flexmrt.v1 import decision_pb2 as _decision
 from server._gen.flexmrt.v1 import protocol_pb2 as _protocol
@@ -26,11 +43,14 @@ __all__ = [
     "decision",
     "diff",
     "eligibility",
+    "import_note",
     "issue",
     "log_entry",
     "protocol_summary",
+    "record_from_fhir",
     "schedule",
     "study_status",
+    "worklist_item",
 ]
 
 _OBSERVATION_KEYS = {"what", "value", "unit", "date", "pointer"}
@@ -80,19 +100,16 @@ def issue(item: dict[str, Any]) -> _common.Issue:
     )
 
 
-def identity(item: dict[str, Any]) -> _common.ProtocolIdentity:
-    return _common.ProtocolIdentity(ref=item.get("ref", ""), sha256=item.get("sha256", ""))
+def identity(ref: ProtocolRef) -> _common.ProtocolIdentity:
+    return _common.ProtocolIdentity(ref=ref.ref, sha256=ref.sha256)
 
 
-def observation(item: dict[str, Any]) -> _common.Observation:
-    out = _common.Observation(
-        what=str(item.get("what", "")),
-        unit=str(item.get("unit") or ""),
-        date=str(item.get("date") or ""),
-        pointer=str(item.get("pointer") or ""),
-    )
-    out.value.CopyFrom(value(item.get("value")))
-    extra = {k: v for k, v in item.items() if k not in _OBSERVATION_KEYS}
+def observation(o: Observation) -> _common.Observation:
+    """An observation; its optional fields (threshold, CTCAE grade, note …) go into
+    ``extra`` under their JSON names."""
+    out = _common.Observation(what=o.what, unit=o.unit, date=o.date or "", pointer=o.pointer or "")
+    out.value.CopyFrom(value(o.value))
+    extra = {k: v for k, v in o.to_json().items() if k not in _OBSERVATION_KEYS}
     if extra:
         out.extra.update(extra)
     return out
@@ -102,20 +119,19 @@ def _outcome(text: str) -> int:
     return _common.RuleOutcome.Value(f"RULE_OUTCOME_{text}")
 
 
-def _rule_fields(item: dict[str, Any]) -> dict[str, Any]:
-    source = item.get("source") or {}
-    notes = item.get("notes") or []
+def _rule_fields(r: RuleEntry) -> dict[str, Any]:
+    source = r.source
     return {
-        "id": item["id"],
-        "text": item.get("text", ""),
-        "outcome": _outcome(item["outcome"]),
-        "observed": [observation(o) for o in item.get("observed", [])],
-        "missing": [str(m) for m in item.get("missing", [])],
-        "notes": [notes] if isinstance(notes, str) else [str(n) for n in notes],
+        "id": r.id,
+        "text": r.text,
+        "outcome": _outcome(r.outcome),
+        "observed": [observation(o) for o in r.observed],
+        "missing": list(r.missing),
+        "notes": list(r.notes),
         "source": _common.Source(
-            citation=source.get("citation", ""), section=str(source.get("section", ""))
+            citation=source.citation if source else "", section=source.section if source else ""
         ),
-        "verification": item.get("verification", ""),
+        "verification": r.verification,
     }
 
 
@@ -180,233 +196,215 @@ def diff(d: dict[str, Any], text: str) -> _protocol.DiffProtocolsResponse:
 # ---- decisions ------------------------------------------------------------------------------
 
 
-def _answer_common(a: dict[str, Any]) -> dict[str, Any]:
+def _envelope(e: Envelope) -> dict[str, Any]:
     return {
-        "subject_id": a.get("subject_id") or "",
-        "protocol": identity(a.get("protocol", {})),
-        "as_of": str(a.get("as_of", "")),
-        "engine_version": a.get("engine_version", ""),
-        "decision_id": a.get("decision_id", ""),
-        "input_sha256": a.get("input_sha256", ""),
+        "subject_id": e.subject_id,
+        "protocol": identity(e.protocol),
+        "as_of": e.as_of.isoformat(),
+        "engine_version": e.engine_version,
+        "decision_id": e.decision_id,
+        "input_sha256": e.input_sha256,
     }
 
 
-def eligibility(a: dict[str, Any]) -> _decision.EligibilityReport:
+def eligibility(a: Eligibility) -> _decision.EligibilityReport:
     criteria = [
         _decision.Criterion(
-            kind=_decision.CriterionKind.Value(f"CRITERION_KIND_{c['kind'].upper()}"),
+            kind=_decision.CriterionKind.Value(f"CRITERION_KIND_{c.kind.upper()}"),
             **_rule_fields(c),
         )
-        for c in a["criteria"]
+        for c in a.criteria
     ]
     return _decision.EligibilityReport(
-        outcome=_decision.EligibilityOutcome.Value(f"ELIGIBILITY_OUTCOME_{a['outcome']}"),
+        outcome=_decision.EligibilityOutcome.Value(f"ELIGIBILITY_OUTCOME_{a.outcome}"),
         criteria=criteria,
-        missing=[str(m) for m in a.get("missing", [])],
-        **_answer_common(a),
+        missing=list(a.missing),
+        **_envelope(a.envelope),
     )
 
 
-def decision(a: dict[str, Any]) -> _decision.Decision:
+def _iso(day: date | None) -> str:
+    return day.isoformat() if day else ""
+
+
+def decision(a: Decision) -> _decision.Decision:
     out = _decision.Decision(
-        action=_decision.Action.Value(f"ACTION_{a['action']}"),
-        reasons=[_rule(r) for r in a.get("reasons", [])],
-        checked=[_rule(r) for r in a.get("checked", [])],
-        missing=[str(m) for m in a.get("missing", [])],
-        next_surveillance=a.get("next_surveillance") or "",
-        phase=a.get("phase") or "",
-        arm=a.get("arm") or "",
-        confirm_psa_by=a.get("confirm_psa_by") or "",
-        recheck_on=a.get("recheck_on") or "",
-        needed_by=a.get("needed_by") or "",
-        surveillance_due=a.get("surveillance_due") or {},
-        **_answer_common(a),
+        action=_decision.Action.Value(f"ACTION_{a.action}"),
+        reasons=[_rule(r) for r in a.reasons],
+        checked=[_rule(r) for r in a.checked],
+        missing=list(a.missing),
+        next_surveillance=_iso(a.next_surveillance),
+        phase=a.phase or "",
+        arm=a.arm or "",
+        confirm_psa_by=_iso(a.confirm_psa_by),
+        recheck_on=_iso(a.recheck_on),
+        needed_by=_iso(a.needed_by),
+        surveillance_due={k: v.isoformat() for k, v in (a.surveillance_due or {}).items()},
+        **_envelope(a.envelope),
     )
-    _set(
-        out,
-        cycle=a.get("cycle"),
-        activity_gbq=a.get("activity_gbq"),
-        cycles_given=a.get("cycles_given"),
-    )
-    if a.get("response"):
-        r = a["response"]
-        out.response.CopyFrom(
-            _set(
-                _decision.TreatmentResponse(),
-                **{
-                    **{k: r.get(k) for k in _RESPONSE_FIELDS},
-                    "pcwg3": r.get("pcwg3") or "",
-                    "recip": r.get("recip") or "",
-                },
-            )
-        )
-    if a.get("due"):
+    _set(out, cycle=a.cycle, activity_gbq=a.activity_gbq, cycles_given=a.cycles_given)
+    if a.response is not None:
+        out.response.CopyFrom(_response(a.response))
+    if a.due is not None:
         out.due.CopyFrom(
             _decision.DueWindow(
-                **{k: str(a["due"].get(k) or "") for k in ("target", "window_start", "window_end")}
+                target=a.due.target.isoformat(),
+                window_start=a.due.window_start.isoformat(),
+                window_end=a.due.window_end.isoformat(),
             )
         )
-    if a.get("kidney_bed"):
-        out.kidney_bed.CopyFrom(_kidney_bed(a["kidney_bed"]))
-    out.organs_at_risk.extend(_organ(o) for o in a.get("organs_at_risk") or ())
+    if a.kidney_bed is not None:
+        out.kidney_bed.CopyFrom(_kidney_bed(a.kidney_bed))
+    out.organs_at_risk.extend(_organ(o) for o in a.organs_at_risk or ())
     return out
 
 
-_RESPONSE_FIELDS = (
-    "psa_baseline",
-    "psa_latest",
-    "psa_nadir",
-    "psa_change_from_baseline_pct",
-    "psa_change_from_nadir_pct",
-    "psa50",
-    "psa90",
-    "tumour_volume_change_pct",
-)
-
-
-def _rule(r: dict[str, Any]) -> _decision.Rule:
-    return _decision.Rule(category=r.get("category", ""), **_rule_fields(r))
-
-
-_ORGAN_CYCLE_FIELDS = (
-    "cycle",
-    "activity_gbq",
-    "dose_gy",
-    "dose_u_gy",
-    "teff_h",
-    "bed_gy",
-    "bed_u_gy",
-    "dose_estimated",
-    "teff_estimated",
-)
-_ORGAN_FIELDS = (
-    "organ",
-    "cumulative_dose_gy",
-    "cumulative_dose_u_gy",
-    "cumulative_bed_gy",
-    "cumulative_bed_u_gy",
-    "gy_per_gbq",
-    "gy_per_gbq_from",
-    "projected_gy",
-    "projected_u_gy",
-    "margin_gy",
-    "estimated",
-)
-
-
-def _organ(o: dict[str, Any]) -> _decision.OrganAtRisk:
-    """One organ at risk of the decision (``organs_at_risk``)."""
-    cycles = [
-        _set(_decision.OrganCycle(), **{f: c.get(f) for f in _ORGAN_CYCLE_FIELDS})
-        for c in o["cycles"]
-    ]
-    limit = o.get("limit") or {}
+def _response(r: TreatmentResponse) -> _decision.TreatmentResponse:
     return _set(
-        _decision.OrganAtRisk(cycles=cycles),
-        **{f: o.get(f) for f in _ORGAN_FIELDS},
-        limit_quantity=limit.get("quantity"),
-        limit_gy=limit.get("value_gy"),
-        limit_action=limit.get("action"),
+        _decision.TreatmentResponse(pcwg3=r.pcwg3, recip=r.recip),
+        psa_baseline=r.psa_baseline,
+        psa_latest=r.psa_latest,
+        psa_nadir=r.psa_nadir,
+        psa_change_from_baseline_pct=r.psa_change_from_baseline_pct,
+        psa_change_from_nadir_pct=r.psa_change_from_nadir_pct,
+        psa50=r.psa50,
+        psa90=r.psa90,
+        tumour_volume_change_pct=r.tumour_volume_change_pct,
     )
 
 
-def _kidney_interval(k: dict[str, Any]) -> dict[str, Any]:
-    interval = k.get("projected_interval_gy") or (None, None)
-    span = k.get("cycles_remaining_range") or (None, None)
+def _rule(r: RuleEntry) -> _decision.Rule:
+    return _decision.Rule(category=r.category or "", **_rule_fields(r))
+
+
+def _organ(o: OrganAtRiskView) -> _decision.OrganAtRisk:
+    """One organ at risk of the decision (``organs_at_risk``)."""
+    cycles = [
+        _set(
+            _decision.OrganCycle(
+                cycle=c.cycle,
+                activity_gbq=c.activity_gbq,
+                dose_gy=c.dose_gy,
+                teff_h=c.teff_h,
+                bed_gy=c.bed_gy,
+                dose_estimated=c.dose_estimated,
+                teff_estimated=c.teff_estimated,
+            ),
+            dose_u_gy=c.dose_u_gy,
+            bed_u_gy=c.bed_u_gy,
+        )
+        for c in o.cycles
+    ]
+    limit = o.limit
+    return _set(
+        _decision.OrganAtRisk(
+            organ=o.organ,
+            cycles=cycles,
+            cumulative_dose_gy=o.cumulative_dose_gy,
+            cumulative_bed_gy=o.cumulative_bed_gy,
+            gy_per_gbq=o.gy_per_gbq,
+            gy_per_gbq_from=o.gy_per_gbq_from,
+            estimated=o.estimated,
+        ),
+        cumulative_dose_u_gy=o.cumulative_dose_u_gy,
+        cumulative_bed_u_gy=o.cumulative_bed_u_gy,
+        projected_gy=o.projected_gy,
+        projected_u_gy=o.projected_u_gy,
+        margin_gy=o.margin_gy,
+        limit_quantity=None if limit is None else limit.quantity,
+        limit_gy=None if limit is None else limit.value_gy,
+        limit_action=None if limit is None else limit.action,
+    )
+
+
+def _kidney_interval(k: KidneyBedView) -> dict[str, Any]:
+    low, high = k.projected_interval_gy or (None, None)
+    fewest, most = k.cycles_remaining_range or (None, None)
     return {
-        "cumulative_u_gy": k.get("cumulative_u_gy"),
-        "projected_u_gy": k.get("projected_u_gy"),
-        "projected_low_gy": interval[0],
-        "projected_high_gy": interval[1],
-        "cycles_remaining_low": span[0],
-        "cycles_remaining_high": span[1],
+        "cumulative_u_gy": k.cumulative_u_gy,
+        "projected_u_gy": k.projected_u_gy,
+        "projected_low_gy": low,
+        "projected_high_gy": high,
+        "cycles_remaining_low": fewest,
+        "cycles_remaining_high": most,
     }
 
 
-def _kidney_bed(k: dict[str, Any]) -> _decision.KidneyBed:
+def _kidney_bed(k: KidneyBedView) -> _decision.KidneyBed:
     cycles = [
-        _set(
-            _decision.KidneyBedCycle(),
-            **{
-                f: c.get(f)
-                for f in (
-                    "cycle",
-                    "activity_gbq",
-                    "dose_gy",
-                    "teff_h",
-                    "bed_gy",
-                    "dose_estimated",
-                    "teff_estimated",
-                )
-            },
+        _decision.KidneyBedCycle(
+            cycle=c.cycle,
+            activity_gbq=c.activity_gbq,
+            dose_gy=c.dose_gy,
+            teff_h=c.teff_h,
+            bed_gy=c.bed_gy,
+            dose_estimated=c.dose_estimated,
+            teff_estimated=c.teff_estimated,
         )
-        for c in k.get("cycles", [])
+        for c in k.cycles
     ]
     return _set(
-        _decision.KidneyBed(cycles=cycles),
-        **{
-            f: k.get(f)
-            for f in (
-                "cumulative_gy",
-                "projected_gy",
-                "cap_gy",
-                "cycles_remaining",
-                "estimated",
-                "reduced_activity_fits",
-                "next_activity_gbq",
-            )
-        },
+        _decision.KidneyBed(
+            cycles=cycles, cumulative_gy=k.cumulative_gy, cap_gy=k.cap_gy, estimated=k.estimated
+        ),
+        projected_gy=k.projected_gy,
+        cycles_remaining=k.cycles_remaining,
+        reduced_activity_fits=k.reduced_activity_fits,
+        next_activity_gbq=k.next_activity_gbq,
         **_kidney_interval(k),
     )
 
 
-def schedule(s: dict[str, Any]) -> _decision.GetScheduleResponse:
-    events = [
-        _set(
-            _decision.ScheduledEvent(),
-            date=str(e["date"]),
-            window_start=str(e.get("window_start") or ""),
-            window_end=str(e.get("window_end") or ""),
-            kind=e.get("kind", ""),
-            what=e.get("what", ""),
-            cycle=e.get("cycle"),
-            overdue=bool(e.get("overdue")),
-            days_past_due=e.get("days_past_due"),
-            overdue_limit_days=e.get("overdue_limit_days"),
-            pending_data=bool(e.get("pending_data")),
-            phase=e.get("phase", ""),
-        )
-        for e in s["events"]
-    ]
-    return _decision.GetScheduleResponse(
-        events=events,
-        action=_decision.Action.Value(f"ACTION_{s['action']}"),
-        follows_decision=s["follows_decision"],
-        ends=s.get("ends") or "",
-        phase=s.get("phase") or "",
-        subject_id=s.get("subject_id") or "",
-        protocol=identity(s.get("protocol", {})),
-        as_of=str(s.get("as_of", "")),
-        horizon=str(s.get("horizon") or ""),
-        engine_version=s.get("engine_version", ""),
-        decision_id=s.get("decision_id", ""),
+def _event(e: ScheduledEvent) -> _decision.ScheduledEvent:
+    overdue = e.overdue
+    return _set(
+        _decision.ScheduledEvent(
+            date=e.date.isoformat(),
+            window_start=_iso(e.window_start),
+            window_end=_iso(e.window_end),
+            kind=e.kind,
+            what=e.what,
+            overdue=overdue is not None,
+            pending_data=e.pending_data,
+            phase=e.phase or "",
+        ),
+        cycle=e.cycle,
+        days_past_due=None if overdue is None else overdue.days_past_due,
+        overdue_limit_days=None if overdue is None else overdue.limit_days,
     )
 
 
-def study_status(s: dict[str, Any]) -> _decision.GetStudyStatusResponse:
+def schedule(s: Schedule) -> _decision.GetScheduleResponse:
+    env = s.envelope
+    return _decision.GetScheduleResponse(
+        events=[_event(e) for e in s.events],
+        action=_decision.Action.Value(f"ACTION_{s.action}"),
+        follows_decision=s.follows_decision,
+        ends=_iso(s.ends),
+        phase=s.phase or "",
+        subject_id=env.subject_id,
+        protocol=identity(env.protocol),
+        as_of=env.as_of.isoformat(),
+        horizon=s.horizon,
+        engine_version=env.engine_version,
+        decision_id=env.decision_id,
+    )
+
+
+def study_status(s: StudyStatus) -> _decision.GetStudyStatusResponse:
     return _set(
         _decision.GetStudyStatusResponse(
-            enrolled={str(k): int(v) for k, v in s.get("enrolled", {}).items()},
-            protocol=identity(s.get("protocol", {})),
-            as_of=str(s.get("as_of", "")),
-            interim_text=s.get("interim_text") or "",
-            arms_by_subject={str(k): str(v) for k, v in s.get("subjects", {}).items()},
+            enrolled=dict(s.enrolled),
+            protocol=identity(s.protocol),
+            as_of=s.as_of.isoformat(),
+            interim_text=s.interim_text or "",
+            arms_by_subject=dict(s.subjects),
+            duplicates=s.duplicates,
+            total=s.total,
+            interim_due=s.interim_due,
         ),
-        duplicates=s.get("duplicates"),
-        total=s.get("total"),
-        target=s.get("target"),
-        interim_due=s.get("interim_due"),
-        interim_threshold=s.get("interim_threshold"),
+        target=s.target,
+        interim_threshold=s.interim_threshold,
     )
 
 
@@ -429,40 +427,38 @@ def log_entry(e: Any) -> _decision.LogEntry:
         prev_hash=e.prev_hash,
         entry_hash=e.entry_hash,
     )
-    answer = json.loads(e.answer_json)
+    answer = json.loads(e.answer_json)  # the logged answer, read back into its type
     if e.kind == "eligibility":
-        out.eligibility.CopyFrom(eligibility(answer))
+        out.eligibility.CopyFrom(eligibility(Eligibility.from_json(answer)))
     else:
-        out.decision.CopyFrom(decision(answer))
+        out.decision.CopyFrom(decision(Decision.from_json(answer)))
     return out
 
 
-def subject_impact(r: dict[str, Any]) -> _protocol.SubjectImpact:
+def subject_impact(r: SubjectImpact) -> _protocol.SubjectImpact:
     return _protocol.SubjectImpact(
-        subject_id=r["subject_id"],
-        as_of=r["as_of"],
-        changed=r["changed"],
+        subject_id=r.subject_id,
+        as_of=r.as_of.isoformat(),
+        changed=r.changed,
         changes=[
-            _protocol.SubjectChange(
-                field=c["field"], old_value=value(c["old"]), new_value=value(c["new"])
-            )
-            for c in r["changes"]
+            _protocol.SubjectChange(field=c.field, old_value=value(c.old), new_value=value(c.new))
+            for c in r.changes
         ],
         rules=[
-            _protocol.RuleFlip(id=f["id"], old_outcome=f["old"] or "", new_outcome=f["new"] or "")
-            for f in r["rules"]
+            _protocol.RuleFlip(id=f.id, old_outcome=f.old or "", new_outcome=f.new or "")
+            for f in r.rules
         ],
     )
 
 
-def amendment_summary(s: dict[str, Any]) -> _protocol.AmendmentSummary:
+def amendment_summary(s: AmendmentSummary) -> _protocol.AmendmentSummary:
     return _protocol.AmendmentSummary(
-        from_protocol=_common.ProtocolIdentity(ref=s["from"], sha256=s["from_sha256"]),
-        to_protocol=_common.ProtocolIdentity(ref=s["to"], sha256=s["to_sha256"]),
-        subjects=s["subjects"],
-        unchanged=s["unchanged"],
-        changed=s["changed"],
-        by_kind=s["by_kind"],
+        from_protocol=identity(s.old),
+        to_protocol=identity(s.new),
+        subjects=s.subjects,
+        unchanged=s.unchanged,
+        changed=s.changed,
+        by_kind=dict(s.by_kind),
     )
 
 
@@ -476,6 +472,63 @@ def check_size(text: str, field: str, limit: int | None) -> None:
             field,
             "too_large",
         )
+
+
+def record_from_fhir(text: str, field: str) -> tuple[engine.Record, list[Any]]:
+    """A FHIR R4 Bundle (JSON text) converted as `flexmrt import fhir` converts it: the
+    record and the conversion's notes. A Bundle that cannot be converted, or converts to
+    an invalid record, is INVALID_ARGUMENT with every issue located under ``field``."""
+    from server.imports import ConversionError
+    from server.imports.fhir import bundle_to_record
+
+    if not text.strip():
+        raise RequestError.invalid(field, f"{field} is required: a FHIR Bundle as JSON text")
+    try:
+        result = bundle_to_record(text, field)
+    except ConversionError as error:
+        issues = [replace(i, pointer=f"{field}{i.pointer}") for i in error.issues]
+        raise engine.RecordError(error.code, error.message, issues) from None
+    try:
+        return engine.parse_record(result.record, None, field), result.notes
+    except engine.RecordError as error:  # converted, but not a valid record
+        issues = [replace(i, pointer=f"{field}:record{i.pointer}") for i in error.issues]
+        raise engine.RecordError(
+            error.code, f"{field}: the converted record: {error.message}", issues
+        ) from None
+
+
+def import_note(note: Any) -> _common.ImportNote:
+    return _common.ImportNote(kind=note.kind, where=note.where, message=note.message)
+
+
+def worklist_item(
+    item: dict[str, Any], protocol: dict[str, Any], as_of: str, source: str
+) -> _decision.GetWorklistResponse:
+    """One worklist row (:func:`engine.worklist`), with the protocol identity it is under."""
+    event = _set(
+        _decision.ScheduledEvent(),
+        date=item["date"],
+        window_start=item.get("window_start") or "",
+        window_end=item.get("window_end") or "",
+        kind=item["kind"],
+        what=item["what"],
+        cycle=item.get("cycle"),
+        overdue=item["overdue"],
+        days_past_due=item.get("days_past_due"),
+        overdue_limit_days=item.get("overdue_limit_days"),
+        pending_data=item["pending_data"],
+        phase=item.get("phase") or "",
+    )
+    return _decision.GetWorklistResponse(
+        subject_id=item["subject_id"],
+        event=event,
+        action=_decision.Action.Value(f"ACTION_{item['action']}"),
+        follows_decision=item["follows_decision"],
+        missing=[str(m) for m in item["missing"]],
+        protocol=_common.ProtocolIdentity(ref=protocol["ref"], sha256=protocol["sha256"]),
+        as_of=as_of,
+        source=source,
+    )
 
 
 def record_from_json(text: str, field: str) -> engine.Record:

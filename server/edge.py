@@ -1,9 +1,13 @@
 """The interceptor every call passes: auth, caller identity, deadline cap, error mapping.
 
-- With a :class:`~server.security.TokenStore`, calls without a valid bearer token
-  get UNAUTHENTICATED (health checks are exempt so load balancers can probe).
-- The caller identity (token name, client certificate subject or ``anonymous``) is
-  available to servicers through :func:`current_caller` while the call runs.
+- With a :class:`~server.security.TokenStore`, calls without exactly one
+  ``authorization: Bearer <token>`` of a known token get UNAUTHENTICATED; health
+  checks and reflection of the health service are exempt so load balancers can
+  probe (see :mod:`server.reflection`).
+- The caller identity (token name and/or client certificate subject, or
+  ``anonymous``) is available to servicers through :func:`current_caller`.
+- Request bytes that are not the method's message are INVALID_ARGUMENT
+  (:mod:`server.decoding`), not grpc's INTERNAL.
 - Every call gets a deadline: the client's, capped at ``max_call_s``. One watcher
   (:class:`server.deadline.Deadlines`) ends calls that run past it: computation in
   an interruptible block is interrupted (DEADLINE_EXCEEDED), anything else is
@@ -21,15 +25,21 @@ from typing import Any
 
 import grpc
 
+from server import reflection
 from server.deadline import DeadlineExceeded, Deadlines
-from server.security import TokenStore, certificate_subject
+from server.decoding import checked, tolerant
+from server.security import (
+    TokenStore,
+    authorization_values,
+    caller_identity,
+    certificate_subject,
+)
 from server.status import log_unexpected, to_status
 
 __all__ = ["EdgeInterceptor", "current_caller"]
 
 _log = logging.getLogger("flexmrt.server")
 _CALLER: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="anonymous")
-_EXEMPT = ("/grpc.health.v1.Health/",)
 _KINDS = ("unary_unary", "unary_stream", "stream_unary", "stream_stream")
 
 
@@ -58,18 +68,21 @@ class EdgeInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             behaviour = getattr(handler, kind)
             if behaviour is not None:
                 streaming = kind.endswith("stream")
-                wrapped = self._wrap(behaviour, method, streaming)
-                return handler._replace(**{kind: wrapped})
+                wrapped = self._wrap(behaviour, method, streaming, kind.startswith("stream"))
+                decode = tolerant(handler.request_deserializer)
+                return handler._replace(**{kind: wrapped, "request_deserializer": decode})
         return handler
 
-    def _wrap(self, behaviour: Callable[..., Any], method: str, streaming: bool) -> Any:
+    def _wrap(
+        self, behaviour: Callable[..., Any], method: str, streaming: bool, requests: bool
+    ) -> Any:
         def call(request: Any, context: grpc.ServicerContext) -> Any:
             caller = self._authenticate(method, context)
             token = _CALLER.set(caller)
             limit = self._limit(context)
             try:
                 with self.deadlines.track(context, limit):
-                    return behaviour(request, context)
+                    return behaviour(checked(request, requests), context)
             except DeadlineExceeded:
                 _expired(context, method, limit)
             except Exception as error:  # every error gets a status
@@ -83,6 +96,9 @@ class EdgeInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             limit = self._limit(context)
             try:
                 with self.deadlines.track(context, limit):
+                    request = checked(request, requests)
+                    if caller == _HEALTH_PROBE:
+                        request = reflection.health_only(request, lambda: _unauthenticated(context))
                     yield from behaviour(request, context)
             except DeadlineExceeded:
                 _expired(context, method, limit)
@@ -94,12 +110,17 @@ class EdgeInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         return stream if streaming else call
 
     def _authenticate(self, method: str, context: grpc.ServicerContext) -> str:
-        metadata = dict(context.invocation_metadata() or ())
-        name = self._tokens.name_for(metadata.get("authorization")) if self._tokens else None
-        if self._tokens is not None and name is None and not method.startswith(_EXEMPT):
-            _log.info("unauthenticated call to %s from %s", method, context.peer())
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, "a valid bearer token is required")
-        return name or certificate_subject(context) or "anonymous"
+        subject = certificate_subject(context)
+        if self._tokens is None:
+            return caller_identity(None, subject)
+        name = self._tokens.name_for(authorization_values(context.invocation_metadata()))
+        if name is None:
+            if not reflection.token_free(method):
+                _log.info("unauthenticated call to %s from %s", method, context.peer())
+                _unauthenticated(context)
+            if reflection.is_reflection(method):
+                return _HEALTH_PROBE
+        return caller_identity(name, subject)
 
     def _limit(self, context: grpc.ServicerContext) -> float:
         """Seconds this call may run: the client's deadline, capped at ``max_call_s``."""
@@ -112,9 +133,21 @@ def _expired(context: grpc.ServicerContext, method: str, limit: float) -> None:
     context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "the call ran past its deadline")
 
 
+_HEALTH_PROBE = "anonymous health probe"  # reflection without a token: health only
+
+
+def _unauthenticated(context: grpc.ServicerContext) -> None:
+    context.abort(
+        grpc.StatusCode.UNAUTHENTICATED,
+        "exactly one 'authorization: Bearer <token>' header with a valid token is required",
+    )
+
+
 def _abort(context: grpc.ServicerContext, method: str, error: Exception) -> None:
-    if context.code() is not None or not context.is_active():
-        raise error  # already aborted by the servicer, or cancelled
+    if context.code() is not None:
+        raise error  # already aborted by the servicer
+    # A cancelled call is aborted too: re-raising would have grpc log the error's
+    # message, which may quote the request (patient data) — see log_unexpected.
     status = to_status(error)
     if status is None:
         status = log_unexpected(method, error)

@@ -21,7 +21,7 @@ from grpc_status import rpc_status
 
 from protocol import Issue, ProtocolError
 
-__all__ = ["RequestError", "log_unexpected", "to_status"]
+__all__ = ["RequestError", "clip", "log_unexpected", "to_status"]
 
 _log = logging.getLogger("flexmrt.server")
 
@@ -101,9 +101,39 @@ def _issue_violations(issues: Iterable[Issue]) -> list[tuple[str, str]]:
     return out
 
 
+# A status travels in response headers, which clients cap (8 KiB soft, 16 KiB hard, in
+# grpc-core): the message and the violations are clipped so that any status fits, however
+# long the input a message quotes.
+MAX_MESSAGE_BYTES = 512
+MAX_VIOLATION_BYTES = 512
+MAX_VIOLATIONS = 8
+
+
+def clip(text: str, max_bytes: int) -> str:
+    """``text`` cut to at most ``max_bytes`` of UTF-8 (on a character boundary, with …)."""
+    data = text.encode("utf-8", "replace")
+    if len(data) <= max_bytes:
+        return text
+    return data[: max_bytes - 3].decode("utf-8", "ignore") + "…"
+
+
+def _bounded(violations: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    half = MAX_VIOLATION_BYTES // 2
+    kept = [
+        (clip(f, half), clip(d, MAX_VIOLATION_BYTES - len(clip(f, half).encode())))
+        for f, d in violations[:MAX_VIOLATIONS]
+    ]
+    if len(violations) > MAX_VIOLATIONS:
+        kept.append(("…", f"… and {len(violations) - MAX_VIOLATIONS} more problem(s)"))
+    return kept
+
+
 def _status(
     code: grpc.StatusCode, message: str, violations: list[tuple[str, str]], reason: str = ""
 ) -> grpc.Status:
+    message = clip(message, MAX_MESSAGE_BYTES)
+    violations = _bounded(violations)
+    reason = clip(reason, 64)
     detail = status_pb2.Status(code=getattr(code_pb2, code.name), message=message)
     if violations:
         bad = error_details_pb2.BadRequest(

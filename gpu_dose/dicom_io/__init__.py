@@ -4,7 +4,7 @@ It hands plain NumPy arrays, :class:`~gpu_dose.grid.Geometry` (spacing in mm,
 orientation) and timezone-aware datetimes to the math.
 """
 
-from gpu_dose.dicom_io.ct import CtImage, read_ct
+from gpu_dose.dicom_io.ct import CtImage, CtSeries, open_ct, read_ct
 from gpu_dose.dicom_io.masks import read_masks
 from gpu_dose.dicom_io.rtdose import read_rt_dose, write_rt_dose
 from gpu_dose.dicom_io.spect import SpectImage, read_spect
@@ -19,8 +19,10 @@ from gpu_dose.dicom_io.write import (
 
 __all__ = [
     "CtImage",
+    "CtSeries",
     "SpectImage",
     "Study",
+    "open_ct",
     "read_ct",
     "read_masks",
     "read_rt_dose",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +14,24 @@ import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
+from gpu_dose.dicom_io.header import (
+    check_geometry,
+    image_header,
+    number,
+    numbers,
+    orientation,
+    reading,
+    tag_name,
+    text,
+)
 from gpu_dose.errors import DoseError
 from gpu_dose.grid import Geometry
+
+#: pydicom's value validation on reading warns with the value itself (a patient's name
+#: into the process log) and then keeps the value anyway. gpu_dose.dicom_io is the only
+#: caller of pydicom in flexmrt and checks every attribute it uses itself
+#: (:mod:`gpu_dose.dicom_io.header`), so that validation is off for the process.
+pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
 
 __all__ = [
     "Zone",
@@ -40,10 +57,9 @@ def load_datasets(path: str | Path) -> list[tuple[Path, Dataset]]:
     files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
     found = []
     for file in files:
-        try:
-            found.append((file, pydicom.dcmread(file)))
-        except pydicom.errors.InvalidDicomError:
-            continue
+        ds = _read(file)
+        if ds is not None:
+            found.append((file, ds))
     if not found:
         raise DoseError(
             "no_dicom",
@@ -52,6 +68,51 @@ def load_datasets(path: str | Path) -> list[tuple[Path, Dataset]]:
             fix="point at a DICOM file or a folder of DICOM files",
         )
     return found
+
+
+def _read(file: Path) -> Dataset | None:
+    """One file's dataset; None for a file that is not DICOM (unless it is named ``*.dcm``).
+
+    The bytes are read first and parsed from memory, so that a corrupt element length
+    cannot make pydicom reserve gigabytes for a read past the end of the file.
+    """
+    with reading(file):
+        data = file.read_bytes()
+        try:
+            ds = pydicom.dcmread(io.BytesIO(data))
+            ds.buffer = None  # the parsed dataset holds its values; the file's bytes can go
+            return ds
+        except pydicom.errors.InvalidDicomError:
+            if file.suffix.lower() != ".dcm":
+                return None
+            raise DoseError(
+                "not_dicom",
+                "the file is named .dcm but is not a DICOM Part 10 file",
+                path=str(file),
+                tag="DICM prefix / File Meta Information (0002,xxxx)",
+                fix="re-export the file, or remove it from the folder",
+            ) from None
+
+
+def modality(file: Path, ds: Dataset) -> str:
+    """Modality (0008,0060), checked (a damaged value is an error naming the file)."""
+    with reading(file, tag_name("Modality")):
+        value = text(ds, "Modality", file)
+        meta = getattr(ds, "file_meta", None)
+        sop_class = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
+    if not value and sop_class != _MEDIA_DIRECTORY:
+        raise DoseError(
+            "missing_attribute",
+            "Modality is missing: the file is truncated or not a DICOM image object",
+            path=str(file),
+            tag=tag_name("Modality"),
+            fix="re-export the file, or remove it from the folder",
+        )
+    return value
+
+
+#: Media Storage Directory Storage (a DICOMDIR): a file with no Modality, skipped.
+_MEDIA_DIRECTORY = "1.2.840.10008.1.3.10"
 
 
 _TZ_TAG = "TimezoneOffsetFromUTC (0008,0201)"
@@ -72,7 +133,7 @@ def dicom_zone(ds: Dataset, site_time_zone: str | None, path: str = "") -> Zone:
     offset attribute says; absent it, they are taken as the site's local time
     (MISSION.md, "Time"), daylight saving included.
     """
-    offset = str(ds.get("TimezoneOffsetFromUTC", "") or "").strip()
+    offset = text(ds, "TimezoneOffsetFromUTC", path)
     if offset:
         sign = -1 if offset.startswith("-") else 1
         digits = offset.lstrip("+-")
@@ -120,14 +181,16 @@ def parse_datetime(
     written in the DT value wins; otherwise ``zone`` applies, and without one this
     is an error naming (0008,0201).
     """
-    text = str(src.get(datetime_kw, "") or "") if datetime_kw else ""
-    if not text:
-        time = str(src.get(time_kw, "") or "")
-        date = str(src.get(date_kw, "") or "")
+    value_text = text(src, datetime_kw, path) if datetime_kw else ""
+    if not value_text:
+        time = text(src, time_kw, path) if time_kw else ""
+        date = text(src, date_kw, path) if date_kw else ""
         if not time or not date:
             return None
-        text = date + time
-    value = pydicom.valuerep.DT(text)
+        value_text = date + time
+    value = _dt(
+        value_text, path, tag or " / ".join(k for k in (datetime_kw, date_kw, time_kw) if k)
+    )
     tzinfo = value.tzinfo or zone.tzinfo
     if tzinfo is None:
         raise DoseError(
@@ -150,9 +213,32 @@ def parse_datetime(
     )
 
 
+def _dt(value: str, path: str, tag: str) -> pydicom.valuerep.DT:
+    """A DICOM DT (YYYYMMDDHHMMSS.FFFFFF&ZZXX) or a DoseError naming the attribute."""
+    try:
+        return pydicom.valuerep.DT(value)
+    except (ValueError, OverflowError):
+        raise DoseError(
+            "bad_datetime",
+            "the date/time is not a valid DICOM date and time",
+            path=path,
+            tag=tag,
+            fix="re-export the file with a valid date (YYYYMMDD) and time (HHMMSS)",
+        ) from None
+
+
 def _slice_step(items: list[tuple[Path, Dataset]], normal: np.ndarray) -> np.ndarray:
-    positions = np.array([[float(v) for v in ds.ImagePositionPatient] for _, ds in items])
+    positions = np.array([numbers(ds, "ImagePositionPatient", p, 3) for p, ds in items])
     gaps = np.diff(positions @ normal)
+    if len(gaps) and np.abs(gaps).min() < 1e-3:
+        worst = int(np.argmin(np.abs(gaps)))
+        raise DoseError(
+            "duplicate_slice_position",
+            "two slices lie at the same position along the slice normal",
+            path=str(items[worst + 1][0]),
+            tag=tag_name("ImagePositionPatient"),
+            fix="give one series with one slice per position",
+        )
     if len(gaps) and not np.allclose(gaps, gaps.mean(), rtol=1e-3, atol=0.01):
         worst = int(np.argmax(np.abs(gaps - gaps.mean())))
         raise DoseError(
@@ -163,28 +249,41 @@ def _slice_step(items: list[tuple[Path, Dataset]], normal: np.ndarray) -> np.nda
             fix="resample the series to uniform slice spacing before dosimetry",
         )
     if len(positions) < 2:
-        return normal * float(items[0][1].get("SliceThickness", 1.0))
+        return normal * number(
+            items[0][1], "SliceThickness", items[0][0], default=1.0, positive=True
+        )
     return (positions[-1] - positions[0]) / (len(positions) - 1)
 
 
 def series_geometry(items: list[tuple[Path, Dataset]]) -> tuple[list, Geometry]:
     """Sort single-frame slices along their normal; check spacing; return (sorted, geometry)."""
-    first = items[0][1]
-    iop = [float(v) for v in first.ImageOrientationPatient]
+    path, first = items[0]
+    iop = orientation(first, path)
+    for other_path, other in items[1:]:
+        if not np.allclose(orientation(other, other_path), iop, atol=1e-4):
+            raise DoseError(
+                "mixed_orientation",
+                "the slices of the series have different orientations",
+                path=str(other_path),
+                tag=tag_name("ImageOrientationPatient"),
+                fix="give one series whose slices share one orientation",
+            )
     normal = np.cross(iop[:3], iop[3:])
     ordered = sorted(
-        items, key=lambda it: float(np.dot([float(v) for v in it[1].ImagePositionPatient], normal))
+        items,
+        key=lambda it: float(np.dot(numbers(it[1], "ImagePositionPatient", it[0], 3), normal)),
     )
     step = _slice_step(ordered, normal)
-    shape = (len(ordered), int(first.Rows), int(first.Columns))
+    header = image_header(first, path)
     geom = Geometry.from_dicom(
-        shape,
-        ordered[0][1].ImagePositionPatient,
+        (len(ordered), header.rows, header.columns),
+        numbers(ordered[0][1], "ImagePositionPatient", ordered[0][0], 3),
         iop,
-        first.PixelSpacing,
+        numbers(first, "PixelSpacing", path, 2),
         step,
-        str(first.get("FrameOfReferenceUID", "")),
+        text(first, "FrameOfReferenceUID", path),
     )
+    check_geometry(geom, path)
     return ordered, geom
 
 

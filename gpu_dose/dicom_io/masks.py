@@ -16,7 +16,9 @@ import highdicom as hd
 import numpy as np
 from pydicom.dataset import Dataset
 
-from gpu_dose.dicom_io.common import any_value, load_datasets
+from gpu_dose.dicom_io.common import any_value, load_datasets, modality
+from gpu_dose.dicom_io.header import reading
+from gpu_dose.dicom_io.structure_checks import check_rtstruct, check_seg
 from gpu_dose.errors import DoseError
 from gpu_dose.grid import Geometry, resample
 
@@ -147,10 +149,14 @@ def read_masks(path: str | Path, target: Geometry) -> dict[str, np.ndarray]:
     """Boolean masks by structure name, on the SPECT grid ``target``, from SEG/RTSTRUCT files."""
     masks: dict[str, np.ndarray] = {}
     readers = {"SEG": _read_seg, "RTSTRUCT": _read_rtstruct}
+    checks = {"SEG": check_seg, "RTSTRUCT": check_rtstruct}
     for file, ds in load_datasets(path):
-        reader = readers.get(str(ds.get("Modality", "")))
+        kind = modality(file, ds)
+        reader = readers.get(kind)
         if reader is not None:
-            masks.update(reader(file, ds, target))
+            checks[kind](file, ds)
+            with reading(file, what=f"the {kind}"):
+                masks.update(reader(file, ds, target))
     if not masks:
         raise DoseError(
             "no_masks",

@@ -23,6 +23,16 @@ import pydicom
 from pydicom.uid import generate_uid
 
 from gpu_dose.dicom_io.common import ds_number, new_dataset, write
+from gpu_dose.dicom_io.header import (
+    check_geometry,
+    image_header,
+    number,
+    numbers,
+    orientation,
+    reading,
+    tag_name,
+    text,
+)
 from gpu_dose.dicom_io.spect import SpectImage
 from gpu_dose.errors import DoseError
 from gpu_dose.grid import Geometry
@@ -80,8 +90,8 @@ def write_rt_dose(
     comment: str = "",
 ) -> Path:
     """Write ``dose_gy`` (on ``geometry``) as RT Dose in the SPECT's study and frame."""
-    dose = np.maximum(np.asarray(dose_gy, np.float64), 0.0)
-    scaling = float(dose.max()) / (2**32 - 1) if dose.max() > 0 else 1.0
+    peak = max(float(np.max(dose_gy)), 0.0)  # the maximum of the dose clipped at 0
+    scaling = peak / (2**32 - 1) if peak > 0 else 1.0
     ds = new_dataset(RT_DOSE_STORAGE, generate_uid())
     _copy_study(ds, spect)
     ds.Modality, ds.SeriesInstanceUID, ds.SeriesNumber = "RTDOSE", generate_uid(), 50
@@ -92,7 +102,10 @@ def write_rt_dose(
     ds.DoseGridScaling = ds_number(scaling)
     scaling = float(ds.DoseGridScaling)  # the value as written (DS has 16 characters)
     _set_geometry(ds, geometry)
-    stored = np.minimum(np.round(dose / scaling), 2**32 - 1).astype(np.uint32)
+    stored = np.empty(np.shape(dose_gy), np.uint32)
+    for k, plane in enumerate(dose_gy):  # a slice at a time: no float64 copy of the volume
+        dose = np.maximum(np.asarray(plane, np.float64), 0.0)
+        stored[k] = np.minimum(np.round(dose / scaling), 2**32 - 1)
     ds.NumberOfFrames, (ds.Rows, ds.Columns) = stored.shape[0], stored.shape[1:]
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 32, 32, 31, 0
@@ -102,26 +115,31 @@ def write_rt_dose(
 
 def read_rt_dose(path: str | Path) -> tuple[np.ndarray, Geometry]:
     """Dose (Gy, float64) and geometry of an RT Dose file."""
-    ds = pydicom.dcmread(path)
-    if ds.get("SOPClassUID") != RT_DOSE_STORAGE:
-        raise DoseError(
-            "not_rt_dose",
-            "not an RT Dose object",
-            path=str(path),
-            tag="SOPClassUID (0008,0016)",
-            fix="point at an RT Dose file",
+    with reading(path):
+        ds = pydicom.dcmread(path)
+        if text(ds, "SOPClassUID", path) != RT_DOSE_STORAGE:
+            raise DoseError(
+                "not_rt_dose",
+                "not an RT Dose object",
+                path=str(path),
+                tag="SOPClassUID (0008,0016)",
+                fix="point at an RT Dose file",
+            )
+        iop = orientation(ds, path)
+        header = image_header(ds, path)
+        offsets = numbers(ds, "GridFrameOffsetVector", path, header.frames)
+        normal = np.cross(iop[:3], iop[3:])
+        gap = (offsets[-1] - offsets[0]) / (len(offsets) - 1) if len(offsets) > 1 else 1.0
+        geom = Geometry.from_dicom(
+            (header.frames, header.rows, header.columns),
+            numbers(ds, "ImagePositionPatient", path, 3),
+            iop,
+            numbers(ds, "PixelSpacing", path, 2),
+            normal * gap,
+            text(ds, "FrameOfReferenceUID", path),
         )
-    iop = [float(v) for v in ds.ImageOrientationPatient]
-    offsets = [float(v) for v in ds.GridFrameOffsetVector]
-    normal = np.cross(iop[:3], iop[3:])
-    step = normal * ((offsets[-1] - offsets[0]) / (len(offsets) - 1) if len(offsets) > 1 else 1.0)
-    pixels = ds.pixel_array.reshape(int(ds.NumberOfFrames), int(ds.Rows), int(ds.Columns))
-    geom = Geometry.from_dicom(
-        pixels.shape,
-        ds.ImagePositionPatient,
-        iop,
-        ds.PixelSpacing,
-        step,
-        str(ds.get("FrameOfReferenceUID", "")),
-    )
-    return pixels.astype(np.float64) * float(ds.DoseGridScaling), geom
+        check_geometry(geom, path)
+        scaling = number(ds, "DoseGridScaling", path)
+        with reading(path, tag_name("PixelData"), "the dose grid's pixel data"):
+            pixels = ds.pixel_array.reshape(geom.shape)
+        return pixels.astype(np.float64) * scaling, geom

@@ -31,14 +31,28 @@ from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.pixels import pixel_array
 
 from gpu_dose.dicom_io.common import (
     Zone,
-    any_value,
     dicom_zone,
     load_datasets,
+    modality,
     parse_datetime,
     series_geometry,
+)
+from gpu_dose.dicom_io.header import (
+    check_geometry,
+    check_volume,
+    first_item,
+    image_header,
+    integer,
+    number,
+    numbers,
+    orientation,
+    reading,
+    tag_name,
+    text,
 )
 from gpu_dose.errors import DoseError
 from gpu_dose.grid import Geometry
@@ -80,11 +94,24 @@ def _frames(
 ) -> tuple[np.ndarray, Geometry, Path, Dataset]:
     """Bq/mL volume and geometry of a multi-frame file or a sorted slice series."""
     path, ds = items[0]
-    if len(items) == 1 and int(any_value(ds, "NumberOfFrames", 1)) > 1:
+    if len(items) == 1 and integer(ds, "NumberOfFrames", path, default=1, low=1) > 1:
         geom = _multiframe_geometry(path, ds)
         return _to_bq_ml(path, ds, counts.factor(path, ds, geom)), geom, path, ds
     ordered, geom = series_geometry(items)
-    stack = np.stack([_to_bq_ml(p, d, counts.factor(p, d, geom)) for p, d in ordered])
+    check_volume(geom.shape[0] * geom.shape[1] * geom.shape[2], path, "the SPECT series")
+    stack = np.empty(geom.shape)
+    for plane, (p, d) in zip(stack, ordered, strict=True):
+        header = image_header(d, p)
+        if (header.frames, header.rows, header.columns) != (1, *geom.shape[1:]):
+            raise DoseError(
+                "slice_size",
+                f"a slice is {header.columns}×{header.rows}×{header.frames}, the first is "
+                f"{geom.shape[2]}×{geom.shape[1]}×1",
+                path=str(p),
+                tag="Rows (0028,0010) / Columns (0028,0011) / NumberOfFrames (0028,0008)",
+                fix="give one SPECT series of single-frame slices that share one size",
+            )
+        plane[...] = _to_bq_ml(p, d, counts.factor(p, d, geom))[0]
     return stack, geom, path, ds
 
 
@@ -107,14 +134,15 @@ class _Counts:
 
 def _acquisition_seconds(path: Path, ds: Dataset) -> float:
     """Acquisition time (s): Σ frame duration × frames over the rotations, else one frame."""
-    rotations = any_value(ds, "RotationInformationSequence", None) or []
+    first_item(ds, "RotationInformationSequence", path, required=False)
+    rotations = ds.get("RotationInformationSequence", None) or []
     total_ms = sum(
-        float(any_value(r, "ActualFrameDuration", 0))
-        * int(any_value(r, "NumberOfFramesInRotation", 0))
+        number(r, "ActualFrameDuration", path, default=0.0)
+        * integer(r, "NumberOfFramesInRotation", path, default=0, low=0, high=2**31 - 1)
         for r in rotations
     )
-    total_ms = total_ms or float(any_value(ds, "ActualFrameDuration", 0) or 0)
-    if total_ms <= 0:
+    total_ms = total_ms or number(ds, "ActualFrameDuration", path, default=0.0)
+    if not 0 < total_ms < 1e12:
         raise DoseError(
             "missing_frame_duration",
             "a camera sensitivity needs the acquisition time, and the image has none",
@@ -127,44 +155,75 @@ def _acquisition_seconds(path: Path, ds: Dataset) -> float:
 
 def _multiframe_geometry(path: Path, ds: Dataset) -> Geometry:
     """NM multi-frame: DetectorInformationSequence position/orientation, SpacingBetweenSlices."""
-    try:
-        det = ds.DetectorInformationSequence[0]
-        iop = [float(v) for v in det.ImageOrientationPatient]
-        ipp = det.ImagePositionPatient
-    except (AttributeError, IndexError):
+    det = first_item(ds, "DetectorInformationSequence", path, required=False)
+    if det is None or "ImageOrientationPatient" not in det or "ImagePositionPatient" not in det:
         raise DoseError(
             "missing_geometry",
             "no image position/orientation",
             path=str(path),
             tag="DetectorInformationSequence (0054,0022)",
             fix="export the reconstruction with patient geometry",
-        ) from None
-    spacing = float(any_value(ds, "SpacingBetweenSlices", any_value(ds, "SliceThickness", 0)))
+        )
+    iop = orientation(det, path)
+    ipp = numbers(det, "ImagePositionPatient", path, 3)
+    thickness = number(ds, "SliceThickness", path, default=None, positive=True)
+    spacing = number(ds, "SpacingBetweenSlices", path, default=thickness, positive=True)
+    if spacing is None:
+        raise DoseError(
+            "missing_attribute",
+            "the slice spacing is missing",
+            path=str(path),
+            tag="SpacingBetweenSlices (0018,0088) / SliceThickness (0018,0050)",
+            fix="export the reconstruction with its slice spacing",
+        )
     step = np.cross(iop[:3], iop[3:]) * spacing
-    shape = (int(ds.NumberOfFrames), int(ds.Rows), int(ds.Columns))
-    return Geometry.from_dicom(
-        shape, ipp, iop, ds.PixelSpacing, step, str(any_value(ds, "FrameOfReferenceUID", ""))
+    header = image_header(ds, path)
+    geom = Geometry.from_dicom(
+        (header.frames, header.rows, header.columns),
+        ipp,
+        iop,
+        numbers(ds, "PixelSpacing", path, 2),
+        step,
+        text(ds, "FrameOfReferenceUID", path),
     )
+    check_geometry(geom, path)
+    return geom
 
 
-def _unit_code(item: Dataset) -> str:
-    codes = any_value(item, "MeasurementUnitsCodeSequence", None)
-    return str(any_value(codes[0], "CodeValue", "")) if codes else ""
+def _unit_code(path: Path, item: Dataset) -> str:
+    codes = first_item(item, "MeasurementUnitsCodeSequence", path, required=False)
+    return "" if codes is None else text(codes, "CodeValue", path)
+
+
+def _rwvm_items(path: Path, ds: Dataset) -> list[Dataset]:
+    """The RealWorldValueMapping items, top level or in the shared functional groups."""
+    holder = ds
+    if "RealWorldValueMappingSequence" not in ds and "SharedFunctionalGroupsSequence" in ds:
+        holder = first_item(ds, "SharedFunctionalGroupsSequence", path, required=False)
+    if (
+        holder is None
+        or first_item(holder, "RealWorldValueMappingSequence", path, required=False) is None
+    ):
+        return []
+    return list(holder.RealWorldValueMappingSequence)
+
+
+def _mapping(path: Path, item: Dataset) -> tuple[float, float]:
+    """(slope, intercept) of one RealWorldValueMapping item, both required and finite."""
+    return (
+        number(item, "RealWorldValueSlope", path),
+        number(item, "RealWorldValueIntercept", path),
+    )
 
 
 def _rwvm_factor(path: Path, ds: Dataset, calibration: float | None) -> tuple[float, float] | None:
     """(slope, intercept) to Bq/mL from the RealWorldValueMapping item in Bq/mL (or counts)."""
-    seq = any_value(ds, "RealWorldValueMappingSequence", None)
-    if seq is None and "SharedFunctionalGroupsSequence" in ds:
-        seq = any_value(ds.SharedFunctionalGroupsSequence[0], "RealWorldValueMappingSequence")
+    seq = _rwvm_items(path, ds)
     if not seq:
         return None
-    units = [_unit_code(item) for item in seq]
+    units = [_unit_code(path, item) for item in seq]
     mappings = {
-        (
-            float(item.RealWorldValueSlope) * _UCUM_TO_BQ_ML[u.strip().lower()],
-            float(item.RealWorldValueIntercept) * _UCUM_TO_BQ_ML[u.strip().lower()],
-        )
+        tuple(v * _UCUM_TO_BQ_ML[u.strip().lower()] for v in _mapping(path, item))
         for item, u in zip(seq, units, strict=True)
         if u.strip().lower() in _UCUM_TO_BQ_ML
     }
@@ -177,12 +236,12 @@ def _rwvm_factor(path: Path, ds: Dataset, calibration: float | None) -> tuple[fl
             fix="export one Bq/mL mapping, or remove the inconsistent item",
         )
     if mappings:
-        return mappings.pop()
+        slope, intercept = mappings.pop()
+        return slope, intercept
     counted = [n for n, u in enumerate(units) if u.strip().lower() in _COUNT_UNITS]
     n = counted[0] if counted else 0
     scale = _unit_scale(path, units[n], calibration, _RWVM_TAG)
-    item = seq[n]
-    slope, intercept = float(item.RealWorldValueSlope), float(item.RealWorldValueIntercept)
+    slope, intercept = _mapping(path, seq[n])
     return slope * scale, intercept * scale
 
 
@@ -226,14 +285,28 @@ def _to_bq_ml(path: Path, ds: Dataset, calibration: float | None) -> np.ndarray:
     A RealWorldValueMapping applies to the stored values; otherwise Units with
     RescaleSlope/RescaleIntercept (PS3.3 C.8.9.4 for PT, vendor practice for NM).
     """
-    stored = ds.pixel_array.astype(np.float64)
+    image_header(ds, path)
     mapping = _rwvm_factor(path, ds, calibration)
-    if mapping is not None:
-        return stored * mapping[0] + mapping[1]
-    units = str(any_value(ds, "Units", ""))
-    scale = _unit_scale(path, {"BQML": "Bq/ml"}.get(units, units), calibration, _UNITS_TAG)
-    slope = float(any_value(ds, "RescaleSlope", 1.0))
-    return (stored * slope + float(any_value(ds, "RescaleIntercept", 0.0))) * scale
+    if mapping is None:
+        units = text(ds, "Units", path)
+        scale = _unit_scale(path, {"BQML": "Bq/ml"}.get(units, units), calibration, _UNITS_TAG)
+        slope = number(ds, "RescaleSlope", path, default=1.0)
+        intercept = number(ds, "RescaleIntercept", path, default=0.0)
+        mapping = (slope * scale, intercept * scale)
+    with reading(path, tag_name("PixelData"), "the image's pixel data"):
+        stored = pixel_array(ds).astype(np.float64)
+    stored = stored.reshape((-1, *stored.shape[-2:]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = stored * mapping[0] + mapping[1]
+    if not np.isfinite(values).all():
+        raise DoseError(
+            "bad_attribute",
+            "the scaling to Bq/mL gives values that are not finite",
+            path=str(path),
+            tag=f"{_RWVM_TAG} / RescaleSlope (0028,1053) / RescaleIntercept (0028,1052)",
+            fix="re-export the image with its real-world value mapping or rescale",
+        )
+    return values
 
 
 _START_DT = "RadiopharmaceuticalStartDateTime (0018,1078)"
@@ -244,13 +317,11 @@ def _injection(
     path: Path, ds: Dataset, zone: Zone, injected: dt.datetime | None, injected_mbq: float | None
 ) -> tuple[dt.datetime, str, float | None]:
     """(injection time, where it came from, activity MBq); the date is never guessed."""
-    items = any_value(ds, "RadiopharmaceuticalInformationSequence", None) or [Dataset()]
-    info = items[0]
-    total_bq = any_value(info, "RadionuclideTotalDose", None)
+    info = first_item(ds, "RadiopharmaceuticalInformationSequence", path, required=False)
+    info = Dataset() if info is None else info
+    total_bq = number(info, "RadionuclideTotalDose", path, default=None, positive=True)
     mbq = (
-        injected_mbq
-        if injected_mbq is not None
-        else (None if total_bq is None else float(total_bq) / 1e6)
+        injected_mbq if injected_mbq is not None else (None if total_bq is None else total_bq / 1e6)
     )
     if injected is not None:
         return injected, "", mbq
@@ -264,7 +335,7 @@ def _injection(
         "--record with this cycle's administration date-time), or export "
         "RadiopharmaceuticalStartDateTime (0018,1078)"
     )
-    if any_value(info, "RadiopharmaceuticalStartTime", None) is not None:
+    if text(info, "RadiopharmaceuticalStartTime", path):
         raise DoseError(
             "injection_date_missing",
             "the injection has a time but no date; the date is not taken from the scan",
@@ -315,7 +386,7 @@ def read_spect(
     site_time_zone: str | None = None,
 ) -> SpectImage:
     """Read one SPECT time point (a multi-frame file or a folder of slices)."""
-    items = [it for it in load_datasets(path) if it[1].get("Modality") in ("NM", "PT")]
+    items = [it for it in load_datasets(path) if modality(*it) in ("NM", "PT")]
     if not items:
         raise DoseError(
             "not_spect",
@@ -338,8 +409,9 @@ def read_spect(
     acquired = _acquired(file, ds, zone)
     injected, source, mbq = _injection(file, ds, zone, injection_time, injected_mbq)
     source = source or injection_source
-    if str(any_value(ds, "DecayCorrection", "NONE")).upper() == "ADMIN":
-        hours = (acquired - injected).total_seconds() / 3600.0
+    hours = (acquired - injected).total_seconds() / 3600.0
+    # a scan outside 0–1,000 h is refused by the dose pipeline's scan window; not undone here
+    if text(ds, "DecayCorrection", file).upper() == "ADMIN" and 0 <= hours <= 1000:
         bq_ml = bq_ml * math.exp(-math.log(2) * hours / LU177_HALF_LIFE_H)
     bq_ml, warnings = _clip_negative(bq_ml, file)
     return SpectImage(

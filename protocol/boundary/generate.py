@@ -20,6 +20,7 @@ from typing import Any
 from . import reference as ref
 from .builders import DATED, ITEMS, MEASURE_UNITS, MEASURES, VARIANTS, WHOLE
 from .records import AS_OF, base, cycles, lab
+from .sections import section_cases
 
 __all__ = ["BoundaryCase", "Uncovered", "generate"]
 
@@ -38,6 +39,13 @@ class BoundaryCase:
     expected: str  # MET | NOT_MET | INDETERMINATE
     record: dict[str, Any] = field(repr=False)
     as_of: date = AS_OF
+    # None: evaluate ``rule``. Else the engine's whole decision is taken and read by the
+    # probe (kind, argument): ("reason", id) that reason's outcome (NOT_MET when not listed),
+    # ("present", id) MET when listed, ("no_reason", id) MET when not listed,
+    # ("action", A) MET when the action is A, ("activity", GBq) MET when the next cycle's
+    # activity is that, ("response", key) the response summary's yes/no, ("overdue", what)
+    # MET when holiday surveillance names that item overdue.
+    probe: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -57,28 +65,8 @@ def generate(doc: dict[str, Any]) -> tuple[list[BoundaryCase], list[Uncovered]]:
     for tox in doc.get("dose_modification", {}).get("toxicities", []):
         for test in tox.get("grade_of", {}).get("labs", []):
             gen.ctcae(str(tox["id"]), test)
-    for owner, key, value in _section_thresholds(doc):
-        raw, unit = gen.resolve(value)
-        why = "a threshold outside the rule leaves: no boundary records are built for it yet"
-        gen.skip(owner, f"{key} {raw}" + (f" {unit}" if unit else ""), why)
+    section_cases(gen)
     return gen.cases, gen.uncovered
-
-
-def _section_thresholds(doc: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
-    """Thresholds outside rule leaves (response criteria, kidney cap, holiday overdue)."""
-    for name, section in doc.get("response", {}).items():
-        for key, value in section.items():
-            if isinstance(value, dict) and "param" in value:
-                yield f"response.{name}", key, value
-    kidney = doc.get("organ_limits", {}).get("kidney_bed")
-    if kidney is not None:
-        yield "organ_limits.kidney_bed", "cap", kidney["cap"]
-    if "surveillance_overdue_after" in doc.get("holidays", {}):
-        yield (
-            "holidays",
-            "surveillance_overdue_after",
-            doc["holidays"]["surveillance_overdue_after"],
-        )
 
 
 def _leaves(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -143,9 +131,12 @@ class _Generator:
         expected: bool | str,
         record: dict[str, Any],
         as_of: date = AS_OF,
+        probe: tuple[str, str] | None = None,
     ) -> None:
         outcome = expected if isinstance(expected, str) else (MET if expected else NOT_MET)
-        self.cases.append(BoundaryCase(rule_id, leaf, rule, position, what, outcome, record, as_of))
+        self.cases.append(
+            BoundaryCase(rule_id, leaf, rule, position, what, outcome, record, as_of, probe)
+        )
 
     def skip(self, rule_id: str, leaf: str, why: str) -> None:
         self.uncovered.append(Uncovered(rule_id, leaf, why))
@@ -169,7 +160,7 @@ class _Generator:
             return
         raw, param_unit = self.resolve(body["value"])
         unit = str(body.get("unit", param_unit))
-        threshold = Decimal(str(raw))
+        threshold = ref.written(raw)
         text = f"{test} {op} {raw} {unit}" + (f" within {within}" if within else "")
         if unit in ("xULN", "xLLN"):
             self.lab_reference(rule_id, text, rule, test, op, threshold, unit)
@@ -381,7 +372,7 @@ class _Generator:
         if isinstance(raw, str):  # a duration: days, one day a step
             threshold, unit_text = Decimal((ref.back(AS_OF, raw) - AS_OF).days * -1), "days"
         else:
-            threshold = Decimal(str(raw))
+            threshold = ref.written(raw)
             unit_text = str(unit or body.get("unit") or "")
             canonical = MEASURE_UNITS.get(name, unit_text)
             if unit_text and unit_text != canonical:
@@ -423,7 +414,7 @@ class _Generator:
         if item is None:
             self.skip(rule_id, text, f"the generator builds no {of}")
             return
-        matching = {k: self.matching_value(c) for k, c in where.items()}
+        matching = {k: self.matching_value(c, k) for k, c in where.items()}
         for n in (target - 1, target, target + 1):
             if n < 0:
                 continue
@@ -454,14 +445,24 @@ class _Generator:
                 )
         return f" ({', '.join(parts)})" if parts else ""
 
-    def matching_value(self, cond: Any) -> Any:
+    def matching_value(self, cond: Any, key: str) -> Any:
         if isinstance(cond, list):
             return cond[0]
         if isinstance(cond, dict):
             ((op, value),) = cond.items()
-            raw, _ = self.resolve(value)
-            return self.inside_value(op, Decimal(str(raw)))
+            threshold, _ = self.where_threshold(value, key)
+            return self.inside_value(op, threshold)
         return cond
+
+    def where_threshold(self, value: Any, key: str) -> tuple[Decimal, str | None]:
+        """A where-clause threshold in the unit of its field (the suffix of the field's name:
+        ``short_axis_mm``), converted with the generator's own factors."""
+        raw, unit = self.resolve(value)
+        threshold = ref.written(raw)
+        field_unit = key.rsplit("_", 1)[-1] if "_" in key else None
+        if unit and field_unit and unit != field_unit:
+            threshold = ref.convert(threshold, unit, field_unit)
+        return threshold, field_unit
 
     def where_numeric(
         self,
@@ -476,11 +477,7 @@ class _Generator:
         cond: dict[str, Any],
     ) -> None:
         ((cond_op, value),) = cond.items()
-        raw, unit = self.resolve(value)
-        threshold = Decimal(str(raw))
-        field_unit = key.rsplit("_", 1)[-1] if "_" in key else None
-        if unit and field_unit and unit != field_unit:
-            threshold = ref.convert(threshold, unit, field_unit)
+        threshold, field_unit = self.where_threshold(value, key)
 
         def holds(v: Decimal) -> bool:
             return ref.holds(v, cond_op, threshold)

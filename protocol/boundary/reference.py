@@ -17,6 +17,9 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal
+from typing import Any
+
+from protocol.numbers import written as _written
 
 __all__ = [
     "CTCAE_HIGH",
@@ -30,6 +33,7 @@ __all__ = [
     "holds",
     "reference_range",
     "step_of",
+    "written",
 ]
 
 _CTX = Context(prec=60)
@@ -67,6 +71,7 @@ QUANTITY_UNITS: dict[str, dict[str, str]] = {
     "years": {"years": "1"},
     "mm": {"mm": "1", "cm": "0.1"},
     "Gy": {"Gy": "1", "mGy": "1000", "cGy": "100"},
+    "GBq": {"GBq": "1", "MBq": "1000", "mCi": "1/0.037"},  # 1 mCi = 37 MBq
 }
 
 # Reference ranges [(unit, (low, high))] per test, chosen so that multiples of them are
@@ -124,6 +129,12 @@ def convert(value: Decimal, unit: str, to_unit: str, test: str | None = None) ->
         return value
     table = _table(unit, test)
     return _CTX.divide(_CTX.multiply(value, _ratio(table[to_unit])), _ratio(table[unit]))
+
+
+def written(number: Any) -> Decimal:
+    """A protocol number as the decimal it is written with (``1.50`` keeps two decimals; the
+    loader keeps the text, ``protocol.numbers``)."""
+    return _written(number)
 
 
 def decimals(number: Decimal) -> int:

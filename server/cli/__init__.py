@@ -24,8 +24,10 @@ __all__ = ["main"]
 # Command-group modules, in the order their commands appear in --help.
 _GROUPS = (
     "server.cli.protocol_cmds",
+    "server.cli.schema_cmds",
     "server.cli.boundary_cmds",
     "server.cli.engine_cmds",
+    "server.cli.worklist_cmds",
     "server.cli.amendment_cmds",
     "server.cli.report_cmds",
     "server.cli.import_cmds",

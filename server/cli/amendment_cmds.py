@@ -37,7 +37,11 @@ def register(sub: Any) -> None:
     )
     p.add_argument("records", nargs="*", metavar="RECORD")
     p.add_argument("--log", metavar="DB", help="replay every decision in a decision log instead")
-    p.add_argument("--as-of", metavar="DATE", help="evaluation date for RECORDs (default today)")
+    p.add_argument(
+        "--as-of",
+        metavar="DATE",
+        help="evaluation date for RECORDs (default: today at the new revision's site)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_replay)
 
@@ -63,7 +67,7 @@ def _cases(args: argparse.Namespace) -> tuple[Iterator[tuple[engine.Record, date
         from server.decision_log.replay import count_entries, iter_logged_cases
 
         return iter_logged_cases(args.log), count_entries(args.log)
-    as_of = parse_as_of(args.as_of)
+    as_of = parse_as_of(args.as_of, args.new)
     return ((read_record(path), as_of) for path in args.records), len(args.records)
 
 
@@ -73,7 +77,7 @@ def _replay(args: argparse.Namespace) -> int:
     # RECORDs are judged on --as-of: both revisions must be in force then (a draft file or
     # a draft revision may be asked about before it takes effect). A log replays each
     # decision on its own date.
-    on = None if args.log else parse_as_of(args.as_of)
+    on = None if args.log else parse_as_of(args.as_of, args.new)
     try:
         old, new = resolve_protocol(args.old, on), resolve_protocol(args.new, on)
         cases, count = _cases(args)
@@ -84,27 +88,25 @@ def _replay(args: argparse.Namespace) -> int:
         return fail(ValueError(f"--log: {exc}"), args.json)
     summary = summarise(old, new, results)
     if args.json:
-        emit_json({"summary": summary, "subjects": results})
+        emit_json({"summary": summary.to_json(), "subjects": [r.to_json() for r in results]})
         return 0
     for r in results:
-        if not r["changed"]:
+        if not r.changed:
             continue
         print(
-            f"{r['subject_id']} ({r['as_of']}): "
+            f"{r.subject_id} ({r.as_of}): "
             + ", ".join(
-                f"{_FIELDS.get(c['field'], words(c['field']))} {words(c['old'])} → "
-                f"{words(c['new'])}"
-                for c in r["changes"]
+                f"{_FIELDS.get(c.field, words(c.field))} {words(c.old)} → {words(c.new)}"
+                for c in r.changes
             )
         )
-        for rule in r["rules"]:
-            print(f"    rule {rule['id']}: {_outcome(rule['old'])} → {_outcome(rule['new'])}")
+        for rule in r.rules:
+            print(f"    rule {rule.id}: {_outcome(rule.old)} → {_outcome(rule.new)}")
     kinds = (
-        ", ".join(f"{_FIELDS.get(k, words(k))} {n}" for k, n in summary["by_kind"].items())
-        or "none"
+        ", ".join(f"{_FIELDS.get(k, words(k))} {n}" for k, n in summary.by_kind.items()) or "none"
     )
     print(
-        f"{summary['from']} → {summary['to']}: {summary['subjects']} subject(s), "
-        f"{summary['unchanged']} unchanged, {summary['changed']} changed ({kinds})"
+        f"{summary.old.ref} → {summary.new.ref}: {summary.subjects} subject(s), "
+        f"{summary.unchanged} unchanged, {summary.changed} changed ({kinds})"
     )
     return 0

@@ -7,9 +7,10 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
+from engine.answers import ScheduledEvent
 from protocol import Protocol, ProtocolError, Registry
 from protocol.canonical import canonical_json
 from protocol.errors import Issue, IssuesError
@@ -28,8 +29,10 @@ __all__ = [
     "registry",
     "report_files",
     "resolve_protocol",
+    "site_today",
     "unit_text",
     "units_in",
+    "utc_now",
     "words",
 ]
 
@@ -53,6 +56,20 @@ def registry(extra_dirs: list[str] | None = None) -> Registry:
     if _REGISTRY is None:
         _REGISTRY = Registry.bundled()
     return _REGISTRY
+
+
+def site_today(ref: str | None, now: datetime) -> date:
+    """The day it is at ``now`` at the site of ``ref`` (the revision in force on the UTC
+    day); the UTC day when ``ref`` names no loadable protocol (resolving it reports why)."""
+    if ref is None:
+        return now.astimezone(UTC).date()
+    try:
+        return resolve_protocol(ref, now.astimezone(UTC).date()).today(now)
+    except ProtocolError:
+        try:
+            return resolve_protocol(ref).today(now)
+        except ProtocolError:
+            return now.astimezone(UTC).date()
 
 
 def resolve_protocol(ref: str, on: date | None = None) -> Protocol:
@@ -94,12 +111,17 @@ def fail(error: ProtocolError | ValueError, as_json: bool = False) -> int:
     return 1
 
 
-def parse_as_of(text: str | None) -> date:
-    """``--as-of`` as a date; today's date (UTC) when absent — the edge supplies the clock."""
-    if text is None:
-        from datetime import datetime
+def utc_now() -> datetime:
+    """The clock: the CLI is the edge that owns it (the engine is given ``as_of``)."""
+    return datetime.now(UTC)
 
-        return datetime.now(UTC).date()
+
+def parse_as_of(text: str | None, ref: str | None = None) -> date:
+    """``--as-of`` as a date; when absent, today at the site of protocol ``ref`` (its
+    ``site_time_zone``: a decision asked at 18:00 in Los Angeles is for that day, not the
+    next day in UTC), and today in UTC without a protocol to ask."""
+    if text is None:
+        return site_today(ref, utc_now())
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         raise UsageError(f"--as-of {text!r} is not an ISO date (YYYY-MM-DD)")
     try:
@@ -250,14 +272,21 @@ def words(text: object) -> str:
     return _IDENT.sub(lambda m: m.group(0).replace("_", " "), str(text))
 
 
-def overdue_text(event: dict[str, Any]) -> str:
+def overdue_text(event: ScheduledEvent) -> str:
     """A scheduled event's flags in words: overdue (days past due, limit), pending data."""
+    late = event.overdue
+    return flags_text(
+        late.days_past_due if late else None, late.limit_days if late else None, event.pending_data
+    )
+
+
+def flags_text(days_past_due: int | None, limit: int | None, pending: bool) -> str:
+    """Overdue (days past due, the limit) and pending-data flags in words."""
     text = ""
-    if event.get("overdue"):
-        limit = event.get("overdue_limit_days")
-        text += f"  OVERDUE {event['days_past_due']} days past due"
+    if days_past_due is not None:
+        text += f"  OVERDUE {days_past_due} days past due"
         text += f" (limit {limit} days)" if limit is not None else ""
-    if event.get("pending_data"):
+    if pending:
         text += "  pending the missing data"
     return text
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import engine
-from protocol import ProtocolError, parse_duration
+from engine.answers import Envelope, KidneyBedView, OrganAtRiskView
+from protocol import Protocol, ProtocolError, parse_duration
 
 from .common import (
     UsageError,
@@ -63,7 +66,9 @@ def _common(p: argparse.ArgumentParser) -> None:
         metavar="REF",
         help="id, id@revision or a YAML path (e.g. a draft amendment)",
     )
-    p.add_argument("--as-of", metavar="DATE", help="evaluation date (default: today, UTC)")
+    p.add_argument(
+        "--as-of", metavar="DATE", help="evaluation date (default: today at the protocol's site)"
+    )
     p.add_argument("--json", action="store_true", help="JSON output (sorted keys)")
 
 
@@ -76,15 +81,22 @@ def read_record(path: str) -> engine.Record:
     return engine.read_record_text(text, path)
 
 
-def _run(args: argparse.Namespace, compute: Any, show: Any) -> int:
-    as_of = parse_as_of(args.as_of)
+_Answer = engine.Eligibility | engine.Decision | engine.Schedule | engine.StudyStatus
+
+
+def _run(
+    args: argparse.Namespace,
+    compute: Callable[[Protocol, date], _Answer],
+    show: Callable[[Any], None],
+) -> int:
+    as_of = parse_as_of(args.as_of, args.protocol)
     try:
         protocol = resolve_protocol(args.protocol, as_of)  # refused when not yet in force
         answer = compute(protocol, as_of)
     except (ProtocolError, engine.RecordError) as exc:
         return fail(exc, args.json)
     if args.json:
-        emit_json(answer)
+        emit_json(answer.to_json())
     else:
         show(answer)
     return 0
@@ -185,149 +197,125 @@ def _compared(text: str) -> str:
     return f"{_COMPARATORS.get(op, op)} {limit}"
 
 
-def evidence(o: dict[str, Any]) -> str:
+def evidence(o: engine.Observation) -> str:
     """One observed value as a person reads it: name, value with unit, date, comparison."""
-    unit = o.get("unit") or ""
-    if o.get("reported"):
-        value = units_in(str(o["reported"]))
+    unit = o.unit
+    if o.reported:
+        value = units_in(o.reported)
     elif unit == "CTCAE grade":
-        value = f"grade {o.get('value')}"
+        value = f"grade {o.value}"
     elif unit == "count":
-        value = f"{o.get('value')}" + (" recorded" if "matches" in o else "")
+        value = f"{o.value}" + (" recorded" if o.matches is not None else "")
     elif unit in ("", "score"):
-        value = _number(o.get("value"))
+        value = _number(o.value)
     else:
-        value = f"{_number(o.get('value'))} {unit_text(unit)}"
-    text = f"{_what(o.get('what'))} {value}"
-    if o.get("ctcae_grade") is not None:
-        text += f" (CTCAE grade {o['ctcae_grade']})"
-    if o.get("compared"):
-        text += f" (needs {_compared(str(o['compared']))})"
-    if o.get("date"):
-        text += f" ({o['date']})"
-    if o.get("estimated"):
+        value = f"{_number(o.value)} {unit_text(unit)}"
+    text = f"{_what(o.what)} {value}"
+    if o.ctcae_grade is not None:
+        text += f" (CTCAE grade {o.ctcae_grade})"
+    if o.compared:
+        text += f" (needs {_compared(o.compared)})"
+    if o.date:
+        text += f" ({o.date})"
+    if o.estimated:
         text += " (estimated)"
-    if o.get("note"):
-        text += f": {measure_words(str(o['note']))}"
+    if o.note:
+        text += f": {measure_words(o.note)}"
     return text
 
 
-def _evidence(observed: list[dict[str, Any]]) -> str:
+def _evidence(observed: tuple[engine.Observation, ...]) -> str:
     return "; ".join(evidence(o) for o in observed)
 
 
-def _needed_by(answer: dict[str, Any]) -> str:
+def _needed_by(answer: engine.Decision) -> str:
     """By when the missing data are needed: the due date of what waits for them."""
-    due = answer.get("due")
-    if due and answer.get("cycle"):
+    due = answer.due
+    if due and answer.cycle:
         return (
-            f"needed before cycle {answer['cycle']}: due {due['target']}, "
-            f"window closes {due['window_end']}"
+            f"needed before cycle {answer.cycle}: due {due.target}, window closes {due.window_end}"
         )
-    if answer.get("next_surveillance"):
-        return f"needed by {answer['next_surveillance']} (next surveillance)"
+    if answer.next_surveillance:
+        return f"needed by {answer.next_surveillance} (next surveillance)"
     return ""
 
 
-def _show_eligibility(answer: dict[str, Any]) -> None:
-    print(
-        f"{answer['subject_id']} on {answer['as_of']} under {answer['protocol']['ref']}: "
-        f"{words(answer['outcome'])}"
-    )
-    for c in answer["criteria"]:
-        mark = {"MET": "ok ", "NOT_MET": "NO ", "INDETERMINATE": "?? "}[c["outcome"]]
-        print(f"  {mark} {c['id']:22} {units_in(c['text'])}")
-        if c["observed"] and c["outcome"] != "MET":
-            print(f"        observed: {_evidence(c['observed'])}")
-        for m in c["missing"]:
+def _head(envelope: Envelope) -> str:
+    return f"{envelope.subject_id} on {envelope.as_of} under {envelope.protocol.ref}"
+
+
+def _show_eligibility(answer: engine.Eligibility) -> None:
+    print(f"{_head(answer.envelope)}: {words(answer.outcome)}")
+    for c in answer.criteria:
+        mark = {"MET": "ok ", "NOT_MET": "NO ", "INDETERMINATE": "?? "}[c.outcome]
+        print(f"  {mark} {c.id:22} {units_in(c.text)}")
+        if c.observed and c.outcome != "MET":
+            print(f"        observed: {_evidence(c.observed)}")
+        for m in c.missing:
             print(f"        missing: {measure_words(m)}")
-    print(f"  decision {answer['decision_id']}")
+    print(f"  decision {answer.envelope.decision_id}")
 
 
-def _show_decision(answer: dict[str, Any]) -> None:
-    head = (
-        f"{answer['subject_id']} on {answer['as_of']} under {answer['protocol']['ref']}: "
-        f"{answer['action']}"
-    )
-    if answer["cycle"]:
-        head += f" cycle {answer['cycle']}"
-    if answer["activity_gbq"]:
-        head += f" at {answer['activity_gbq']:g} GBq"
+def _show_decision(answer: engine.Decision) -> None:
+    head = f"{_head(answer.envelope)}: {answer.action}"
+    if answer.cycle:
+        head += f" cycle {answer.cycle}"
+    if answer.activity_gbq:
+        head += f" at {answer.activity_gbq:g} GBq"
     print(head)
-    if answer["due"]:
-        d = answer["due"]
-        print(f"  due {d['target']} (window {d['window_start']} – {d['window_end']})")
+    if answer.due:
+        d = answer.due
+        print(f"  due {d.target} (window {d.window_start} – {d.window_end})")
     needed_by = _needed_by(answer)
     print("  because:")
-    for r in answer["reasons"]:
-        print(f"    [{words(r['category'])}] {r['id']}: {units_in(r['text'])}")
-        if r["observed"]:
-            print(f"        observed: {_evidence(r['observed'])}")
-        for note in r["notes"]:
+    for r in answer.reasons:
+        print(f"    [{words(r.category)}] {r.id}: {units_in(r.text)}")
+        if r.observed:
+            print(f"        observed: {_evidence(r.observed)}")
+        for note in r.notes:
             print(f"        note: {units_in(measure_words(note))}")
-        for m in r["missing"]:
+        for m in r.missing:
             print(f"        missing: {measure_words(m)}")
-        if r["missing"] and needed_by:
+        if r.missing and needed_by:
             print(f"        {needed_by}")
-        src = r["source"]
-        if src:
-            print(
-                f"        source: {src.get('citation')}, {src.get('section')} ({r['verification']})"
-            )
-    kb = answer["kidney_bed"]
-    if kb and kb["projected_gy"] is None:  # no next cycle: nothing to project
-        print(
-            f"  kidney BED: {kb['cumulative_gy']:.2f} Gy so far (cap {kb['cap_gy']:g} Gy"
-            f"{', estimated' if kb['estimated'] else ''})"
-        )
-    elif kb:
-        print(
-            f"  kidney BED: {kb['cumulative_gy']:.2f} Gy so far, {kb['projected_gy']:.2f} Gy "
-            f"after the next cycle (cap {kb['cap_gy']:g} Gy, {kb['cycles_remaining']} more "
-            f"cycle(s) at {kb['next_activity_gbq']:g} GBq fit"
-            f"{', estimated' if kb['estimated'] else ''})"
-        )
-    if kb and kb.get("cycles_remaining_range"):
-        low, high = kb["projected_interval_gy"]
-        lo_n, hi_n = kb["cycles_remaining_range"]
-        print(
-            f"  kidney BED after the next cycle ± 2u: {low:.2f}–{high:.2f} Gy "
-            f"(u {kb['projected_u_gy']:.2f} Gy); {lo_n}–{hi_n} more cycle(s) fit across it"
-        )
-    _show_organs(answer.get("organs_at_risk"))
-    if answer["next_surveillance"]:
-        print(f"  next surveillance PSMA PET/CT by {answer['next_surveillance']}")
-    if answer["confirm_psa_by"]:
-        print(f"  confirmatory PSA due by {answer['confirm_psa_by']}")
-    if answer["recheck_on"]:
-        print(f"  re-check on {answer['recheck_on']}")
+        if r.source:
+            print(f"        source: {r.source.citation}, {r.source.section} ({r.verification})")
+    _show_kidney_bed(answer.kidney_bed)
+    _show_organs(answer.organs_at_risk)
+    if answer.next_surveillance:
+        print(f"  next surveillance PSMA PET/CT by {answer.next_surveillance}")
+    if answer.confirm_psa_by:
+        print(f"  confirmatory PSA due by {answer.confirm_psa_by}")
+    if answer.recheck_on:
+        print(f"  re-check on {answer.recheck_on}")
     print(
-        f"  {len(answer['checked'])} rule(s) checked and passed; decision {answer['decision_id']}"
+        f"  {len(answer.checked)} rule(s) checked and passed; "
+        f"decision {answer.envelope.decision_id}"
     )
 
 
-def _show_organs(organs: list[dict[str, Any]] | None) -> None:
+def _show_organs(organs: tuple[OrganAtRiskView, ...] | None) -> None:
     """Each organ at risk: cumulative dose and BED (± u), after the next cycle, its limit."""
     if not organs:
         return
     print("  organs at risk (cumulative so far → after the next cycle; ± standard uncertainty):")
     for o in organs:
-        q = (o["limit"] or {}).get("quantity", "bed")
-        now = o["cumulative_bed_gy"] if q == "bed" else o["cumulative_dose_gy"]
-        u_now = o["cumulative_bed_u_gy"] if q == "bed" else o["cumulative_dose_u_gy"]
-        text = f"    {o['name']:<16} {'BED' if q == 'bed' else 'dose'} {now:.2f}{_pm(u_now)} Gy"
-        if o["projected_gy"] is not None:
-            text += f" → {o['projected_gy']:.2f}{_pm(o['projected_u_gy'])} Gy"
-        if o["limit"]:
-            verb = "cap" if o["limit"]["action"] == "curtail" else "reported against"
-            text += f", {verb} {o['limit']['value_gy']:g} Gy"
-            if o["margin_gy"] is not None:
-                text += f", margin {o['margin_gy']:.2f} Gy"
+        bed = o.quantity == "bed"
+        now = o.cumulative_bed_gy if bed else o.cumulative_dose_gy
+        u_now = o.cumulative_bed_u_gy if bed else o.cumulative_dose_u_gy
+        text = f"    {o.name:<16} {'BED' if bed else 'dose'} {now:.2f}{_pm(u_now)} Gy"
+        if o.projected_gy is not None:
+            text += f" → {o.projected_gy:.2f}{_pm(o.projected_u_gy)} Gy"
+        if o.limit is not None:
+            verb = "cap" if o.limit.action == "curtail" else "reported against"
+            text += f", {verb} {o.limit.value_gy:g} Gy"
+            if o.margin_gy is not None:
+                text += f", margin {o.margin_gy:.2f} Gy"
         else:
             text += ", report only"
-        estimated = [str(c["cycle"]) for c in o["cycles"] if c["dose_estimated"]]
+        estimated = [str(c.cycle) for c in o.cycles if c.dose_estimated]
         if estimated:
-            text += f", cycle(s) {', '.join(estimated)} estimated from {o['gy_per_gbq']:.3g} Gy/GBq"
+            text += f", cycle(s) {', '.join(estimated)} estimated from {o.gy_per_gbq:.3g} Gy/GBq"
         print(text)
 
 
@@ -335,26 +323,47 @@ def _pm(u: float | None) -> str:
     return "" if u is None else f" ± {u:.2f}"
 
 
-def _show_schedule(answer: dict[str, Any]) -> None:
-    after = f"after {answer['action']}" if answer["phase"] else "not randomised"
+def _show_kidney_bed(kb: KidneyBedView | None) -> None:
+    if kb is None:
+        return
+    estimated = ", estimated" if kb.estimated else ""
+    if kb.projected_gy is None:  # no next cycle: nothing to project
+        print(f"  kidney BED: {kb.cumulative_gy:.2f} Gy so far (cap {kb.cap_gy:g} Gy{estimated})")
+        return
     print(
-        f"{answer['subject_id']} from {answer['as_of']} over {duration_text(answer['horizon'])}, "
-        f"{after}:"
+        f"  kidney BED: {kb.cumulative_gy:.2f} Gy so far, {kb.projected_gy:.2f} Gy "
+        f"after the next cycle (cap {kb.cap_gy:g} Gy, {kb.cycles_remaining} more "
+        f"cycle(s) at {kb.next_activity_gbq:g} GBq fit{estimated})"
     )
-    for e in answer["events"]:
-        window = f"  [{e['window_start']} – {e['window_end']}]" if "window_start" in e else ""
-        print(f"  {e['date']}  {words(e['what'])}{window}{overdue_text(e)}")
-    if not answer["events"]:
+    if kb.projected_interval_gy is not None and kb.cycles_remaining_range is not None:
+        low, high = kb.projected_interval_gy
+        fewest, most = kb.cycles_remaining_range
+        print(
+            f"  kidney BED after the next cycle ± 2u: {low:.2f}–{high:.2f} Gy "
+            f"(u {kb.projected_u_gy:.2f} Gy); {fewest}–{most} more cycle(s) fit across it"
+        )
+
+
+def _show_schedule(answer: engine.Schedule) -> None:
+    after = f"after {answer.action}" if answer.phase else "not randomised"
+    print(
+        f"{answer.envelope.subject_id} from {answer.envelope.as_of} over "
+        f"{duration_text(answer.horizon)}, {after}:"
+    )
+    for e in answer.events:
+        window = f"  [{e.window_start} – {e.window_end}]" if e.window_start else ""
+        print(f"  {e.date}  {words(e.what)}{window}{overdue_text(e)}")
+    if not answer.events:
         print("  nothing scheduled")
 
 
-def _show_study(answer: dict[str, Any]) -> None:
+def _show_study(answer: engine.StudyStatus) -> None:
     print(
-        f"{answer['protocol']['ref']} on {answer['as_of']}: {answer['total']} randomised"
-        + (f" of {answer['target']}" if answer["target"] else "")
+        f"{answer.protocol.ref} on {answer.as_of}: {answer.total} randomised"
+        + (f" of {answer.target}" if answer.target else "")
     )
-    for arm, n in answer["enrolled"].items():
+    for arm, n in answer.enrolled.items():
         print(f"  {words(arm)}: {n}")
-    if answer["interim_threshold"] is not None:
-        state = "DUE" if answer["interim_due"] else "not yet due"
-        print(f"  interim safety analysis at {answer['interim_threshold']}: {state}")
+    if answer.interim_threshold is not None:
+        state = "DUE" if answer.interim_due else "not yet due"
+        print(f"  interim safety analysis at {answer.interim_threshold}: {state}")

@@ -21,7 +21,9 @@ def register(sub: Any) -> None:
     p = sub.add_parser("report", help="HTML report with the patient timeline (PNG and SVG too)")
     p.add_argument("record", metavar="RECORD")
     p.add_argument("--protocol", required=True, metavar="REF")
-    p.add_argument("--as-of", metavar="DATE", help="evaluation date (default: today, UTC)")
+    p.add_argument(
+        "--as-of", metavar="DATE", help="evaluation date (default: today at the protocol's site)"
+    )
     p.add_argument(
         "--dose",
         nargs="+",
@@ -50,7 +52,7 @@ def _read_dose(path: str) -> dict[str, Any]:
 def _report(args: argparse.Namespace) -> int:
     from server.report import render_report
 
-    as_of = parse_as_of(args.as_of)
+    as_of = parse_as_of(args.as_of, args.protocol)
     try:
         protocol = resolve_protocol(args.protocol, as_of)  # refused when not yet in force
         record = read_record(args.record)

@@ -36,8 +36,12 @@ def replay(entry: LogEntry, registry: Registry) -> str | None:
         return f"entry {entry.sequence}: protocol {entry.protocol_ref} content differs"
     record = engine.parse_record(json.loads(entry.input_json))
     as_of = date.fromisoformat(entry.as_of)
-    run = engine.eligibility if entry.kind == "eligibility" else engine.decide
-    if canonical_json(run(protocol, record, as_of)) != entry.answer_json:
+    answer: engine.Eligibility | engine.Decision = (
+        engine.eligibility(protocol, record, as_of)
+        if entry.kind == "eligibility"
+        else engine.decide(protocol, record, as_of)
+    )
+    if canonical_json(answer.to_json()) != entry.answer_json:
         return f"entry {entry.sequence}: decision {entry.decision_id} replays differently"
     return None
 

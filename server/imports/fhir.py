@@ -27,6 +27,7 @@ as extensions under :data:`EXT`; flexmrt's own codes are in :data:`FLEXMRT`.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from .common import ConversionError, ImportResult, problem
@@ -128,6 +129,74 @@ _PET_COMPONENTS = {
 }
 
 
+# Elements that identify or describe a resource rather than carry a fact about the patient:
+# never reported (the Bundle holds one patient, so every reference points at them).
+_BOOKKEEPING = {"resourceType", "id", "meta", "text", "implicitRules", "language", "contained"}
+_BOOKKEEPING |= {"subject", "patient", "individual", "study"}
+
+# Elements each resource's handler reads (besides the bookkeeping); every other element
+# present is reported as unmapped. Observation elements depend on what it is: see
+# :data:`_OBSERVATION_VALUES`. Consent.scope and .category are required by FHIR R4 and
+# describe the consent (every active Consent in the Bundle is taken as the trial's).
+_READ: dict[str, set[str]] = {
+    "Patient": {"identifier", "gender", "birthDate", "deceasedDateTime"},
+    "Observation": {"status", "identifier", "category", "code", "effectiveDateTime"},
+    "MedicationAdministration": {
+        "status",
+        "extension",
+        "medicationCodeableConcept",
+        "effectiveDateTime",
+        "effectivePeriod",
+        "dosage",
+    },
+    "MedicationStatement": {"status", "category", "medicationCodeableConcept", "effectivePeriod"},
+    "Procedure": {"status", "category", "code", "performedPeriod"},
+    "AdverseEvent": {"extension", "actuality", "event", "date", "detected", "suspectEntity"},
+    "Consent": {"status", "scope", "category", "dateTime"},
+    "ResearchSubject": {"status", "period", "assignedArm", "extension"},
+    "Condition": {"code", "verificationStatus"},
+    "EpisodeOfCare": {"status", "type", "period"},
+}
+_OBSERVATION_VALUES = {
+    "lab": {"valueQuantity", "referenceRange"},
+    "ecog": {"valueInteger", "valueCodeableConcept"},
+    "weight": {"valueQuantity"},
+    "own": {"component"},
+}
+# Extensions each resource may carry (name under EXT); any other is reported.
+_EXTENSIONS: dict[str, set[str]] = {
+    "MedicationAdministration": {"cycle"},
+    "AdverseEvent": {"ctcae-grade", "resolution-date"},
+    "ResearchSubject": {"withdrawal-reason"},
+}
+# Statuses of a fact that did not happen or was recorded in error: left out and listed.
+_NOT_HAPPENED = {
+    "MedicationStatement": {"entered-in-error", "not-taken", "intended"},
+    "Procedure": {"entered-in-error", "not-done", "preparation"},
+    "Consent": {"entered-in-error", "draft", "proposed", "rejected"},
+    "EpisodeOfCare": {"entered-in-error", "cancelled", "planned", "waitlist"},
+    "ResearchSubject": {"entered-in-error"},
+}
+# 177Lu-PSMA-617 (lutetium Lu 177 vipivotide tetraxetan): how a MedicationAdministration
+# names it (text or coding display, case-insensitive); other medicines are not cycles.
+_LU_PSMA_NAMES = ("psma-617", "psma 617", "vipivotide", "pluvicto")
+
+# Observation status ranks when one result arrives in several versions (same identifier):
+# the highest decides — a withdrawal retracts every version, a correction replaces the
+# original, a final result replaces a preliminary one. Equal ranks: the latest
+# meta.lastUpdated (else issued), else the later entry in the Bundle.
+_STATUS_RANK = {
+    "registered": 0,
+    "preliminary": 1,
+    "final": 2,
+    "amended": 3,
+    "corrected": 3,
+    "cancelled": 4,
+    "entered-in-error": 4,
+    "unknown": -1,
+}
+
+
 def bundle_to_record(text: str, source: str = "bundle") -> ImportResult:
     """Convert a FHIR Bundle (JSON text) for one patient; ConversionError if it cannot be."""
     try:
@@ -207,8 +276,25 @@ def _ext(resource: dict[str, Any], name: str) -> dict[str, Any] | None:
     return None
 
 
+def _is_lu_psma(concept: Any) -> bool:
+    if not isinstance(concept, dict):
+        return False
+    names = [str(concept.get("text", ""))] + [str(c.get("display", "")) for c in _codings(concept)]
+    return any(n in name.lower() for name in names for n in _LU_PSMA_NAMES)
+
+
 def _date_part(text: str) -> str:
     return text[:10]
+
+
+def _version_key(n: int, where: str, res: dict[str, Any]) -> tuple[int, float, int]:
+    """Sort key of one version of a result: status rank, then update time, then order."""
+    stamp = (res.get("meta") or {}).get("lastUpdated") or res.get("issued") or ""
+    try:
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() if stamp else 0.0
+    except ValueError:
+        when = 0.0
+    return (_STATUS_RANK.get(res.get("status", ""), -1), when, n)
 
 
 class _Converter:
@@ -231,6 +317,14 @@ class _Converter:
     def quantity(self, q: Any, where: str, what: str) -> dict[str, Any] | None:
         if not isinstance(q, dict) or "value" not in q:
             self.error(where, f"{what} has no value", fix="give a valueQuantity with a value")
+            return None
+        if q.get("comparator"):
+            self.error(
+                where,
+                f"{what} is {q['comparator']} {q['value']}: a bound, not a measured value",
+                fix="send the measured value, or leave the result out until one is known",
+                found=f"{q['comparator']}{q['value']}",
+            )
             return None
         code = q.get("code") if q.get("system") == UCUM else None
         spellings = UCUM_TO_RECORD.get(code or q.get("unit", ""))
@@ -286,14 +380,17 @@ class _Converter:
                 continue
             kind = resource.get("resourceType", "")
             handler = handlers.get(kind)
+            where = self.where(index, resource)
             if handler is None:
-                self.result.note(
-                    "unmapped",
-                    self.where(index, resource),
-                    f"{kind} resources are not read by flexmrt",
-                )
+                self.result.note("unmapped", where, f"{kind} resources are not read by flexmrt")
                 continue
-            handler(index, resource)
+            status = resource.get("status")
+            if status in _NOT_HAPPENED.get(kind, ()):
+                self.result.note("ignored", where, f"status {status}: not used")
+                continue
+            self.refuse_modifiers(where, resource)
+            if handler(index, resource) is not False and kind != "Observation":
+                self.report_unread(where, resource, _READ[kind])
         self.resolve_observations()
         self.finish()
         if self.issues:
@@ -304,6 +401,31 @@ class _Converter:
                 self.issues,
             )
         return self.result
+
+    def refuse_modifiers(self, where: str, res: dict[str, Any]) -> None:
+        """A modifier extension changes the meaning of its resource: never read past one."""
+        if res.get("modifierExtension"):
+            urls = ", ".join(str(e.get("url")) for e in res["modifierExtension"])
+            self.error(
+                where + "/modifierExtension",
+                "a modifier extension flexmrt does not understand changes what this resource means",
+                fix="send the resource without the modifier extension, or leave it out",
+                found=urls,
+            )
+
+    def report_unread(self, where: str, res: dict[str, Any], read: set[str]) -> None:
+        """Every element (and extension) present but not read, as an ``unmapped`` note."""
+        for key in res:
+            if key not in read and key not in _BOOKKEEPING and key != "modifierExtension":
+                self.result.note("unmapped", f"{where}/{key}", f"{key} is not read by flexmrt")
+        known = {EXT + name for name in _EXTENSIONS.get(res.get("resourceType", ""), ())}
+        for j, ext in enumerate(res.get("extension", [])):
+            if ext.get("url") not in known:
+                self.result.note(
+                    "unmapped",
+                    f"{where}/extension/{j}",
+                    f"extension {ext.get('url')} is not read by flexmrt",
+                )
 
     def finish(self) -> None:
         """The record's sections stated in full: a Bundle is the patient's whole story.
@@ -346,38 +468,50 @@ class _Converter:
         self.result.record["subject"] = {**self.result.record.get("subject", {}), **subject}
         if "deceasedDateTime" in res:
             self.result.record["death"] = {"date": _date_part(res["deceasedDateTime"])}
-        for key in ("address", "telecom", "name", "photo", "contact"):
-            if key in res:
-                self.result.note("unmapped", f"{where}/{key}", "not needed by the protocol")
 
     def observation(self, index: int, res: dict[str, Any]) -> None:
         self.observations.append((self.where(index, res), res))
 
     def resolve_observations(self) -> None:
-        """Apply statuses (corrections replace, errors drop), then read each result."""
-        kept: list[tuple[str, dict[str, Any]]] = []
-        by_identifier: dict[tuple[str, str], int] = {}
-        for where, res in self.observations:
+        """Apply statuses, whatever the order of the entries, then read each result.
+
+        Versions of one result share an identifier (or a resource id). Of each group the
+        version of highest status rank decides (:data:`_STATUS_RANK`): entered-in-error or
+        cancelled leaves the result out altogether, corrected or amended replaces the
+        original, preliminary is used and marked. Every version not used is listed.
+        """
+        for group in self.observation_versions():
+            order = sorted(group, key=lambda item: _version_key(*item))
+            (where, res), older = order[-1][1:], order[:-1]
             status = res.get("status", "")
+            for _n, spot, _r in older:
+                self.result.note("ignored", spot, f"superseded by {status} {where}")
             if status in _LEFT_OUT_STATUSES:
                 self.result.note("ignored", where, f"status {status}: not used")
                 continue
-            keys = [(i.get("system", ""), i["value"]) for i in res.get("identifier", [])]
-            keys += [("#id", res["id"])] if "id" in res else []
-            earlier = next((by_identifier[k] for k in keys if k in by_identifier), None)
-            if earlier is not None and status in {"corrected", "amended"}:
-                self.result.note("ignored", kept[earlier][0], f"replaced by {status} {where}")
-                kept[earlier] = (where, res)
-                for k in keys:
-                    by_identifier[k] = earlier
-                continue
             if status == "preliminary":
                 self.result.note("marked", where, "preliminary result: used, not yet final")
-            for k in keys:
-                by_identifier.setdefault(k, len(kept))
-            kept.append((where, res))
-        for where, res in kept:
             self.read_observation(where, res)
+
+    def observation_versions(self) -> list[list[tuple[int, str, dict[str, Any]]]]:
+        """The Observations grouped by shared identifier or id, in Bundle order."""
+        groups: list[list[tuple[int, str, dict[str, Any]]]] = []
+        by_key: dict[tuple[str, str], int] = {}
+        for n, (where, res) in enumerate(self.observations):
+            keys = [
+                (str(i.get("system", "")), str(i["value"]))
+                for i in res.get("identifier", [])
+                if "value" in i
+            ]
+            keys += [("#id", str(res["id"]))] if "id" in res else []
+            found = next((by_key[k] for k in keys if k in by_key), None)
+            if found is None:
+                found = len(groups)
+                groups.append([])
+            groups[found].append((n, where, res))
+            for k in keys:
+                by_key.setdefault(k, found)
+        return groups
 
     def read_observation(self, where: str, res: dict[str, Any]) -> None:
         loinc = _code_in(res.get("code"), LOINC)
@@ -387,16 +521,26 @@ class _Converter:
             self.error(where, "an Observation needs effectiveDateTime", fix="set the result time")
             return
         record = self.result.record
+        read = (
+            _READ["Observation"]
+            | _OBSERVATION_VALUES[
+                "lab"
+                if loinc in LAB_LOINC
+                else "ecog"
+                if loinc == ECOG_LOINC
+                else "weight"
+                if loinc == WEIGHT_LOINC
+                else "own"
+            ]
+        )
+        if loinc in LAB_LOINC or loinc in (ECOG_LOINC, WEIGHT_LOINC) or own:
+            self.report_unread(where, res, read)
         if loinc in LAB_LOINC:
             q = self.quantity(res.get("valueQuantity"), where + "/valueQuantity", "the lab value")
             if q is None:
                 return
             lab: dict[str, Any] = {"testcd": LAB_LOINC[loinc], **q, "dtc": dtc}
-            for rng in res.get("referenceRange", [])[:1]:
-                if "value" in rng.get("low", {}):
-                    lab["ref_low"] = rng["low"]["value"]
-                if "value" in rng.get("high", {}):
-                    lab["ref_high"] = rng["high"]["value"]
+            lab.update(self.reference_range(where, res.get("referenceRange", [])))
             record.setdefault("labs", []).append(lab)
         elif loinc == ECOG_LOINC:
             score = res.get("valueInteger")
@@ -426,6 +570,24 @@ class _Converter:
         else:
             code = loinc or own or json.dumps(res.get("code", {}))[:60]
             self.result.note("unmapped", where, f"Observation {code} is not read by flexmrt")
+
+    def reference_range(self, where: str, ranges: list[dict[str, Any]]) -> dict[str, Any]:
+        """The first reference range's low and high; everything else reported."""
+        out: dict[str, Any] = {}
+        for j, rng in enumerate(ranges):
+            spot = f"{where}/referenceRange/{j}"
+            if j > 0:
+                self.result.note("unmapped", spot, "only the first reference range is read")
+                continue
+            for key in ("low", "high"):
+                if key in rng:
+                    q = self.quantity(rng[key], f"{spot}/{key}", f"the reference range {key}")
+                    if q is not None:
+                        out[f"ref_{key}"] = q["value"]
+            for key in rng:
+                if key not in ("low", "high"):
+                    self.result.note("unmapped", f"{spot}/{key}", f"{key} is not read by flexmrt")
+        return out
 
     def components(
         self, where: str, res: dict[str, Any], table: dict[str, tuple[str, str]]
@@ -488,11 +650,14 @@ class _Converter:
                 self.result.note("unmapped", spot, f"component {code} is not read by flexmrt")
         self.result.record["screening_pet"] = pet
 
-    def administration(self, index: int, res: dict[str, Any]) -> None:
+    def administration(self, index: int, res: dict[str, Any]) -> bool:
         where = self.where(index, res)
+        if not _is_lu_psma(res.get("medicationCodeableConcept")):
+            self.result.note("unmapped", where, "not 177Lu-PSMA-617: not a treatment cycle")
+            return False
         if res.get("status") in {"entered-in-error", "not-done", "stopped"}:
             self.result.note("ignored", where, f"status {res.get('status')}: not a given dose")
-            return
+            return False
         cycle_ext = _ext(res, "cycle")
         dose = (res.get("dosage") or {}).get("dose")
         dtc = res.get("effectiveDateTime") or (res.get("effectivePeriod") or {}).get("start")
@@ -502,12 +667,16 @@ class _Converter:
                 "a 177Lu-PSMA-617 administration needs its cycle number and time",
                 fix=f"add the extension {EXT}cycle (valueInteger) and effectiveDateTime",
             )
-            return
+            return False
         q = self.quantity(dose, where + "/dosage/dose", "the administered activity")
         if q is None:
-            return
+            return False
         entry = {"cycle": cycle_ext.get("valueInteger"), "dtc": dtc, "activity": q}
         self.result.record.setdefault("administrations", []).append(entry)
+        for key in res.get("dosage") or {}:
+            if key != "dose":
+                self.result.note("unmapped", f"{where}/dosage/{key}", f"{key} is not read")
+        return True
 
     def prior_therapy(self, index: int, res: dict[str, Any]) -> None:
         where = self.where(index, res)
@@ -543,8 +712,11 @@ class _Converter:
         history = self.result.record.setdefault("history", {})
         history.setdefault("prior_therapies", []).append(therapy)
 
-    def adverse_event(self, index: int, res: dict[str, Any]) -> None:
+    def adverse_event(self, index: int, res: dict[str, Any]) -> bool:
         where = self.where(index, res)
+        if res.get("actuality") == "potential":
+            self.result.note("ignored", where, "a potential adverse event (a near miss): not used")
+            return False
         event = res.get("event") or {}
         term = event.get("text") or next(
             (c.get("display") for c in _codings(event) if c.get("display")), None
@@ -557,7 +729,7 @@ class _Converter:
                 "an adverse event needs its term, CTCAE grade and onset date",
                 fix=f"set event.text, date and the extension {EXT}ctcae-grade (valueInteger)",
             )
-            return
+            return False
         ae: dict[str, Any] = {"term": term, "grade": grade.get("valueInteger"), "start": start}
         end = _ext(res, "resolution-date")
         if end is not None:
@@ -575,6 +747,7 @@ class _Converter:
                 else:
                     ae["related"] = related
         self.result.record.setdefault("adverse_events", []).append(ae)
+        return True
 
     def consent(self, index: int, res: dict[str, Any]) -> None:
         if "dateTime" not in res:
@@ -600,24 +773,29 @@ class _Converter:
                 withdrawal["reason"] = reason.get("valueString")
             self.result.record["withdrawal"] = withdrawal
 
-    def condition(self, index: int, res: dict[str, Any]) -> None:
+    def condition(self, index: int, res: dict[str, Any]) -> bool:
         if _code_in(res.get("code"), SNOMED) != LIVER_METASTASIS_SNOMED:
             self.result.note("unmapped", self.where(index, res), "Condition not read by flexmrt")
-            return
+            return False
         refuted = _code_in(
             res.get("verificationStatus"),
             "http://terminology.hl7.org/CodeSystem/condition-ver-status",
         )
+        if refuted == "entered-in-error":
+            self.result.note("ignored", self.where(index, res), "entered in error: not used")
+            return False
         history = self.result.record.setdefault("history", {})
         history["liver_metastases"] = refuted != "refuted"
+        return True
 
-    def holiday(self, index: int, res: dict[str, Any]) -> None:
+    def holiday(self, index: int, res: dict[str, Any]) -> bool:
         types = [_code_in(t, FLEXMRT) for t in res.get("type", [])]
         period = res.get("period") or {}
         if "treatment-holiday" not in types or "start" not in period:
             self.result.note("unmapped", self.where(index, res), "EpisodeOfCare not read")
-            return
+            return False
         holiday = {"start": _date_part(period["start"])}
         if "end" in period:
             holiday["end"] = _date_part(period["end"])
         self.result.record.setdefault("holidays", []).append(holiday)
+        return True

@@ -19,7 +19,7 @@ import matplotlib.ticker as mticker
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from engine import Record
+from engine import Decision, Record, Schedule
 from engine.ctcae import grade_lab
 
 __all__ = ["timeline_figure"]
@@ -30,10 +30,10 @@ _GRADE_COLOURS = ["#e8f5e9", "#fff59d", "#ffb74d", "#e53935", "#6a1b9a"]
 
 def timeline_figure(
     record: Record,
-    decision: dict[str, Any],
+    decision: Decision,
     as_of: date,
     dvh: list[tuple[str, list[float], list[float]]] | None = None,
-    schedule: dict[str, Any] | None = None,
+    schedule: Schedule | None = None,
 ) -> Figure:
     """The timeline figure for ``record`` with the engine's ``decision`` on ``as_of``.
 
@@ -54,7 +54,7 @@ def timeline_figure(
         gridspec_kw={"height_ratios": [1, 1.6, 1.3, 1.3, 1.1] + ([2.0] if dvh else [])},
     )
     fig.suptitle(
-        f"{record.subject_id} — {decision['protocol']['ref']} on {as_of}: {decision['action']}",
+        f"{record.subject_id} — {decision.envelope.protocol.ref} on {as_of}: {decision.action}",
         fontsize=12,
         x=0.01,
         ha="left",
@@ -93,7 +93,7 @@ def _share_dates(axes: list[Any], record: Record, as_of: date, ahead: list[date]
 
 
 def _upcoming(
-    schedule: dict[str, Any] | None, as_of: date
+    schedule: Schedule | None, as_of: date
 ) -> list[tuple[date, str, tuple[date, date] | None]]:
     """What is due from ``as_of`` on, from the engine's schedule: (date, label, window).
 
@@ -101,15 +101,16 @@ def _upcoming(
     cycle it names (and its window), holiday surveillance, a confirmatory PSA, a re-check.
     """
     found: dict[tuple[date, str], tuple[date, str, tuple[date, date] | None]] = {}
-    for e in (schedule or {}).get("events", []):
-        label = _UPCOMING.get(e["kind"])
+    for e in schedule.events if schedule else ():
+        label = _UPCOMING.get(e.kind)
         if label is None:
             continue
-        day, window = date.fromisoformat(e["date"]), None
-        if e["kind"] == "cycle":
-            label = f"C{e['cycle']} due" + (" (overdue)" if e.get("overdue") else "")
-            window = (date.fromisoformat(e["window_start"]), date.fromisoformat(e["window_end"]))
-        found.setdefault((day, label), (day, label, window))
+        window = None
+        if e.kind == "cycle":
+            label = f"C{e.cycle} due" + (" (overdue)" if e.overdue else "")
+            if e.window_start and e.window_end:
+                window = (e.window_start, e.window_end)
+        found.setdefault((e.date, label), (e.date, label, window))
     return sorted(found.values(), key=lambda x: x[0])
 
 
@@ -165,7 +166,7 @@ def _cycles(ax: Any, record: Record) -> None:
     )
 
 
-def _psa(ax: Any, record: Record, decision: dict[str, Any]) -> None:
+def _psa(ax: Any, record: Record, decision: Decision) -> None:
     psa = [x for x in record.labs or () if x.test == "PSA" and x.value > 0]
     ax.set_title("PSA (ng/mL, log scale)", fontsize=9, loc="left")
     if not psa:
@@ -175,12 +176,12 @@ def _psa(ax: Any, record: Record, decision: dict[str, Any]) -> None:
     ax.yaxis.set_major_locator(mticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(mticker.FuncFormatter(_plain))
     ax.yaxis.set_minor_formatter(mticker.NullFormatter())
-    response = decision.get("response") or {}
-    baseline = response.get("psa_baseline")
+    response = decision.response
+    baseline = response.psa_baseline if response else None
     if baseline:
         ax.axhline(baseline * 0.5, color="#7cb342", ls=":", lw=0.9, label="PSA50 (−50 %)")
         ax.axhline(baseline * 0.1, color="#33691e", ls=":", lw=0.9, label="PSA90 (−90 %)")
-    nadir = response.get("psa_nadir")
+    nadir = response.psa_nadir if response else None
     if nadir:
         ax.axhline(nadir, color="#2e7d32", ls="--", lw=0.8, label=f"nadir {nadir:g}")
         threshold = max(nadir * 1.25, nadir + 2.0)
@@ -222,9 +223,9 @@ def _tumour(ax: Any, record: Record) -> None:
             ax.annotate("new lesions", (_num(s.when), c), fontsize=7, color="#c62828")
 
 
-def _kidney(ax: Any, record: Record, decision: dict[str, Any], as_of: date) -> None:
+def _kidney(ax: Any, record: Record, decision: Decision, as_of: date) -> None:
     ax.set_title("Cumulative kidney BED (Gy)", fontsize=9, loc="left")
-    kb = decision.get("kidney_bed")
+    kb = decision.kidney_bed
     if not kb:
         ax.text(
             0.5,
@@ -237,29 +238,29 @@ def _kidney(ax: Any, record: Record, decision: dict[str, Any], as_of: date) -> N
         return
     days = {a.cycle: a.day for a in record.administrations or ()}
     total, xs, ys = 0.0, [], []
-    for c in kb["cycles"]:
-        total += c["bed_gy"]
-        xs.append(_num(days[c["cycle"]]))
+    for c in kb.cycles:
+        total += c.bed_gy
+        xs.append(_num(days[c.cycle]))
         ys.append(total)
     if xs:
         ax.step([*xs, _num(as_of)], ys + ys[-1:], where="post", color="#00838f", label="cumulative")
-    ax.axhline(kb["cap_gy"], color="#c62828", lw=1, label=f"cap {kb['cap_gy']:g} Gy")
-    top = kb["cap_gy"]
-    if decision["action"] not in ("DISCONTINUE", "COMPLETED") and kb.get("cycles_remaining"):
-        due = (decision.get("due") or {}).get("target")
-        when = _num(date.fromisoformat(due)) if due else _num(as_of)
-        activity = kb.get("next_activity_gbq") or decision.get("activity_gbq")
+    ax.axhline(kb.cap_gy, color="#c62828", lw=1, label=f"cap {kb.cap_gy:g} Gy")
+    top = kb.cap_gy
+    projected = kb.projected_gy
+    if decision.action not in ("DISCONTINUE", "COMPLETED") and kb.cycles_remaining and projected:
+        when = _num(decision.due.target) if decision.due else _num(as_of)
+        activity = kb.next_activity_gbq or decision.activity_gbq
         at = f" at {activity:g} GBq" if activity else ""
         ax.plot(
             [when],
-            [kb["projected_gy"]],
+            [projected],
             "D",
             color="#00838f",
             mfc="white",
-            label=f"after the next cycle{at}: {kb['projected_gy']:.1f} Gy"
-            + (" (estimated)" if kb["estimated"] else ""),
+            label=f"after the next cycle{at}: {projected:.1f} Gy"
+            + (" (estimated)" if kb.estimated else ""),
         )
-        top = max(top, kb["projected_gy"])
+        top = max(top, projected)
     ax.set_ylim(0, top * 1.15)
     ax.legend(fontsize=7, loc="upper left")
 

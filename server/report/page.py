@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import pydicom
 
 import engine
+from engine.answers import OrganAtRiskView, OrganLimit
 from protocol import Protocol, parse_duration
 from server.cli.common import overdue_text, units_in, words
 from server.cli.engine_cmds import evidence
@@ -181,31 +182,30 @@ def _e(value: Any) -> str:
 
 
 def _html(
-    decision: dict[str, Any],
-    eligibility: dict[str, Any],
+    decision: engine.Decision,
+    eligibility: engine.Eligibility,
     screening_label: str,
-    schedule: dict[str, Any],
+    schedule: engine.Schedule,
     studies: list[dict[str, Any]],
     png: bytes,
 ) -> str:
     image = base64.b64encode(png).decode("ascii")
+    env = decision.envelope
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{_e(decision['subject_id'])} — {_e(decision['action'])}</title>",
+        f"<title>{_e(env.subject_id)} — {_e(decision.action)}</title>",
         f"<style>{_STYLE}</style></head><body>",
-        f"<h1>{_e(decision['subject_id'])} · {_e(decision['protocol']['ref'])} · "
-        f"as of {_e(decision['as_of'])}</h1>",
+        f"<h1>{_e(env.subject_id)} · {_e(env.protocol.ref)} · as of {_e(env.as_of)}</h1>",
         _decision(decision),
         f"<h2>Timeline</h2><img alt='timeline' src='data:image/png;base64,{image}'>",
-        _reasons("Why", decision["reasons"], fired=True),
+        _reasons("Why", decision.reasons, fired=True),
         _missing(decision, eligibility),
         _schedule(schedule),
         _dose(studies),
         _eligibility(eligibility, screening_label),
-        _reasons("Checked and passed", decision["checked"], fired=False),
-        f"<p class='src'>decision {_e(decision['decision_id'])} · engine "
-        f"{_e(decision['engine_version'])} · protocol sha256 "
-        f"{_e(decision['protocol']['sha256'])}</p>",
+        _reasons("Checked and passed", decision.checked, fired=False),
+        f"<p class='src'>decision {_e(env.decision_id)} · engine "
+        f"{_e(env.engine_version)} · protocol sha256 {_e(env.protocol.sha256)}</p>",
         f"<script>{_CHECK_IMAGES}</script></body></html>",
     ]
     return "\n".join(parts)
@@ -248,35 +248,34 @@ def _num(value: Any, digits: int) -> str:
     return "—" if value is None else f"{float(value):.{digits}f}"
 
 
-def _decision(d: dict[str, Any]) -> str:
-    text = f"<span class='action {_e(d['action'])}'>{_e(d['action'])}"
-    if d["cycle"]:
-        text += f" · cycle {_e(d['cycle'])}"
-    if d["activity_gbq"]:
-        text += f" · {_e(d['activity_gbq'])} GBq"
+def _decision(d: engine.Decision) -> str:
+    text = f"<span class='action {_e(d.action)}'>{_e(d.action)}"
+    if d.cycle:
+        text += f" · cycle {_e(d.cycle)}"
+    if d.activity_gbq:
+        text += f" · {_e(d.activity_gbq)} GBq"
     text += "</span>"
-    if d["due"]:
+    if d.due:
         text += (
-            f"<p>Target {_e(d['due']['target'])} (window {_e(d['due']['window_start'])} – "
-            f"{_e(d['due']['window_end'])})</p>"
+            f"<p>Target {_e(d.due.target)} (window {_e(d.due.window_start)} – "
+            f"{_e(d.due.window_end)})</p>"
         )
-    kb = d["kidney_bed"]
-    if kb and kb["projected_gy"] is None:  # no next cycle: nothing to project
+    kb = d.kidney_bed
+    estimated = "; estimated" if kb and kb.estimated else ""
+    if kb and kb.projected_gy is None:  # no next cycle: nothing to project
         text += (
-            f"<p>Kidney BED {kb['cumulative_gy']:.2f} Gy so far (cap {kb['cap_gy']:g} Gy"
-            f"{'; estimated' if kb['estimated'] else ''}).</p>"
+            f"<p>Kidney BED {kb.cumulative_gy:.2f} Gy so far (cap {kb.cap_gy:g} Gy{estimated}).</p>"
         )
     elif kb:
         text += (
-            f"<p>Kidney BED {kb['cumulative_gy']:.2f} Gy so far; {kb['projected_gy']:.2f} Gy "
-            f"after the next cycle (cap {kb['cap_gy']:g} Gy; {kb['cycles_remaining']} more "
-            f"cycle(s) at {kb['next_activity_gbq']:g} GBq fit"
-            f"{'; estimated' if kb['estimated'] else ''}).</p>"
+            f"<p>Kidney BED {kb.cumulative_gy:.2f} Gy so far; {kb.projected_gy:.2f} Gy "
+            f"after the next cycle (cap {kb.cap_gy:g} Gy; {kb.cycles_remaining} more "
+            f"cycle(s) at {kb.next_activity_gbq:g} GBq fit{estimated}).</p>"
         )
-    if kb and kb.get("projected_interval_gy") and kb["projected_gy"] is not None:
-        low, high = kb["projected_interval_gy"]
+    if kb and kb.projected_interval_gy is not None and kb.projected_gy is not None:
+        low, high = kb.projected_interval_gy
         text += f"<p>After the next cycle ± 2u: {low:.2f}–{high:.2f} Gy.</p>"
-    return f"<h2>Decision</h2>{text}{_organs(d.get('organs_at_risk'))}"
+    return f"<h2>Decision</h2>{text}{_organs(d.organs_at_risk)}"
 
 
 def _gy(value: float | None, u: float | None) -> str:
@@ -285,27 +284,26 @@ def _gy(value: float | None, u: float | None) -> str:
     return f"{value:.2f}" + ("" if u is None else f" ± {u:.2f}")
 
 
-def _limit(limit: dict[str, Any] | None) -> str:
-    if not limit:
+def _limit(limit: OrganLimit | None) -> str:
+    if limit is None:
         return "report only"
-    return _e(f"{limit['quantity']} {limit['value_gy']:g} Gy ({limit['action']})")
+    return _e(f"{limit.quantity} {limit.value_gy:g} Gy ({limit.action})")
 
 
-def _organs(organs: list[dict[str, Any]] | None) -> str:
+def _organs(organs: tuple[OrganAtRiskView, ...] | None) -> str:
     """Organs at risk: cumulative dose and BED ± u, after the next cycle, limit and margin."""
     if not organs:
         return ""
     rows = []
     for o in organs:
-        limit = o["limit"]
         rows.append(
-            f"<tr><td>{_e(o['name'])}</td>"
-            f"<td>{_gy(o['cumulative_dose_gy'], o['cumulative_dose_u_gy'])}</td>"
-            f"<td>{_gy(o['cumulative_bed_gy'], o['cumulative_bed_u_gy'])}</td>"
-            f"<td>{_gy(o['projected_gy'], o['projected_u_gy'])}</td>"
-            f"<td>{_limit(limit)}</td>"
-            f"<td>{_gy(o['margin_gy'], None)}</td>"
-            f"<td>{'yes' if o['estimated'] else 'no'}</td></tr>"
+            f"<tr><td>{_e(o.name)}</td>"
+            f"<td>{_gy(o.cumulative_dose_gy, o.cumulative_dose_u_gy)}</td>"
+            f"<td>{_gy(o.cumulative_bed_gy, o.cumulative_bed_u_gy)}</td>"
+            f"<td>{_gy(o.projected_gy, o.projected_u_gy)}</td>"
+            f"<td>{_limit(o.limit)}</td>"
+            f"<td>{_gy(o.margin_gy, None)}</td>"
+            f"<td>{'yes' if o.estimated else 'no'}</td></tr>"
         )
     return (
         "<h3>Organs at risk (Gy, ± standard uncertainty)</h3><table><tr><th>organ</th>"
@@ -314,7 +312,7 @@ def _organs(organs: list[dict[str, Any]] | None) -> str:
     )
 
 
-def _observed(observed: list[dict[str, Any]]) -> str:
+def _observed(observed: tuple[engine.Observation, ...]) -> str:
     return "<br>".join(_e(evidence(o)) for o in observed)
 
 
@@ -325,52 +323,49 @@ _FIRED = {"MET": ("fired", "fired"), "INDETERMINATE": ("not known", "INDETERMINA
 _PASSED = {"MET": "passed", "NOT_MET": "passed (not triggered)"}
 
 
-def _reasons(title: str, rules: list[dict[str, Any]], fired: bool) -> str:
+def _reasons(title: str, rules: tuple[engine.RuleEntry, ...], fired: bool) -> str:
     rows = []
     for r in rules:
         if fired:
-            label, css = _FIRED.get(r["outcome"], (words(r["outcome"]), "fired"))
+            label, css = _FIRED.get(r.outcome, (words(r.outcome), "fired"))
         else:
-            label, css = _PASSED.get(r["outcome"], words(r["outcome"])), "passed"
-        src = r.get("source") or {}
+            label, css = _PASSED.get(r.outcome, words(r.outcome)), "passed"
         rows.append(
-            f"<tr><td>{_e(words(r.get('category', r.get('kind', ''))))}</td>"
-            f"<td><b>{_e(r['id'])}</b><br>{_e(units_in(r['text']))}</td>"
+            f"<tr><td>{_e(words(r.category or r.kind))}</td>"
+            f"<td><b>{_e(r.id)}</b><br>{_e(units_in(r.text))}</td>"
             f"<td class='{_e(css)}'>{_e(label)}</td>"
-            f"<td>{_observed(r['observed'])}"
-            + "".join(f"<br><i>{_e(units_in(words(n)))}</i>" for n in r.get("notes", []))
+            f"<td>{_observed(r.observed)}"
+            + "".join(f"<br><i>{_e(units_in(words(n)))}</i>" for n in r.notes)
             + "".join(
-                f"<br><span class='missing'>missing: {_e(words(m))}</span>" for m in r["missing"]
+                f"<br><span class='missing'>missing: {_e(words(m))}</span>" for m in r.missing
             )
-            + f"</td><td class='src'>{_e(src.get('citation', ''))}, "
-            f"{_e(src.get('section', ''))} ({_e(r['verification'])})</td></tr>"
+            + f"</td><td class='src'>{_e(r.source.citation if r.source else '')}, "
+            f"{_e(r.source.section if r.source else '')} ({_e(r.verification)})</td></tr>"
         )
     head = "<tr><th>category</th><th>rule</th><th>outcome</th><th>evidence</th><th>source</th></tr>"
     return f"<h2>{_e(title)}</h2><table>{head}{''.join(rows)}</table>"
 
 
-def _missing(decision: dict[str, Any], eligibility: dict[str, Any]) -> str:
-    missing = sorted(
-        {words(m) for m in decision["missing"]} | {words(m) for m in eligibility["missing"]}
-    )
+def _missing(decision: engine.Decision, eligibility: engine.Eligibility) -> str:
+    missing = sorted({words(m) for m in decision.missing} | {words(m) for m in eligibility.missing})
     if not missing:
         return "<h2>Missing data</h2><p>Nothing is missing.</p>"
     items = "".join(f"<li class='missing'>{_e(m)}</li>" for m in missing)
-    due = decision.get("due")
+    due = decision.due
     when = (
-        f"<p>Needed before cycle {_e(decision['cycle'])}: due {_e(due['target'])}, window "
-        f"closes {_e(due['window_end'])}.</p>"
-        if due and decision.get("cycle") and decision["missing"]
+        f"<p>Needed before cycle {_e(decision.cycle)}: due {_e(due.target)}, window "
+        f"closes {_e(due.window_end)}.</p>"
+        if due and decision.cycle and decision.missing
         else ""
     )
     return f"<h2>Missing data</h2><ul>{items}</ul>{when}"
 
 
-def _schedule(schedule: dict[str, Any]) -> str:
+def _schedule(schedule: engine.Schedule) -> str:
     rows = "".join(
-        f"<tr><td>{_e(e['date'])}</td><td>{_e(e['what'])}{_e(overdue_text(e))}</td><td>"
-        f"{_e(e.get('window_start', ''))} – {_e(e.get('window_end', ''))}</td></tr>"
-        for e in schedule["events"][:12]
+        f"<tr><td>{_e(e.date)}</td><td>{_e(e.what)}{_e(overdue_text(e))}</td><td>"
+        f"{_e(e.window_start or '')} – {_e(e.window_end or '')}</td></tr>"
+        for e in schedule.events[:12]
     )
     return (
         f"<h2>Next scheduled events</h2><table><tr><th>date</th><th>what</th>"
@@ -378,17 +373,17 @@ def _schedule(schedule: dict[str, Any]) -> str:
     )
 
 
-def _eligibility(e: dict[str, Any], label: str) -> str:
+def _eligibility(e: engine.Eligibility, label: str) -> str:
     rows = "".join(
-        f"<tr><td>{_e(c['id'])}</td><td>{_e(units_in(c['text']))}</td>"
-        f"<td class='{_e(c['outcome'])}'>{_e(words(c['outcome']))}</td>"
-        f"<td>{_observed(c['observed'])}"
-        + "".join(f"<br><span class='missing'>missing: {_e(words(m))}</span>" for m in c["missing"])
+        f"<tr><td>{_e(c.id)}</td><td>{_e(units_in(c.text))}</td>"
+        f"<td class='{_e(c.outcome)}'>{_e(words(c.outcome))}</td>"
+        f"<td>{_observed(c.observed)}"
+        + "".join(f"<br><span class='missing'>missing: {_e(words(m))}</span>" for m in c.missing)
         + "</td></tr>"
-        for c in e["criteria"]
+        for c in e.criteria
     )
     return (
-        f"<h2>Eligibility checklist: {_e(e['outcome'])} — {_e(label)}</h2>"
+        f"<h2>Eligibility checklist: {_e(e.outcome)} — {_e(label)}</h2>"
         f"<table><tr><th>id</th><th>criterion</th><th>outcome</th><th>evidence</th></tr>"
         f"{rows}</table>"
     )

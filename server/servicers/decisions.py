@@ -3,12 +3,15 @@
 Eligibility and next-action answers are appended to the decision log before the
 response is returned (the append blocks until the entry is durable). Parsing and
 the engine run interruptibly (a call past its deadline stops there); the append
-never is. A ``record_json`` longer than the server's limit is refused unparsed.
+never is. A ``record_json`` longer than the server's limit is refused unparsed. The
+whole response is built and its size checked first: a call that cannot answer leaves
+no entry.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -31,37 +34,50 @@ __all__ = ["DecisionServicer"]
 _log = logging.getLogger("flexmrt.server")
 _PAGE_DEFAULT, _PAGE_MAX = 50, 500
 _HORIZON_DEFAULT = "P6M"
+_WORKLIST_HORIZON_DEFAULT = "P4W"
+_MAX_SEQUENCE = 2**63 - 1  # the log's sequence numbers are signed 64-bit integers
 
 
 class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
     def __init__(
-        self, registry: Registry, log: DecisionLog, max_record_bytes: int | None = None
+        self,
+        registry: Registry,
+        log: DecisionLog,
+        max_record_bytes: int | None = None,
+        max_response_bytes: int = 64 * 2**20,
     ) -> None:
         self._registry = registry
         self._log = log
         self._max_record = max_record_bytes
+        self._max_response_bytes = max_response_bytes
 
     def EvaluateEligibility(self, request: Any, context: Any) -> _pb.EvaluateEligibilityResponse:
         with interruptible():
-            protocol, record, as_of = self._inputs(request)
+            protocol, record, as_of, notes = self._noted_inputs(request)
             answer = engine.eligibility(protocol, record, as_of)
-        entry = self._append("eligibility", protocol, record, as_of, answer)
-        return _pb.EvaluateEligibilityResponse(
+            answer_json = canonical_json(answer.to_json())
+        response = _pb.EvaluateEligibilityResponse(
             report=convert.eligibility(answer),
-            log_sequence=entry.sequence,
-            answer_json=entry.answer_json,
+            answer_json=answer_json,
+            import_notes=[convert.import_note(n) for n in notes],
         )
+        entry = self._append("eligibility", protocol, record, as_of, answer, response)
+        response.log_sequence = entry.sequence
+        return response
 
     def DecideNextAction(self, request: Any, context: Any) -> _pb.DecideNextActionResponse:
         with interruptible():
-            protocol, record, as_of = self._inputs(request)
+            protocol, record, as_of, notes = self._noted_inputs(request)
             answer = engine.decide(protocol, record, as_of)
-        entry = self._append("next_action", protocol, record, as_of, answer)
-        return _pb.DecideNextActionResponse(
+            answer_json = canonical_json(answer.to_json())
+        response = _pb.DecideNextActionResponse(
             decision=convert.decision(answer),
-            log_sequence=entry.sequence,
-            answer_json=entry.answer_json,
+            answer_json=answer_json,
+            import_notes=[convert.import_note(n) for n in notes],
         )
+        entry = self._append("next_action", protocol, record, as_of, answer, response)
+        response.log_sequence = entry.sequence
+        return response
 
     def GetSchedule(self, request: Any, context: Any) -> _pb.GetScheduleResponse:
         text = request.horizon or _HORIZON_DEFAULT
@@ -70,8 +86,45 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
         except ValueError as error:
             raise RequestError.invalid("horizon", str(error)) from None
         with interruptible():
-            protocol, record, as_of = self._inputs(request)
-            return convert.schedule(engine.schedule(protocol, record, as_of, horizon))
+            protocol, record, as_of, notes = self._noted_inputs(request)
+            response = convert.schedule(engine.schedule(protocol, record, as_of, horizon))
+            response.import_notes.extend(convert.import_note(n) for n in notes)
+            return response
+
+    def GetWorklist(self, request: Any, context: Any) -> Iterator[_pb.GetWorklistResponse]:
+        try:
+            horizon = parse_duration(request.horizon or _WORKLIST_HORIZON_DEFAULT)
+        except ValueError as error:
+            raise RequestError.invalid("horizon", str(error)) from None
+        as_of = convert.as_of_date(request.as_of)
+        protocol = self._registry.resolve(_ref(request.protocol_ref, "protocol_ref"), as_of)
+        fields = [(f"record_json[{i}]", t, False) for i, t in enumerate(request.record_json)]
+        fields += [
+            (f"record_fhir_json[{i}]", t, True) for i, t in enumerate(request.record_fhir_json)
+        ]
+        if not fields:
+            raise RequestError.invalid(
+                "record_json", "give at least one record_json or record_fhir_json"
+            )
+        for field, text, _fhir in fields:
+            convert.check_size(text, field, self._max_record)
+        with interruptible():  # never across a yield: that runs the caller's code
+            schedules, sources = [], {}
+            for field, text, fhir in fields:
+                record = (
+                    convert.record_from_fhir(text, field)[0]
+                    if fhir
+                    else convert.record_from_json(text, field)
+                )
+                answer = engine.schedule(protocol, record, as_of, horizon)
+                sources.setdefault(answer.follows_decision, field)
+                schedules.append(answer)
+            worklist = engine.worklist(schedules, as_of.isoformat(), str(horizon))
+        identity = {"ref": protocol.ref, "sha256": protocol.sha256}
+        for item in worklist["items"]:
+            yield convert.worklist_item(
+                item, identity, worklist["as_of"], sources[item["follows_decision"]]
+            )
 
     def GetStudyStatus(self, request: Any, context: Any) -> _pb.GetStudyStatusResponse:
         as_of = convert.as_of_date(request.as_of)
@@ -86,6 +139,8 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
             return convert.study_status(engine.study_status(protocol, records, as_of))
 
     def GetDecision(self, request: Any, context: Any) -> _pb.GetDecisionResponse:
+        if request.sequence > _MAX_SEQUENCE:
+            raise RequestError.invalid("sequence", f"sequence is at most {_MAX_SEQUENCE}")
         if request.sequence:
             entry = self._log.get(request.sequence)
             missing = f"no decision log entry {request.sequence}"
@@ -120,10 +175,25 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
     # ---- helpers ---------------------------------------------------------------------------
 
     def _inputs(self, request: Any) -> tuple[Protocol, engine.Record, date]:
-        convert.check_size(request.record_json, "record_json", self._max_record)
+        """Protocol, record (from record_json or record_fhir_json) and as_of."""
+        protocol, record, as_of, _notes = self._noted_inputs(request)
+        return protocol, record, as_of
+
+    def _noted_inputs(self, request: Any) -> tuple[Protocol, engine.Record, date, list[Any]]:
+        """Protocol, record (from record_json or record_fhir_json), as_of and import notes."""
+        if request.record_json and request.record_fhir_json:
+            raise RequestError.invalid(
+                "record_fhir_json", "give one of record_json or record_fhir_json, not both"
+            )
+        fhir = bool(request.record_fhir_json)
+        field = "record_fhir_json" if fhir else "record_json"
+        convert.check_size(getattr(request, field), field, self._max_record)
         as_of = convert.as_of_date(request.as_of)
         protocol = self._registry.resolve(_ref(request.protocol_ref, "protocol_ref"), as_of)
-        return protocol, convert.record_from_json(request.record_json, "record_json"), as_of
+        if fhir:
+            record, notes = convert.record_from_fhir(request.record_fhir_json, field)
+            return protocol, record, as_of, notes
+        return protocol, convert.record_from_json(request.record_json, field), as_of, []
 
     def _append(
         self,
@@ -131,22 +201,31 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
         protocol: Protocol,
         record: engine.Record,
         as_of: date,
-        answer: dict[str, Any],
+        answer: engine.Eligibility | engine.Decision,
+        response: Any,
     ) -> LogEntry:
+        """Log the answer of a ``response`` already built (its sequence is set after)."""
+        size = response.ByteSize() + 11  # + the log_sequence field, set once logged
+        if size > self._max_response_bytes:
+            raise RequestError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"the answer would be {size:,} bytes, over this server's message limit of "
+                f"{self._max_response_bytes:,} bytes; nothing was logged",
+            )
         input_json = record.canonical  # computed once per request, shared with the engine
         entry = self._log.append(
             LogEntry(
-                decision_id=answer["decision_id"],
+                decision_id=answer.envelope.decision_id,
                 kind=kind,
                 caller=current_caller(),
                 subject_id=record.subject_id,
                 protocol_ref=protocol.ref,
                 protocol_sha256=protocol.sha256,
                 input_json=input_json,
-                input_sha256=answer["input_sha256"],
+                input_sha256=answer.envelope.input_sha256,
                 as_of=as_of.isoformat(),
                 engine_version=engine.ENGINE_VERSION,
-                answer_json=canonical_json(answer),
+                answer_json=response.answer_json,
             )
         )
         _log.info("logged %s %s (entry %d)", kind, entry.decision_id, entry.sequence)
@@ -172,6 +251,6 @@ def _inclusion_proof(log: DecisionLog, sequence: int) -> _pb.InclusionProof | No
 def _page_token(token: str) -> int:
     if not token:
         return 0
-    if not token.isdigit():
+    if not (token.isascii() and token.isdigit() and int(token) <= _MAX_SEQUENCE):
         raise RequestError.invalid("page_token", "page_token is not one this server issued")
     return int(token)

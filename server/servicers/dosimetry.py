@@ -9,6 +9,7 @@ the server's folders.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import tempfile
 import threading
@@ -107,6 +108,7 @@ def _receive(requests: Any, root: Path) -> Any:
             if settings is not None:
                 raise RequestError.invalid("settings", "settings may be sent only once")
             settings = request.settings
+            _check_settings(settings)
             continue
         if settings is None:
             raise RequestError.invalid("settings", "the first message must carry the settings")
@@ -120,6 +122,36 @@ def _receive(requests: Any, root: Path) -> Any:
     if settings is None:
         raise RequestError.invalid("settings", "no settings received")
     return settings
+
+
+# Physical bounds of the numbers a client sets (see protocol.units.RANGES).
+_MAX_TEFF_H = 10_000.0  # effective half-life, h (177Lu decays with 159.5 h)
+_MAX_INJECTED_GBQ = 100.0
+
+
+def _check_settings(s: Any) -> None:
+    """Refuse settings no dose can come from, naming the field, before any upload is kept."""
+    if s.tia_method not in _TIA:
+        raise RequestError.invalid("settings.tia_method", "unknown TIA method")
+    if s.dose_method not in _DOSE:
+        raise RequestError.invalid("settings.dose_method", "unknown dose method")
+    for name, value in s.teff_h.items():
+        if not (0 < len(name) <= 128 and name.isprintable()):
+            raise RequestError.invalid(
+                "settings.teff_h", "structure names are 1–128 printable characters"
+            )
+        _positive(f"settings.teff_h[{name}]", value, _MAX_TEFF_H, "h")
+    if s.HasField("injected_gbq"):
+        _positive("settings.injected_gbq", s.injected_gbq, _MAX_INJECTED_GBQ, "GBq")
+    if s.HasField("calibration_bq_ml_per_count"):
+        _positive("settings.calibration_bq_ml_per_count", s.calibration_bq_ml_per_count, 1e12, "")
+
+
+def _positive(field: str, value: float, high: float, unit: str) -> None:
+    if not (math.isfinite(value) and 0 < value <= high):
+        raise RequestError.invalid(
+            field, f"{field} must be a number above 0 and at most {high:g} {unit}".rstrip()
+        )
 
 
 def _target(chunk: Any, root: Path) -> Path:
@@ -155,8 +187,9 @@ def _injection_time(text: str) -> dt.datetime | None:
     try:
         when = dt.datetime.fromisoformat(text)
     except ValueError:
+        shown = text if len(text) <= 40 else text[:37] + "..."
         raise RequestError.invalid(
-            "settings.injection_time", f"{text!r} is not an RFC 3339 date-time"
+            "settings.injection_time", f"{shown!r} is not an RFC 3339 date-time"
         ) from None
     if when.tzinfo is None:
         raise RequestError.invalid("settings.injection_time", "needs a UTC offset")

@@ -18,7 +18,7 @@ import protocol
 from gpu_dose.convolve import convolve_kernel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository: bench/
-from bench import decision_bench, dose_bench, gpu_bench, grpc_bench, oar_bench
+from bench import decision_bench, dose_bench, gpu_bench, grpc_bench, lab_scaling_bench, oar_bench
 from bench.common import percentile, read_section, write_section
 
 
@@ -108,6 +108,20 @@ def test_long_record_has_12_cycles_and_100_labs():
     record, as_of = decision_bench.long_record()
     assert len(record["administrations"]) == 12 and len(record["labs"]) == 100
     assert engine.decide(protocol.resolve("flex-mrt"), engine.parse_record(record), as_of)
+
+
+def test_lab_scaling_bench_smoke(tmp_path):
+    path = tmp_path / "RESULTS.md"
+    assert lab_scaling_bench.main(["--smoke", "--results", str(path)]) == 0
+    _well_formed(path, ["lab-scaling"])
+
+
+def test_scaling_record_has_the_lab_rows_asked_for():
+    for labs in (10, 1_000):
+        record, as_of = lab_scaling_bench.scaling_record(labs)
+        assert len(record["labs"]) == labs
+        answer = engine.decide(protocol.resolve("flex-mrt"), engine.parse_record(record), as_of)
+        assert answer["action"] == "COMPLETED"
 
 
 def test_grpc_bench_smoke(tmp_path):

@@ -74,6 +74,19 @@ def test_invalid_input_exit_1_names_code_and_file(study, tmp_path, capsys):
     assert rc == 1 and "[no_masks]" in err and str(study.ct) in err
 
 
+def test_truncated_seg_exit_1_names_file_tag_and_fix_without_traceback(study, tmp_path, capsys):
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    data = (study.masks / "seg.dcm").read_bytes()
+    (masks / "seg.dcm").write_bytes(data[: len(data) // 2])
+    rc = main(
+        ["dose", "--spect", str(study.spect[0]), "--masks", str(masks), "--out", str(tmp_path)]
+    )
+    err = capsys.readouterr().err
+    assert rc == 1 and "Traceback" not in err
+    assert f"{masks / 'seg.dcm'}: PixelData (7FE0,0010)" in err and "fix:" in err
+
+
 @pytest.mark.parametrize(
     "bad",
     [

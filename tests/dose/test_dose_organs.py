@@ -138,10 +138,12 @@ def test_the_record_entry_carries_every_organ_and_is_a_valid_record(oar_study):
         "spect_ct": [entry],
     }
     answer = engine.decide(resolve("flex-mrt"), engine.parse_record(record), date(2024, 4, 10))
-    salivary = next(o for o in answer["organs_at_risk"] if o["organ"] == "salivary_glands")
-    assert salivary["cycles"][0]["dose_gy"] == entry["organs_at_risk"]["salivary_glands"]["dose_gy"]
-    assert not salivary["cycles"][0]["dose_estimated"]
-    assert salivary["cumulative_bed_u_gy"] > 0
+    salivary = next(o for o in answer.organs_at_risk or () if o.organ == "salivary_glands")
+    assert salivary.cycles[0].dose_gy == entry["organs_at_risk"]["salivary_glands"]["dose_gy"]
+    assert not salivary.cycles[0].dose_estimated
+    assert salivary.cumulative_bed_u_gy is not None and salivary.cumulative_bed_u_gy > 0
+    # the typed answer round-trips through its JSON (a logged answer reads back the same)
+    assert engine.Decision.from_json(answer.to_json()) == answer
 
 
 def test_patient_kinetics_come_from_fitted_earlier_cycles_only():

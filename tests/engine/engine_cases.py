@@ -105,12 +105,12 @@ def cohort(spec: list[dict[str, Any]]) -> list[engine.Record]:
 
 
 def run_case(case: dict[str, Any]) -> dict[str, Any]:
-    """The engine's answer for ``case`` (or ``{"error": code, "pointers": […]}``)."""
+    """The engine's answer for ``case`` as JSON (or ``{"error": code, "pointers": […]}``)."""
     call = case["call"]
     as_of = _day(case.get("as_of"))
     protocol = _REGISTRY.resolve(case.get("protocol", "flex-mrt"))
     if call == "study":
-        return engine.study_status(protocol, cohort(case["cohort"]), as_of)
+        return engine.study_status(protocol, cohort(case["cohort"]), as_of).to_json()
     try:
         record = engine.parse_record(build_record(case))
     except engine.RecordError as exc:
@@ -126,13 +126,14 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
 def _evaluate(
     call: str, protocol: Any, record: engine.Record, as_of: date, case: dict[str, Any]
 ) -> dict[str, Any]:
+    """The answer's JSON form (``to_json()``), which ``want`` is matched against."""
     if call == "eligibility":
-        return engine.eligibility(protocol, record, as_of)
+        return engine.eligibility(protocol, record, as_of).to_json()
     if call == "decide":
-        return engine.decide(protocol, record, as_of)
+        return engine.decide(protocol, record, as_of).to_json()
     if call == "schedule":
         horizon = parse_duration(case.get("horizon", "P24W"))
-        return engine.schedule(protocol, record, as_of, horizon)
+        return engine.schedule(protocol, record, as_of, horizon).to_json()
     raise ValueError(f"unknown call {call!r}")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from engine import Decision, Schedule
 from protocol import parse_duration
 from protocol.durations import add_duration
 
@@ -26,8 +27,10 @@ _KINDS = {
 }
 
 
-def assert_follows(decision: dict[str, Any], schedule: dict[str, Any]) -> None:
-    """Assert that ``schedule`` lists what ``decision`` leads to, on its dates."""
+def assert_follows(decision_answer: Decision, schedule_answer: Schedule) -> None:
+    """Assert that ``schedule`` lists what ``decision`` leads to, on its dates (checked on
+    their JSON, the form every edge serialises)."""
+    decision, schedule = decision_answer.to_json(), schedule_answer.to_json()
     where = f"{decision['subject_id']} on {decision['as_of']} ({decision['action']})"
     assert schedule["action"] == decision["action"], where
     assert schedule["follows_decision"] == decision["decision_id"], where

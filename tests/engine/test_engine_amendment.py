@@ -72,23 +72,23 @@ def test_amendment_flips_exactly_the_expected_patients(name: str) -> None:
     old, new = resolve("flex-mrt@1.0"), load_text(_draft(name))
     results = list(assess_amendment(old, new, _documented_cases()))
     flips = {
-        (r["subject_id"], c["field"], c["old"], c["new"])
+        (r.subject_id, c.field, c.old, c.new)
         for r in results
-        for c in r["changes"]
-        if c["field"] != "activity_gbq" and c["field"] != "cycle"
+        for c in r.changes
+        if c.field != "activity_gbq" and c.field != "cycle"
     }
     assert flips == EXPECTED[name]
-    changed = [r for r in results if r["changed"]]
-    assert all(RESPONSIBLE[name] in [rule["id"] for rule in r["rules"]] for r in changed)
+    changed = [r for r in results if r.changed]
+    assert all(RESPONSIBLE[name] in [rule.id for rule in r.rules] for r in changed)
     summary = summarise(old, new, results)
-    assert summary["changed"] == len(changed) == 1
-    assert summary["unchanged"] == len(results) - 1 >= 20
+    assert summary.changed == len(changed) == 1
+    assert summary.unchanged == len(results) - 1 >= 20
 
 
 def test_same_revision_changes_nothing() -> None:
     p = resolve("flex-mrt@1.0")
     results = list(assess_amendment(p, p, _documented_cases()))
-    assert not any(r["changed"] or r["rules"] for r in results)
+    assert not any(r.changed or r.rules for r in results)
 
 
 def test_cli_replay(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

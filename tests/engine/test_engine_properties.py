@@ -180,12 +180,12 @@ def test_more_kidney_dose_never_allows_more_cycles(
     more = copy.deepcopy(doc)
     for scan in more["spect_ct"]:
         scan["kidney_dose_gy"] *= factor
-    before = engine.decide(FLEX, engine.parse_record(doc), as_of)["kidney_bed"]
-    after = engine.decide(FLEX, engine.parse_record(more), as_of)["kidney_bed"]
+    before = engine.decide(FLEX, engine.parse_record(doc), as_of).kidney_bed
+    after = engine.decide(FLEX, engine.parse_record(more), as_of).kidney_bed
     if before is not None and after is not None:
-        if before["cycles_remaining"] is not None and after["cycles_remaining"] is not None:
-            assert after["cycles_remaining"] <= before["cycles_remaining"]
-        assert after["cumulative_gy"] >= before["cumulative_gy"] - 1e-9
+        if before.cycles_remaining is not None and after.cycles_remaining is not None:
+            assert after.cycles_remaining <= before.cycles_remaining
+        assert after.cumulative_gy >= before.cumulative_gy - 1e-9
 
 
 @SETTINGS
@@ -204,25 +204,25 @@ def test_a_missing_lab_never_turns_a_criterion_met(
             assert before[cid] == "MET", cid
 
 
-def _outcomes(answer: dict[str, Any]) -> dict[str, str]:
-    return {c["id"]: c["outcome"] for c in answer["criteria"]}
+def _outcomes(answer: engine.Eligibility) -> dict[str, str]:
+    return {c.id: c.outcome for c in answer.criteria}
 
 
 @SETTINGS
 @given(doc=records(arm="control"), as_of=as_of_days)
 def test_control_arm_never_holidays_nor_exceeds_six(doc: dict[str, Any], as_of: date) -> None:
     answer = engine.decide(FLEX, engine.parse_record(doc), as_of)
-    assert answer["action"] != "START_HOLIDAY"
-    if answer["action"] in ("ADMINISTER", "RESTART"):
-        assert answer["cycle"] <= 6
+    assert answer.action != "START_HOLIDAY"
+    if answer.action in ("ADMINISTER", "RESTART"):
+        assert answer.cycle is not None and answer.cycle <= 6
 
 
 @SETTINGS
 @given(doc=records(arm="investigational"), as_of=as_of_days)
 def test_investigational_arm_never_exceeds_twelve(doc: dict[str, Any], as_of: date) -> None:
     answer = engine.decide(FLEX, engine.parse_record(doc), as_of)
-    if answer["action"] in ("ADMINISTER", "RESTART", "START_HOLIDAY"):
-        assert answer["cycle"] <= 12
+    if answer.action in ("ADMINISTER", "RESTART", "START_HOLIDAY"):
+        assert answer.cycle is not None and answer.cycle <= 12
 
 
 @SETTINGS
@@ -230,7 +230,7 @@ def test_investigational_arm_never_exceeds_twelve(doc: dict[str, Any], as_of: da
 def test_same_input_same_bytes_and_decision_id(doc: dict[str, Any], as_of: date) -> None:
     first = engine.decide(FLEX, engine.parse_record(doc), as_of)
     again = engine.decide(FLEX, engine.parse_record(copy.deepcopy(doc)), as_of)
-    assert canonical_json(first) == canonical_json(again)
-    assert first["decision_id"] == again["decision_id"]
+    assert canonical_json(first.to_json()) == canonical_json(again.to_json())
+    assert first.envelope.decision_id == again.envelope.decision_id
     later = engine.decide(FLEX, engine.parse_record(doc), as_of + timedelta(days=1))
-    assert later["decision_id"] != first["decision_id"]
+    assert later.envelope.decision_id != first.envelope.decision_id

@@ -72,7 +72,7 @@ def test_examples_cover_every_action() -> None:
     actions = set()
     for path, ref, as_of in example_dates():
         record = engine.read_record_text(path.read_text("utf-8"), str(path))
-        actions.add(engine.decide(_REGISTRY.resolve(ref), record, as_of)["action"])
+        actions.add(engine.decide(_REGISTRY.resolve(ref), record, as_of).action)
     assert actions >= {"ADMINISTER", "RESTART", "START_HOLIDAY", "CONTINUE_HOLIDAY"}
     assert actions >= {"WITHHOLD", "NEED_DATA", "DISCONTINUE", "COMPLETED"}
 
@@ -116,9 +116,9 @@ def test_listed_defect(
     path = EXAMPLES / f"{stem}.yaml"
     record = engine.read_record_text(path.read_text("utf-8"), str(path))
     protocol, as_of = _REGISTRY.resolve("flex-mrt"), date.fromisoformat(day)
-    decision = engine.decide(protocol, record, as_of)
+    decision = engine.decide(protocol, record, as_of).to_json()
     assert decision["action"] == action
-    events = engine.schedule(protocol, record, as_of, parse_duration("P24W"))["events"]
+    events = engine.schedule(protocol, record, as_of, parse_duration("P24W")).to_json()["events"]
     assert [(e["cycle"], e["date"]) for e in events if e["kind"] == "cycle"] == cycles
     assert min((e["date"] for e in events if e["kind"] == "psma_pet"), default=None) == pet
     if pet is not None:
@@ -142,5 +142,6 @@ def test_withhold_recheck_days_is_read_from_the_protocol() -> None:
     ):
         decision = engine.decide(protocol, record, as_of)
         schedule = engine.schedule(protocol, record, as_of, parse_duration("P4W"))
-        assert decision["action"] == "WITHHOLD" and decision["recheck_on"] == day
-        assert [e["date"] for e in schedule["events"] if e["kind"] == "recheck"] == [day]
+        assert decision.action == "WITHHOLD" and decision.recheck_on == date.fromisoformat(day)
+        recheck = [e.date for e in schedule.events if e.kind == "recheck"]
+        assert recheck == [date.fromisoformat(day)]

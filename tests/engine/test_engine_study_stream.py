@@ -18,4 +18,4 @@ def test_a_stream_of_records_gives_the_answer_of_the_list():
     on = date(2025, 6, 1)
     streamed = engine.study_status(flex, (r for r in records), on)
     assert streamed == engine.study_status(flex, records, on)
-    assert streamed["duplicates"] == 1
+    assert streamed.duplicates == 1

@@ -58,7 +58,7 @@ def test_corrected_replaces_and_entered_in_error_is_ignored_in_the_decision() ->
     low["entry"].append(_plat(40, "2025-01-14T09:00:00-08:00", "final", "ACC-9"))
     as_of = date(2025, 1, 15)
     low_record = parse_record(bundle_to_record(json.dumps(low)).record)
-    assert eligibility(protocol, low_record, as_of)["outcome"] == "INELIGIBLE"
+    assert eligibility(protocol, low_record, as_of).outcome == "INELIGIBLE"
 
     fixed = copy.deepcopy(low)
     fixed["entry"].append(_plat(180, "2025-01-14T09:00:00-08:00", "corrected", "ACC-9"))
@@ -68,7 +68,7 @@ def test_corrected_replaces_and_entered_in_error_is_ignored_in_the_decision() ->
     assert 40 not in plats and 30 not in plats and 180 in plats
     kinds = sorted(note.kind for note in result.notes)
     assert kinds == ["ignored", "ignored"]  # the replaced result and the entered-in-error one
-    assert eligibility(protocol, parse_record(result.record), as_of)["outcome"] == "ELIGIBLE"
+    assert eligibility(protocol, parse_record(result.record), as_of).outcome == "ELIGIBLE"
 
 
 def test_preliminary_result_is_used_and_marked() -> None:

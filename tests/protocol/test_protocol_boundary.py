@@ -8,13 +8,19 @@ binary-float comparison, one wrong unit factor — and show the generator catchi
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
+import engine.activity
+import engine.bed
+import engine.decision
 import engine.exact
 import engine.response
 import engine.rules
+import engine.surveillance
 import protocol.units
 from protocol import Registry
 from protocol.boundary import generate
@@ -107,3 +113,85 @@ def test_a_wrong_unit_factor_in_the_engine_fails_with_a_clear_line(
     assert rc == 1
     assert "FAIL  myelosuppression  CTCAE v5 HGB grade ≥ 3: < 8.0 g/dL" in out, out
     assert "at       HGB 4.966 mmol/L → NOT_MET, but the engine says MET" in out, out
+
+
+@pytest.mark.parametrize("revision", _REVISIONS, ids=lambda p: p.ref)
+def test_section_thresholds_have_boundary_records(revision: object) -> None:
+    """RECIP, PCWG3, PSA50/90, kidney cap, activity bands, holiday surveillance: all built."""
+    cases, uncovered = generate(revision.doc)  # type: ignore[attr-defined]
+    assert not [u for u in uncovered if "no boundary records" in u.why]
+    owners = {c.rule_id for c in cases}
+    assert {"response.recip", "response.pcwg3", "response.psa_response", "DISC-DELAY"} <= owners
+    doc = revision.doc  # type: ignore[attr-defined]
+    if "kidney_bed" in doc.get("organ_limits", {}):
+        assert "organ_limits.kidney_bed" in owners
+    if doc["dose_modification"].get("activity_bands"):
+        assert "dose_modification.activity_bands" in owners
+    if doc.get("holidays"):
+        assert {"holidays", "HOL-ENTRY"} <= owners
+
+
+def test_section_cases_sit_where_the_settings_say() -> None:
+    cases, _ = generate(Registry.bundled().resolve("flex-mrt").doc)
+    cap = {c.position: c.expected for c in cases if c.rule_id == "organ_limits.kidney_bed"}
+    assert cap == {"outside": "NOT_MET", "at": "NOT_MET", "inside": "MET"}  # strictly above
+    band = {
+        c.what: c.expected
+        for c in cases
+        if c.rule_id == "dose_modification.activity_bands" and "6.66" in c.leaf
+    }
+    assert band["cycle 3 at 6.66 GBq"] == band["cycle 3 at 180 mCi"] == "MET"  # closed
+    assert band["cycle 3 at 6.65 GBq"] == band["cycle 3 at 6650 MBq"] == "NOT_MET"
+    psa = {c.what: c.expected for c in cases if c.leaf.startswith("PSA overdue")}
+    assert psa["PSA last at the holiday start; as of due + 7 days"] == "NOT_MET"
+    assert psa["PSA last at the holiday start; as of due + 8 days"] == "MET"
+    window = {c.what: c.expected for c in cases if "RECIP baseline" in c.leaf}
+    assert window["first PSMA PET/CT 28 days after the holiday start"] == "MET"
+    assert window["first PSMA PET/CT 29 days after the holiday start"] == "INDETERMINATE"
+
+
+def _failures(protocol_ref: str, owner: str) -> list[str]:
+    thresholds, _ = test_protocol(Registry.bundled().resolve(protocol_ref))
+    return [
+        f"{r.case.position} {r.case.what}"
+        for t in thresholds
+        if t.rule_id == owner
+        for r in t.results
+        if not r.ok
+    ]
+
+
+def test_a_kidney_cap_that_includes_the_cap_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ "Exceed" is strictly greater: a cap compared with >= is caught at the cap itself."""
+    monkeypatch.setattr(
+        engine.bed.KidneyBed,
+        "exceeded",
+        property(lambda self: engine.exact.compare(self.projected_gy, ">=", self.cap_gy)),
+    )
+    failed = _failures("flex-mrt", "organ_limits.kidney_bed")
+    assert failed == ["at kidney dose 5.6864 Gy × 6 cycles: projected BED 39.0001 Gy"]
+
+
+def test_open_activity_bands_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bands are closed: an edge compared strictly is caught at every edge, in every unit."""
+    monkeypatch.setattr(
+        engine.activity, "_at_least", lambda v, e: engine.activity._rounded(v, e) > e
+    )
+    failed = _failures("flex-mrt", "dose_modification.activity_bands")
+    assert "at cycle 3 at 6.66 GBq" in failed and "at cycle 3 at 180 mCi" in failed
+    assert "at cycle 3 at 5.31 GBq" in failed
+
+
+def test_a_late_surveillance_grace_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Surveillance overdue one day late (grace + 1) is caught on the day after the grace."""
+    original = engine.surveillance.holiday_surveillance
+
+    def late(*args: object, **kwargs: object) -> list[object]:
+        return [
+            dataclasses.replace(i, overdue=i.overdue and args[0].as_of > i.due + timedelta(8))  # type: ignore[attr-defined]
+            for i in original(*args, **kwargs)  # type: ignore[arg-type]
+        ]
+
+    monkeypatch.setattr(engine.decision, "holiday_surveillance", late)
+    failed = _failures("flex-mrt", "holidays")
+    assert "inside PSA last at the holiday start; as of due + 8 days" in failed

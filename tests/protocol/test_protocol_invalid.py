@@ -84,3 +84,11 @@ def test_every_case_is_distinct_and_documented() -> None:
     for path in CASES:
         case = _case(path)
         assert case["note"] and case["want"]["code"]
+
+
+def test_every_quantity_has_a_physical_range() -> None:
+    """Each kind a protocol number can measure has its range (protocol/units.py RANGES)."""
+    from protocol.units import QUANTITIES, RANGES
+
+    assert set(RANGES) == {*QUANTITIES, "relative", "concentration"}
+    assert all(low < high for low, high, _ in RANGES.values())

@@ -34,9 +34,9 @@ def test_report_for_every_example(path: Path, tmp_path: Path) -> None:
     )
     page = (out / "report.html").read_text("utf-8")
     decision = engine.decide(resolve("flex-mrt"), _record(path), date.fromisoformat(AS_OF))
-    assert f"<span class='action {decision['action']}'>" in page
-    for rule in decision["reasons"]:
-        assert f"<b>{rule['id']}</b>" in page
+    assert f"<span class='action {decision.action}'>" in page
+    for rule in decision.reasons:
+        assert f"<b>{rule.id}</b>" in page
     assert (out / "timeline.png").read_bytes().startswith(b"\x89PNG")
     assert (out / "timeline.png").stat().st_size > 10_000
     assert (out / "timeline.svg").read_text("utf-8").lstrip().startswith("<?xml")
@@ -187,7 +187,7 @@ def test_screening_eligibility_is_judged_on_the_cycle_1_day(tmp_path: Path) -> N
     page = _report(tmp_path, "flx-010-thrombocytopenia.yaml", "2025-04-14")
     record = _record(EXAMPLES_DIR / "flx-010-thrombocytopenia.yaml")
     on_report_day = engine.eligibility(resolve("flex-mrt"), record, date(2025, 4, 14))
-    assert on_report_day["outcome"] != "ELIGIBLE"  # the labs of a withheld cycle
+    assert on_report_day.outcome != "ELIGIBLE"  # the labs of a withheld cycle
     assert (
         "Eligibility checklist: ELIGIBLE — screening eligibility as of the cycle-1 "
         "administration (2025-01-20)" in page

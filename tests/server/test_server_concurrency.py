@@ -21,9 +21,11 @@ def test_concurrent_calls_are_each_logged_once(channel, service):
     record = engine.parse_record(example_record())
     expected = {
         "eligibility": canonical_json(
-            engine.eligibility(protocol, record, date.fromisoformat(AS_OF))
+            engine.eligibility(protocol, record, date.fromisoformat(AS_OF)).to_json()
         ),
-        "next_action": canonical_json(engine.decide(protocol, record, date.fromisoformat(AS_OF))),
+        "next_action": canonical_json(
+            engine.decide(protocol, record, date.fromisoformat(AS_OF)).to_json()
+        ),
     }
     stub = decisions(channel)
     decide_request = pb.DecideNextActionRequest(

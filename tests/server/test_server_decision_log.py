@@ -165,3 +165,80 @@ def test_audit_verify_cli(db, tmp_path):
     assert broken.returncode == 1
     assert "entry 2: entry 2 deleted" in broken.stdout and "BROKEN" in broken.stdout
     assert _audit("--db", str(tmp_path / "absent.sqlite")).returncode == 1
+
+
+def test_a_decision_logged_by_the_previous_engine_is_named_on_replay():
+    """Engine 0.2.0 changed answers (exact thresholds, evidence): a decision logged by
+    0.1.0 is reported as logged by another engine, never replayed as equal."""
+    import dataclasses
+    import json
+    from datetime import date
+    from pathlib import Path
+
+    import engine
+    from protocol import Registry, canonical_json
+    from server.decision_log.replay import replay
+
+    registry = Registry.bundled()
+    protocol = registry.resolve("flex-mrt")
+    root = Path(__file__).resolve().parents[2]
+    record = engine.read_record_text(
+        (root / "examples/patients/flx-001-eligible.yaml").read_text(encoding="utf-8")
+    )
+    answer = engine.decide(protocol, record, date(2025, 1, 15))
+    entry = LogEntry(
+        decision_id=answer.envelope.decision_id,
+        kind="decision",
+        caller="test",
+        subject_id=record.subject_id,
+        protocol_ref=protocol.ref,
+        protocol_sha256=protocol.sha256,
+        input_json=record.canonical,
+        input_sha256=answer.envelope.input_sha256,
+        as_of="2025-01-15",
+        engine_version=engine.ENGINE_VERSION,
+        answer_json=canonical_json(answer.to_json()),
+    )
+    assert engine.ENGINE_VERSION == "0.2.0"
+    assert replay(entry, registry) is None  # the new engine's own log replays identically
+    old = dataclasses.replace(entry, engine_version="0.1.0")
+    said = replay(old, registry)
+    assert said is not None and "logged by engine 0.1.0, this is 0.2.0" in said
+    assert json.loads(entry.answer_json)["engine_version"] == "0.2.0"
+
+
+def test_deleted_chain_head_record_is_reported(db, tmp_path):
+    report = _tampered(db, tmp_path, "DELETE FROM chain_head")
+    assert [(p.sequence, p.kind) for p in report.problems] == [(6, "head_missing")]
+    cli = _audit("--db", str(tmp_path / "copy.sqlite"))
+    assert cli.returncode == 1 and "chain head record is missing" in cli.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"", "empty file, not a decision log"),
+        (b"hello, this is not SQLite at all" * 64, "not a SQLite decision log"),
+    ],
+    ids=["empty", "not-sqlite"],
+)
+def test_audit_verify_on_a_file_that_is_no_log(tmp_path, content, words):
+    path = tmp_path / "log.sqlite"
+    path.write_bytes(content)
+    result = _audit("--db", str(path))
+    assert result.returncode == 1
+    assert words in result.stderr and "Traceback" not in result.stderr
+
+
+def test_audit_verify_on_a_locked_log(db):
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("INSERT INTO checkpoints VALUES (99, 'held')")
+    try:
+        result = _audit("--db", str(db), "--wait-seconds", "1")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.returncode == 1
+    assert "locked by another process" in result.stderr and "Traceback" not in result.stderr

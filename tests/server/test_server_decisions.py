@@ -35,11 +35,11 @@ def test_eligibility_equals_the_engine_and_is_logged(channel, service):
     answer = decisions(channel).EvaluateEligibility(eligibility_request())
     expected = _engine("eligibility")
     assert answer.report == convert.eligibility(expected)
-    assert answer.answer_json == canonical_json(expected)
+    assert answer.answer_json == canonical_json(expected.to_json())
     assert answer.report.outcome == pb.ELIGIBILITY_OUTCOME_ELIGIBLE
     assert answer.report.criteria[0].source.citation
     entry = service[0].log.get(answer.log_sequence)
-    assert entry.decision_id == expected["decision_id"] and entry.kind == "eligibility"
+    assert entry.decision_id == expected.envelope.decision_id and entry.kind == "eligibility"
     assert entry.caller == "anonymous" and entry.subject_id == "FLX-001"
     assert entry.protocol_ref == FLEX.ref and entry.protocol_sha256 == FLEX.sha256
     assert entry.input_json == canonical_json(example_record())
@@ -54,8 +54,8 @@ def test_next_action_equals_the_engine_and_replays(channel, service):
     answer = decisions(channel).DecideNextAction(request)
     expected = _engine("decide", record, "2025-01-17")
     assert answer.decision == convert.decision(expected)
-    assert answer.answer_json == canonical_json(expected)
-    assert answer.decision.action == pb.Action.Value(f"ACTION_{expected['action']}")
+    assert answer.answer_json == canonical_json(expected.to_json())
+    assert answer.decision.action == pb.Action.Value(f"ACTION_{expected.action}")
     entry = service[0].log.get(answer.log_sequence)
     assert replay(entry, Registry.bundled()) is None
 

@@ -3,10 +3,13 @@ equal to gpu_dose in process; RT Dose on request; bad uploads are INVALID_ARGUME
 
 from __future__ import annotations
 
+import logging
+import shutil
 import threading
 from pathlib import Path
 
 import grpc
+import pydicom
 import pytest
 from server_helpers import violations
 
@@ -152,6 +155,33 @@ def test_malformed_streams_are_invalid_argument(channel, requests, field):
     assert [f for f, _ in violations(err.value)] == [field]
 
 
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        (pb.DoseSettings(teff_h={"kidney": float("nan")}), "settings.teff_h[kidney]"),
+        (pb.DoseSettings(teff_h={"kidney": -35.5}), "settings.teff_h[kidney]"),
+        (pb.DoseSettings(teff_h={"kidney": float("inf")}), "settings.teff_h[kidney]"),
+        (pb.DoseSettings(injected_gbq=-7.4), "settings.injected_gbq"),
+        (pb.DoseSettings(injected_gbq=0.0), "settings.injected_gbq"),
+        (pb.DoseSettings(injected_gbq=float("nan")), "settings.injected_gbq"),
+        (pb.DoseSettings(injected_gbq=1e300), "settings.injected_gbq"),
+        (
+            pb.DoseSettings(calibration_bq_ml_per_count=float("nan")),
+            "settings.calibration_bq_ml_per_count",
+        ),
+        (pb.DoseSettings(tia_method=99), "settings.tia_method"),
+        (pb.DoseSettings(dose_method=99), "settings.dose_method"),
+    ],
+    ids=lambda v: str(v).replace("\n", " ")[:40] if not isinstance(v, str) else v,
+)
+def test_settings_no_dose_can_come_from_are_invalid_argument(channel, study, settings, field):
+    """NaN or negative half-lives and activities used to give NaN or negative doses."""
+    with pytest.raises(grpc.RpcError) as err:
+        _stub(channel).ComputeDose(_stream(study, settings), timeout=60)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [f for f, _ in violations(err.value)] == [field]
+
+
 def test_bad_dicom_names_the_uploaded_file_and_tag(channel, study):
     def stream():
         yield pb.ComputeDoseRequest(settings=pb.DoseSettings())
@@ -205,3 +235,63 @@ def test_in_flight_call_finishes_during_graceful_stop(tmp_path, study):
         assert len(future.result().structures) >= 4
         stopper.join(30)
     assert not stopper.is_alive()
+
+
+def _seg_truncated(root: Path) -> None:
+    seg = root / "masks" / "seg.dcm"
+    seg.write_bytes(seg.read_bytes()[:-200])
+
+
+def _ct_position_deleted(root: Path) -> None:
+    file = root / "ct" / "ct_0003.dcm"
+    ds = pydicom.dcmread(file)
+    del ds.ImagePositionPatient
+    ds.save_as(file, enforce_file_format=True)
+
+
+def _rwvm_slope_deleted(root: Path) -> None:
+    file = root / "spect_24h" / "nm.dcm"
+    ds = pydicom.dcmread(file)
+    del ds.RealWorldValueMappingSequence[0].RealWorldValueSlope
+    ds.save_as(file, enforce_file_format=True)
+
+
+SENTINEL_NAME, SENTINEL_ID = "Sentinel^Uploaded", "SENTINEL-UPLOAD-0042"
+
+
+@pytest.mark.parametrize(
+    ("damage", "field", "code"),
+    [
+        (_seg_truncated, "masks/seg.dcm: PixelData (7FE0,0010)", "pixel_data_length"),
+        (
+            _ct_position_deleted,
+            "ct/ct_0003.dcm: ImagePositionPatient (0020,0032)",
+            "missing_attribute",
+        ),
+        (
+            _rwvm_slope_deleted,
+            "spect/t0/nm.dcm: RealWorldValueSlope (0040,9225)",
+            "missing_attribute",
+        ),
+    ],
+    ids=["seg-truncated", "ct-position-missing", "rwvm-slope-missing"],
+)
+def test_malformed_dicom_is_invalid_argument_naming_the_upload_and_logs_no_patient_value(
+    channel, study, tmp_path, caplog, damage, field, code
+):
+    root = tmp_path / "upload"
+    shutil.copytree(study.root, root)
+    for file in root.rglob("*.dcm"):
+        ds = pydicom.dcmread(file)
+        ds.PatientName, ds.PatientID = SENTINEL_NAME, SENTINEL_ID
+        ds.save_as(file, enforce_file_format=True)
+    damage(root)
+    uploaded = phantom.Phantom(root, [root / "spect_24h"], root / "ct", root / "masks")
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(grpc.RpcError) as err:
+        _stub(channel).ComputeDose(_stream(uploaded, pb.DoseSettings()), timeout=120)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    ((got, description),) = violations(err.value)
+    assert got == field and f"[{code}]" in description and "fix:" in description
+    assert "flexmrt-dose-" not in description
+    assert SENTINEL_NAME not in caplog.text and SENTINEL_ID not in caplog.text

@@ -67,19 +67,19 @@ def test_every_edge_shows_one_schedule(
     protocol, day = _REGISTRY.resolve(ref), date.fromisoformat(as_of)
     decision = engine.decide(protocol, record, day)
     schedule = engine.schedule(protocol, record, day, parse_duration(HORIZON))
-    assert schedule["follows_decision"] == decision["decision_id"]
+    assert schedule.follows_decision == decision.envelope.decision_id
 
     common = ["--protocol", ref, "--as-of", as_of]
     cli_schedule = json.loads(
         _cli(capsys, "schedule", str(path), *common, "--horizon", HORIZON, "--json")
     )
     cli_decision = json.loads(_cli(capsys, "decide", str(path), *common, "--json"))
-    assert cli_schedule == schedule and cli_decision == decision
+    assert cli_schedule == schedule.to_json() and cli_decision == decision.to_json()
 
     text = _cli(capsys, "schedule", str(path), *common, "--horizon", HORIZON)
-    assert f"after {decision['action']}" in text or not schedule["phase"]
-    for e in schedule["events"]:
-        assert f"  {e['date']}  {words(e['what'])}" in text and overdue_text(e) in text
+    assert f"after {decision.action}" in text or not schedule.phase
+    for e in schedule.events:
+        assert f"  {e.date}  {words(e.what)}" in text and overdue_text(e) in text
 
     data, _ = read_yaml(path.read_text("utf-8"), str(path))
     record_json = json.dumps(json.loads(json.dumps(data)))
@@ -90,7 +90,7 @@ def test_every_edge_shows_one_schedule(
         )
     )
     assert reply == convert.schedule(schedule)
-    assert pb.Action.Name(reply.action) == f"ACTION_{decision['action']}"
+    assert pb.Action.Name(reply.action) == f"ACTION_{decision.action}"
     decided = stub.DecideNextAction(
         pb.DecideNextActionRequest(protocol_ref=ref, record_json=record_json, as_of=as_of)
     ).decision
@@ -102,14 +102,14 @@ def test_every_edge_shows_one_schedule(
             assert e.date == decided.recheck_on
     pets = sorted(e.date for e in reply.events if e.kind == "psma_pet")
     assert (pets[0] if pets else "") == decided.next_surveillance or (
-        decided.next_surveillance > schedule["ends"]
+        schedule.ends is not None and decided.next_surveillance > schedule.ends.isoformat()
     )
 
     if (record.subject_id, as_of) not in _REPORTED:
         return
     render_report(protocol, record, day, tmp_path)
     page = (tmp_path / "report.html").read_text("utf-8")
-    assert f"<span class='action {decision['action']}'>" in page
-    for e in schedule["events"][:12]:
-        row = f"<tr><td>{e['date']}</td><td>{html.escape(e['what'] + overdue_text(e), quote=True)}"
+    assert f"<span class='action {decision.action}'>" in page
+    for e in schedule.events[:12]:
+        row = f"<tr><td>{e.date}</td><td>{html.escape(e.what + overdue_text(e), quote=True)}"
         assert row in page, row

@@ -154,3 +154,19 @@ def test_malformed_token_files_are_refused(tmp_path, text):
     path.write_text(text)
     with pytest.raises(ValueError):
         TokenStore.from_file(path)
+
+
+def test_mutual_tls_and_a_token_log_both_identities(pki, tmp_path):
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text(f"edc {TOKEN}\n")
+    creds = server_credentials(pki["server_cert"], pki["server_key"], pki["ca"])
+    svc, port = _start(tmp_path, credentials=creds, tokens=TokenStore.from_file(tokens))
+    try:
+        with _client(pki, port, with_cert=True) as ch:
+            answer = decisions(ch).EvaluateEligibility(
+                eligibility_request(), metadata=(("authorization", f"Bearer {TOKEN}"),), timeout=10
+            )
+        caller = svc.log.get(answer.log_sequence).caller
+        assert caller.startswith("edc (") and "CN=edc-client" in caller
+    finally:
+        svc.stop(grace=1)

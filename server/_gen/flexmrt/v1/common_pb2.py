@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x66lexmrt/v1/common.proto\x12\nflexmrt.v1\x1a\x1cgoogle/protobuf/struct.proto\"/\n\x10ProtocolIdentity\x12\x0b\n\x03ref\x18\x01 \x01(\t\x12\x0e\n\x06sha256\x18\x02 \x01(\t\"+\n\x06Source\x12\x10\n\x08\x63itation\x18\x01 \x01(\t\x12\x0f\n\x07section\x18\x02 \x01(\t\"\x97\x01\n\x0bObservation\x12\x0c\n\x04what\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x04 \x01(\t\x12\x0f\n\x07pointer\x18\x05 \x01(\t\x12&\n\x05\x65xtra\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x91\x01\n\x05Issue\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0f\n\x07pointer\x18\x03 \x01(\t\x12\x0c\n\x04\x66ile\x18\x04 \x01(\t\x12\x0c\n\x04line\x18\x05 \x01(\x05\x12\x0e\n\x06\x63olumn\x18\x06 \x01(\x05\x12\x10\n\x08\x65xpected\x18\x07 \x01(\t\x12\r\n\x05\x66ound\x18\x08 \x01(\t\x12\x0b\n\x03\x66ix\x18\t \x01(\t*{\n\x0bRuleOutcome\x12\x1c\n\x18RULE_OUTCOME_UNSPECIFIED\x10\x00\x12\x14\n\x10RULE_OUTCOME_MET\x10\x01\x12\x18\n\x14RULE_OUTCOME_NOT_MET\x10\x02\x12\x1e\n\x1aRULE_OUTCOME_INDETERMINATE\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x66lexmrt/v1/common.proto\x12\nflexmrt.v1\x1a\x1cgoogle/protobuf/struct.proto\"/\n\x10ProtocolIdentity\x12\x0b\n\x03ref\x18\x01 \x01(\t\x12\x0e\n\x06sha256\x18\x02 \x01(\t\"+\n\x06Source\x12\x10\n\x08\x63itation\x18\x01 \x01(\t\x12\x0f\n\x07section\x18\x02 \x01(\t\"\x97\x01\n\x0bObservation\x12\x0c\n\x04what\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x04 \x01(\t\x12\x0f\n\x07pointer\x18\x05 \x01(\t\x12&\n\x05\x65xtra\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x91\x01\n\x05Issue\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0f\n\x07pointer\x18\x03 \x01(\t\x12\x0c\n\x04\x66ile\x18\x04 \x01(\t\x12\x0c\n\x04line\x18\x05 \x01(\x05\x12\x0e\n\x06\x63olumn\x18\x06 \x01(\x05\x12\x10\n\x08\x65xpected\x18\x07 \x01(\t\x12\r\n\x05\x66ound\x18\x08 \x01(\t\x12\x0b\n\x03\x66ix\x18\t \x01(\t\":\n\nImportNote\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\r\n\x05where\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t*{\n\x0bRuleOutcome\x12\x1c\n\x18RULE_OUTCOME_UNSPECIFIED\x10\x00\x12\x14\n\x10RULE_OUTCOME_MET\x10\x01\x12\x18\n\x14RULE_OUTCOME_NOT_MET\x10\x02\x12\x1e\n\x1aRULE_OUTCOME_INDETERMINATE\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'flexmrt.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RULEOUTCOME']._serialized_start=465
-  _globals['_RULEOUTCOME']._serialized_end=588
+  _globals['_RULEOUTCOME']._serialized_start=525
+  _globals['_RULEOUTCOME']._serialized_end=648
   _globals['_PROTOCOLIDENTITY']._serialized_start=69
   _globals['_PROTOCOLIDENTITY']._serialized_end=116
   _globals['_SOURCE']._serialized_start=118
@@ -42,4 +42,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_OBSERVATION']._serialized_end=315
   _globals['_ISSUE']._serialized_start=318
   _globals['_ISSUE']._serialized_end=463
+  _globals['_IMPORTNOTE']._serialized_start=465
+  _globals['_IMPORTNOTE']._serialized_end=523
 # @@protoc_insertion_point(module_scope)

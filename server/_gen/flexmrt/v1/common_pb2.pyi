@@ -71,3 +71,13 @@ class Issue(_message.Message):
     found: str
     fix: str
     def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., pointer: _Optional[str] = ..., file: _Optional[str] = ..., line: _Optional[int] = ..., column: _Optional[int] = ..., expected: _Optional[str] = ..., found: _Optional[str] = ..., fix: _Optional[str] = ...) -> None: ...
+
+class ImportNote(_message.Message):
+    __slots__ = ("kind", "where", "message")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    WHERE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    where: str
+    message: str
+    def __init__(self, kind: _Optional[str] = ..., where: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...

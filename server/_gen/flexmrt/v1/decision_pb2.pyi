@@ -324,56 +324,66 @@ class TreatmentResponse(_message.Message):
     def __init__(self, psa_baseline: _Optional[float] = ..., psa_latest: _Optional[float] = ..., psa_nadir: _Optional[float] = ..., psa_change_from_baseline_pct: _Optional[float] = ..., psa_change_from_nadir_pct: _Optional[float] = ..., psa50: _Optional[bool] = ..., psa90: _Optional[bool] = ..., pcwg3: _Optional[str] = ..., tumour_volume_change_pct: _Optional[float] = ..., recip: _Optional[str] = ...) -> None: ...
 
 class EvaluateEligibilityRequest(_message.Message):
-    __slots__ = ("protocol_ref", "record_json", "as_of")
+    __slots__ = ("protocol_ref", "record_json", "as_of", "record_fhir_json")
     PROTOCOL_REF_FIELD_NUMBER: _ClassVar[int]
     RECORD_JSON_FIELD_NUMBER: _ClassVar[int]
     AS_OF_FIELD_NUMBER: _ClassVar[int]
+    RECORD_FHIR_JSON_FIELD_NUMBER: _ClassVar[int]
     protocol_ref: str
     record_json: str
     as_of: str
-    def __init__(self, protocol_ref: _Optional[str] = ..., record_json: _Optional[str] = ..., as_of: _Optional[str] = ...) -> None: ...
+    record_fhir_json: str
+    def __init__(self, protocol_ref: _Optional[str] = ..., record_json: _Optional[str] = ..., as_of: _Optional[str] = ..., record_fhir_json: _Optional[str] = ...) -> None: ...
 
 class EvaluateEligibilityResponse(_message.Message):
-    __slots__ = ("report", "log_sequence", "answer_json")
+    __slots__ = ("report", "log_sequence", "answer_json", "import_notes")
     REPORT_FIELD_NUMBER: _ClassVar[int]
     LOG_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     ANSWER_JSON_FIELD_NUMBER: _ClassVar[int]
+    IMPORT_NOTES_FIELD_NUMBER: _ClassVar[int]
     report: EligibilityReport
     log_sequence: int
     answer_json: str
-    def __init__(self, report: _Optional[_Union[EligibilityReport, _Mapping]] = ..., log_sequence: _Optional[int] = ..., answer_json: _Optional[str] = ...) -> None: ...
+    import_notes: _containers.RepeatedCompositeFieldContainer[_common_pb2.ImportNote]
+    def __init__(self, report: _Optional[_Union[EligibilityReport, _Mapping]] = ..., log_sequence: _Optional[int] = ..., answer_json: _Optional[str] = ..., import_notes: _Optional[_Iterable[_Union[_common_pb2.ImportNote, _Mapping]]] = ...) -> None: ...
 
 class DecideNextActionRequest(_message.Message):
-    __slots__ = ("protocol_ref", "record_json", "as_of")
+    __slots__ = ("protocol_ref", "record_json", "as_of", "record_fhir_json")
     PROTOCOL_REF_FIELD_NUMBER: _ClassVar[int]
     RECORD_JSON_FIELD_NUMBER: _ClassVar[int]
     AS_OF_FIELD_NUMBER: _ClassVar[int]
+    RECORD_FHIR_JSON_FIELD_NUMBER: _ClassVar[int]
     protocol_ref: str
     record_json: str
     as_of: str
-    def __init__(self, protocol_ref: _Optional[str] = ..., record_json: _Optional[str] = ..., as_of: _Optional[str] = ...) -> None: ...
+    record_fhir_json: str
+    def __init__(self, protocol_ref: _Optional[str] = ..., record_json: _Optional[str] = ..., as_of: _Optional[str] = ..., record_fhir_json: _Optional[str] = ...) -> None: ...
 
 class DecideNextActionResponse(_message.Message):
-    __slots__ = ("decision", "log_sequence", "answer_json")
+    __slots__ = ("decision", "log_sequence", "answer_json", "import_notes")
     DECISION_FIELD_NUMBER: _ClassVar[int]
     LOG_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     ANSWER_JSON_FIELD_NUMBER: _ClassVar[int]
+    IMPORT_NOTES_FIELD_NUMBER: _ClassVar[int]
     decision: Decision
     log_sequence: int
     answer_json: str
-    def __init__(self, decision: _Optional[_Union[Decision, _Mapping]] = ..., log_sequence: _Optional[int] = ..., answer_json: _Optional[str] = ...) -> None: ...
+    import_notes: _containers.RepeatedCompositeFieldContainer[_common_pb2.ImportNote]
+    def __init__(self, decision: _Optional[_Union[Decision, _Mapping]] = ..., log_sequence: _Optional[int] = ..., answer_json: _Optional[str] = ..., import_notes: _Optional[_Iterable[_Union[_common_pb2.ImportNote, _Mapping]]] = ...) -> None: ...
 
 class GetScheduleRequest(_message.Message):
-    __slots__ = ("protocol_ref", "record_json", "as_of", "horizon")
+    __slots__ = ("protocol_ref", "record_json", "as_of", "horizon", "record_fhir_json")
     PROTOCOL_REF_FIELD_NUMBER: _ClassVar[int]
     RECORD_JSON_FIELD_NUMBER: _ClassVar[int]
     AS_OF_FIELD_NUMBER: _ClassVar[int]
     HORIZON_FIELD_NUMBER: _ClassVar[int]
+    RECORD_FHIR_JSON_FIELD_NUMBER: _ClassVar[int]
     protocol_ref: str
     record_json: str
     as_of: str
     horizon: str
-    def __init__(self, protocol_ref: _Optional[str] = ..., record_json: _Optional[str] = ..., as_of: _Optional[str] = ..., horizon: _Optional[str] = ...) -> None: ...
+    record_fhir_json: str
+    def __init__(self, protocol_ref: _Optional[str] = ..., record_json: _Optional[str] = ..., as_of: _Optional[str] = ..., horizon: _Optional[str] = ..., record_fhir_json: _Optional[str] = ...) -> None: ...
 
 class ScheduledEvent(_message.Message):
     __slots__ = ("date", "window_start", "window_end", "kind", "what", "cycle", "overdue", "days_past_due", "overdue_limit_days", "pending_data", "phase")
@@ -402,7 +412,7 @@ class ScheduledEvent(_message.Message):
     def __init__(self, date: _Optional[str] = ..., window_start: _Optional[str] = ..., window_end: _Optional[str] = ..., kind: _Optional[str] = ..., what: _Optional[str] = ..., cycle: _Optional[int] = ..., overdue: _Optional[bool] = ..., days_past_due: _Optional[int] = ..., overdue_limit_days: _Optional[int] = ..., pending_data: _Optional[bool] = ..., phase: _Optional[str] = ...) -> None: ...
 
 class GetScheduleResponse(_message.Message):
-    __slots__ = ("events", "phase", "subject_id", "protocol", "as_of", "horizon", "engine_version", "decision_id", "action", "follows_decision", "ends")
+    __slots__ = ("events", "phase", "subject_id", "protocol", "as_of", "horizon", "engine_version", "decision_id", "action", "follows_decision", "ends", "import_notes")
     EVENTS_FIELD_NUMBER: _ClassVar[int]
     PHASE_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -414,6 +424,7 @@ class GetScheduleResponse(_message.Message):
     ACTION_FIELD_NUMBER: _ClassVar[int]
     FOLLOWS_DECISION_FIELD_NUMBER: _ClassVar[int]
     ENDS_FIELD_NUMBER: _ClassVar[int]
+    IMPORT_NOTES_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedCompositeFieldContainer[ScheduledEvent]
     phase: str
     subject_id: str
@@ -425,7 +436,42 @@ class GetScheduleResponse(_message.Message):
     action: Action
     follows_decision: str
     ends: str
-    def __init__(self, events: _Optional[_Iterable[_Union[ScheduledEvent, _Mapping]]] = ..., phase: _Optional[str] = ..., subject_id: _Optional[str] = ..., protocol: _Optional[_Union[_common_pb2.ProtocolIdentity, _Mapping]] = ..., as_of: _Optional[str] = ..., horizon: _Optional[str] = ..., engine_version: _Optional[str] = ..., decision_id: _Optional[str] = ..., action: _Optional[_Union[Action, str]] = ..., follows_decision: _Optional[str] = ..., ends: _Optional[str] = ...) -> None: ...
+    import_notes: _containers.RepeatedCompositeFieldContainer[_common_pb2.ImportNote]
+    def __init__(self, events: _Optional[_Iterable[_Union[ScheduledEvent, _Mapping]]] = ..., phase: _Optional[str] = ..., subject_id: _Optional[str] = ..., protocol: _Optional[_Union[_common_pb2.ProtocolIdentity, _Mapping]] = ..., as_of: _Optional[str] = ..., horizon: _Optional[str] = ..., engine_version: _Optional[str] = ..., decision_id: _Optional[str] = ..., action: _Optional[_Union[Action, str]] = ..., follows_decision: _Optional[str] = ..., ends: _Optional[str] = ..., import_notes: _Optional[_Iterable[_Union[_common_pb2.ImportNote, _Mapping]]] = ...) -> None: ...
+
+class GetWorklistRequest(_message.Message):
+    __slots__ = ("protocol_ref", "record_json", "as_of", "horizon", "record_fhir_json")
+    PROTOCOL_REF_FIELD_NUMBER: _ClassVar[int]
+    RECORD_JSON_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    HORIZON_FIELD_NUMBER: _ClassVar[int]
+    RECORD_FHIR_JSON_FIELD_NUMBER: _ClassVar[int]
+    protocol_ref: str
+    record_json: _containers.RepeatedScalarFieldContainer[str]
+    as_of: str
+    horizon: str
+    record_fhir_json: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, protocol_ref: _Optional[str] = ..., record_json: _Optional[_Iterable[str]] = ..., as_of: _Optional[str] = ..., horizon: _Optional[str] = ..., record_fhir_json: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetWorklistResponse(_message.Message):
+    __slots__ = ("subject_id", "event", "action", "follows_decision", "missing", "protocol", "as_of", "source")
+    SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    FOLLOWS_DECISION_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    subject_id: str
+    event: ScheduledEvent
+    action: Action
+    follows_decision: str
+    missing: _containers.RepeatedScalarFieldContainer[str]
+    protocol: _common_pb2.ProtocolIdentity
+    as_of: str
+    source: str
+    def __init__(self, subject_id: _Optional[str] = ..., event: _Optional[_Union[ScheduledEvent, _Mapping]] = ..., action: _Optional[_Union[Action, str]] = ..., follows_decision: _Optional[str] = ..., missing: _Optional[_Iterable[str]] = ..., protocol: _Optional[_Union[_common_pb2.ProtocolIdentity, _Mapping]] = ..., as_of: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
 
 class GetStudyStatusRequest(_message.Message):
     __slots__ = ("protocol_ref", "record_json", "as_of")

@@ -65,6 +65,11 @@ class DecisionServiceStub:
                 request_serializer=flexmrt_dot_v1_dot_decision__pb2.ListDecisionsRequest.SerializeToString,
                 response_deserializer=flexmrt_dot_v1_dot_decision__pb2.ListDecisionsResponse.FromString,
                 _registered_method=True)
+        self.GetWorklist = channel.unary_stream(
+                '/flexmrt.v1.DecisionService/GetWorklist',
+                request_serializer=flexmrt_dot_v1_dot_decision__pb2.GetWorklistRequest.SerializeToString,
+                response_deserializer=flexmrt_dot_v1_dot_decision__pb2.GetWorklistResponse.FromString,
+                _registered_method=True)
 
 
 class DecisionServiceServicer:
@@ -114,6 +119,15 @@ class DecisionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetWorklist(self, request, context):
+        """The coordinator's worklist: every patient's scheduled events within a horizon (the
+        events GetSchedule lists for each), overdue first, then by due date. Streamed, one
+        event per message, once every record is scheduled. Not logged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DecisionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -146,6 +160,11 @@ def add_DecisionServiceServicer_to_server(servicer, server):
                     servicer.ListDecisions,
                     request_deserializer=flexmrt_dot_v1_dot_decision__pb2.ListDecisionsRequest.FromString,
                     response_serializer=flexmrt_dot_v1_dot_decision__pb2.ListDecisionsResponse.SerializeToString,
+            ),
+            'GetWorklist': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetWorklist,
+                    request_deserializer=flexmrt_dot_v1_dot_decision__pb2.GetWorklistRequest.FromString,
+                    response_serializer=flexmrt_dot_v1_dot_decision__pb2.GetWorklistResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -311,6 +330,33 @@ class DecisionService:
             '/flexmrt.v1.DecisionService/ListDecisions',
             flexmrt_dot_v1_dot_decision__pb2.ListDecisionsRequest.SerializeToString,
             flexmrt_dot_v1_dot_decision__pb2.ListDecisionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWorklist(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/flexmrt.v1.DecisionService/GetWorklist',
+            flexmrt_dot_v1_dot_decision__pb2.GetWorklistRequest.SerializeToString,
+            flexmrt_dot_v1_dot_decision__pb2.GetWorklistResponse.FromString,
             options,
             channel_credentials,
             insecure,
