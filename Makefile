@@ -57,12 +57,13 @@ pytest: $(STAMP)
 
 test: sysdeps lint typecheck pytest
 
-# CPU benchmarks (about 10 minutes on 2 cores); rewrites the tables in bench/RESULTS.md.
+# CPU benchmarks (about 15 minutes on 2 cores); rewrites the tables in bench/RESULTS.md.
 # The GPU table comes from bench/gpu_check.sh on a machine with a CUDA device.
 bench: $(STAMP)
 	$(BIN)/python -m bench.dose_bench
 	$(BIN)/python -m bench.oar_bench
 	$(BIN)/python -m bench.decision_bench
+	$(BIN)/python -m bench.lab_scaling_bench
 	$(BIN)/python -m bench.grpc_bench
 	$(BIN)/python -m bench.memory_bench
 

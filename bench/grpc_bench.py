@@ -345,7 +345,7 @@ def _handler_parts(servicer: Any, request: Any) -> dict[str, Any]:
     protocol, record, as_of = servicer._inputs(request)
     answer = engine.decide(protocol, record, as_of)
     response = decision_pb2.DecideNextActionResponse(
-        decision=convert.decision(answer), answer_json=canonical_json(answer)
+        decision=convert.decision(answer), answer_json=canonical_json(answer.to_json())
     )
     doc = json.loads(request.record_json)
     return {

@@ -82,13 +82,17 @@ class Call:
             if self.state == _OUTSIDE and threading.get_ident() == self.thread:
                 self.state = _INSIDE
 
-    def leave(self) -> None:
+    def leave(self) -> bool:
+        """Leave the interruptible block; True if the deadline passed inside it."""
         with self.lock:
             if self.state == _INSIDE:
                 self.state = _OUTSIDE
-            elif self.state == _EXPIRED:
+                return False
+            if self.state == _EXPIRED:
                 # an interrupt may still be pending: clear it so it never lands outside
                 _CLEAR_ASYNC_EXC(self.thread, None)
+                return True
+            return False
 
     def finish(self) -> None:
         with self.lock:
@@ -113,7 +117,11 @@ def interruptible() -> Iterator[None]:
     try:
         yield
     finally:
-        call.leave()
+        expired = call.leave()
+    if expired:
+        # the interrupt was swallowed (it can land in a gc or __del__ callback, which
+        # ignores exceptions): the block finished, but the call is past its deadline
+        raise DeadlineExceeded()
 
 
 class Deadlines:

@@ -114,7 +114,7 @@ class CtSeries:
 
 def open_ct(path: str | Path) -> CtSeries:
     """The CT series at ``path``: its geometry and slice files, no pixel data kept."""
-    items = [it for it in load_datasets(path) if it[1].get("Modality") == "CT"]
+    items = [it for it in load_datasets(path) if modality(*it) == "CT"]
     if not items:
         return CtSeries(str(path), read_ct(path).geometry, ())  # read_ct says what is wrong
     ordered, geom = series_geometry(items)

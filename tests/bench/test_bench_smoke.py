@@ -121,7 +121,7 @@ def test_scaling_record_has_the_lab_rows_asked_for():
         record, as_of = lab_scaling_bench.scaling_record(labs)
         assert len(record["labs"]) == labs
         answer = engine.decide(protocol.resolve("flex-mrt"), engine.parse_record(record), as_of)
-        assert answer["action"] == "COMPLETED"
+        assert answer.action == "COMPLETED"
 
 
 def test_grpc_bench_smoke(tmp_path):
