@@ -61,6 +61,7 @@ test: sysdeps lint typecheck pytest
 # The GPU table comes from bench/gpu_check.sh on a machine with a CUDA device.
 bench: $(STAMP)
 	$(BIN)/python -m bench.dose_bench
+	$(BIN)/python -m bench.oar_bench
 	$(BIN)/python -m bench.decision_bench
 	$(BIN)/python -m bench.lab_scaling_bench
 	$(BIN)/python -m bench.grpc_bench

@@ -48,6 +48,7 @@ from gpu_dose.backend import get_backend
 from gpu_dose.convolve import absorbed_dose, medium_density
 from gpu_dose.grid import Geometry, resample
 from gpu_dose.kernel import dose_voxel_kernel
+from gpu_dose.organs import with_organs
 from gpu_dose.phantom import make_phantom
 
 VOXEL_MM = 4.8
@@ -202,11 +203,11 @@ def _stages(study: Any, out: Path) -> dict[str, float]:
     t["read DICOM"], (images, masks, ct) = timed(
         lambda: (
             (ims := pipeline._read_images(study.spect, settings)[0]),
-            pipeline._with_kidneys(dicom_io.read_masks(study.masks, ims[0].geometry)),
+            with_organs(dicom_io.read_masks(study.masks, ims[0].geometry))[0],
             dicom_io.read_ct(study.ct),
         )
     )
-    t["TIA"], (tia_map_, fits) = timed(lambda: pipeline._tia_map(be, images, masks, settings))
+    t["TIA"], (tia_map_, fits, _, _) = timed(lambda: pipeline._tia_map(be, images, masks, settings))
 
     def dose() -> Any:
         hu = be.xp.asarray(ct.hu, dtype=settings.dtype)

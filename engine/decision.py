@@ -21,6 +21,7 @@ from .answers import (
     DueWindow,
     KidneyBedView,
     Observation,
+    OrganAtRiskView,
     RuleEntry,
     TreatmentResponse,
 )
@@ -29,12 +30,14 @@ from .context import Context
 from .eligibility import criterion_entry
 from .exact import compare
 from .identity import envelope
+from .organs import OrganAccount, cycles_fitting_range, organ_accounts, settling_measurement
 from .record import Administration, Record
 from .response import pcwg3, psa_status, recip, tumour_change
 from .rules import Evaluator
 from .surveillance import Surveyed, holiday_surveillance, surveillance_due
 from .toxicity import ToxicityFinding, assess_toxicities
 from .tristate import Outcome, RuleResult
+from .uncertainty import COVERAGE_K
 
 __all__ = ["WITHHOLD_RECHECK_DAYS_DEFAULT", "decide"]
 
@@ -110,20 +113,22 @@ def decide(protocol: Protocol, record: Record, as_of: date) -> Decision:
                 missing=["randomisation (arm, date)"],
             ),
         )
-        return _answer(protocol, record, state, None)
+        return _answer(protocol, record, state, None, ())
     _stop_rules(state)
     _completed(state)
     heading_to_dose = _holiday_rules(state)
     account = None
+    state.activity = ctx.reduced_activity if ctx.reductions_given else ctx.standard_activity
     if ctx.phase == "follow_up":
         _after_last_cycle(state)
     else:
-        state.activity = ctx.reduced_activity if ctx.reductions_given else ctx.standard_activity
         if heading_to_dose:
             _dose_gates(state)
         account = kidney_bed(ctx, state.activity)
+    organs = organ_accounts(ctx, state.activity)
+    if ctx.phase != "follow_up":
         if heading_to_dose and account is not None:
-            _kidney_cap(state, account)
+            _kidney_cap(state, account, _kidneys(organs))
         if heading_to_dose:
             state.add(
                 "administer",
@@ -134,7 +139,11 @@ def decide(protocol: Protocol, record: Record, as_of: date) -> Decision:
                 ),
             )
     _activity_deviations(state)
-    return _answer(protocol, record, state, account)
+    return _answer(protocol, record, state, account, organs)
+
+
+def _kidneys(organs: tuple[OrganAccount, ...]) -> OrganAccount | None:
+    return next((o for o in organs if o.organ.id == "kidneys"), None)
 
 
 def _stop_rules(state: _State) -> None:
@@ -374,9 +383,10 @@ def _activity_evidence(a: Administration) -> Observation:
     )
 
 
-def _kidney_cap(state: _State, account: KidneyBed) -> None:
+def _kidney_cap(state: _State, account: KidneyBed, kidneys: OrganAccount | None) -> None:
     ctx = state.ctx
     kb = ctx.protocol.doc["organ_limits"]["kidney_bed"]
+    u = None if kidneys is None else kidneys.projected_u("bed")
     observed = [
         Observation("cumulative kidney BED", round(account.cumulative_gy, 4), "Gy"),
         Observation(
@@ -405,6 +415,8 @@ def _kidney_cap(state: _State, account: KidneyBed) -> None:
                 notes=[fits],
             ),
         )
+    elif u is not None and kidneys is not None and _straddles(account, u):
+        _kidney_cap_indeterminate(state, account, kidneys, u, observed)
     else:
         state.checked.append(
             RuleEntry.decision_rule(
@@ -415,6 +427,49 @@ def _kidney_cap(state: _State, account: KidneyBed) -> None:
                 observed=observed,
             )
         )
+
+
+def _straddles(account: KidneyBed, u: float) -> bool:
+    """Under the cap at the point value, over it at the upper bound BED + k·u."""
+    return compare(account.projected_gy + COVERAGE_K * u, ">", account.cap_gy)
+
+
+def _kidney_cap_indeterminate(
+    state: _State,
+    account: KidneyBed,
+    kidneys: OrganAccount,
+    u: float,
+    observed: list[Observation],
+) -> None:
+    """The cap rule is INDETERMINATE: the interval BED ± k·u straddles the cap."""
+    low, high = account.projected_gy - COVERAGE_K * u, account.projected_gy + COVERAGE_K * u
+    sourced = {
+        "source": {
+            "citation": "flexmrt-decisions",
+            "section": "Dose uncertainty and the cap (settled after the first review)",
+        },
+        "verification": "assumed",
+    }
+    state.add(
+        "need_data",
+        RuleEntry.decision_rule(
+            "KIDNEY-BED-CAP",
+            f"Projected kidney BED {account.projected_gy:.2f} Gy is under the "
+            f"{account.cap_gy:g} Gy cap, but its interval {low:.2f}–{high:.2f} Gy "
+            f"(± {COVERAGE_K:g}u) reaches over it: whether the next cycle fits is not known.",
+            sourced,
+            outcome="INDETERMINATE",
+            observed=[
+                *observed,
+                Observation("projected kidney BED standard uncertainty", round(u, 4), "Gy"),
+            ],
+            missing=[settling_measurement(kidneys)],
+            notes=[
+                "uncertainty combined as the EANM guidance does (Gear 2018): calibration "
+                "correlated across cycles, time integration and volume independent"
+            ],
+        ),
+    )
 
 
 def _due(ctx: Context, action: str) -> DueWindow | None:
@@ -431,7 +486,11 @@ def _due(ctx: Context, action: str) -> DueWindow | None:
 
 
 def _answer(
-    protocol: Protocol, record: Record, state: _State, account: KidneyBed | None
+    protocol: Protocol,
+    record: Record,
+    state: _State,
+    account: KidneyBed | None,
+    organs: tuple[OrganAccount, ...],
 ) -> Decision:
     ctx = state.ctx
     order = protocol.doc["decision"]["precedence"]
@@ -459,7 +518,7 @@ def _answer(
         due=due,
         reasons=tuple(f.entry for f in fired),
         checked=tuple(state.checked),
-        kidney_bed=_kidney_bed_view(account, winner.category),
+        kidney_bed=_kidney_bed_view(account, winner.category, _kidneys(organs), ctx),
         missing=tuple(missing),
         next_surveillance=surveillance.get("psma_pet"),
         surveillance_due=surveillance or None,
@@ -467,16 +526,53 @@ def _answer(
         recheck_on=_recheck_on(ctx, action),
         needed_by=needed_by,
         response=_response(ctx) if ctx.arm else None,
+        organs_at_risk=_organs_view(organs, winner.category, ctx),
     )
 
 
-def _kidney_bed_view(account: KidneyBed | None, winner: str) -> KidneyBedView | None:
+def _organs_view(
+    organs: tuple[OrganAccount, ...], winner: str, ctx: Context
+) -> tuple[OrganAtRiskView, ...] | None:
+    """Every organ at risk of the protocol; projections only where a next cycle is possible."""
+    if not organs or ctx.arm is None:
+        return None
+    project = winner not in _NO_NEXT_CYCLE and ctx.phase != "follow_up"
+    return tuple(o.view(with_projection=project) for o in organs)
+
+
+def _kidney_bed_view(
+    account: KidneyBed | None, winner: str, kidneys: OrganAccount | None, ctx: Context
+) -> KidneyBedView | None:
     """The kidney BED account; its projection over the next cycle only where a next cycle is
     possible (not after death, withdrawal, a discontinuation for another reason or the last
-    cycle). When the kidney cap itself discontinues, the projection is its evidence and stays."""
+    cycle). When the kidney cap itself discontinues, the projection is its evidence and stays.
+    With uncertainty data: the standard uncertainties, the interval BED ± k·u after the next
+    cycle, and the range of cycles that fit (at its upper and lower bound)."""
     if account is None:
         return None
-    return account.view(next_cycle=winner not in _NO_NEXT_CYCLE)
+    next_cycle = winner not in _NO_NEXT_CYCLE
+    view = account.view(next_cycle=next_cycle)
+    return replace(view, **_kidney_interval(account, kidneys, ctx, next_cycle))
+
+
+def _kidney_interval(
+    account: KidneyBed, kidneys: OrganAccount | None, ctx: Context, next_cycle: bool
+) -> dict[str, Any]:
+    """The kidney BED view's uncertainty fields (all None without uncertainty data; the
+    projected ones None where no next cycle is possible)."""
+    u_now = None if kidneys is None else kidneys.cumulative_u("bed")
+    u = None if kidneys is None else kidneys.projected_u("bed")
+    if kidneys is None or u is None:
+        return {}
+    out: dict[str, Any] = {"cumulative_u_gy": None if u_now is None else round(u_now, 4)}
+    if not next_cycle:
+        return out
+    left = max(ctx.max_cycles - ctx.cycles_given, 0)
+    low, high = account.projected_gy - COVERAGE_K * u, account.projected_gy + COVERAGE_K * u
+    out["projected_u_gy"] = round(u, 4)
+    out["projected_interval_gy"] = (round(low, 4), round(high, 4))
+    out["cycles_remaining_range"] = cycles_fitting_range(kidneys, account.cap_gy, left)
+    return out
 
 
 def _needed_by(ctx: Context, action: str, due: DueWindow | None) -> date | None:

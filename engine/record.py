@@ -32,6 +32,7 @@ __all__ = [
     "AdverseEvent",
     "Holiday",
     "Lab",
+    "OrganDose",
     "Pet",
     "Record",
     "Spect",
@@ -78,6 +79,25 @@ class Administration:
 
 
 @dataclass(frozen=True)
+class OrganDose:
+    """One organ at risk's dose on one post-cycle SPECT/CT (``spect_ct[].organs_at_risk``).
+
+    ``u_*`` are relative standard uncertainties (k = 1) by component; ``dose_u_gy`` the
+    combined one in Gy when given without components.
+    """
+
+    organ: str
+    dose_gy: float
+    dose_u_gy: float | None = None
+    u_calibration: float | None = None
+    u_time_integration: float | None = None
+    u_volume: float | None = None
+    teff_h: float | None = None
+    teff_source: str | None = None
+    method: str | None = None
+
+
+@dataclass(frozen=True)
 class Spect:
     cycle: int
     when: datetime
@@ -88,10 +108,14 @@ class Spect:
     kidney_dose_gy: float | None = None
     kidney_teff_h: float | None = None
     teff_source: str | None = None  # fitted | patient_prior | population
+    organs: tuple[OrganDose, ...] = ()
 
     @property
     def day(self) -> date:
         return self.when.date()
+
+    def organ(self, organ: str) -> OrganDose | None:
+        return next((o for o in self.organs if o.organ == organ), None)
 
 
 @dataclass(frozen=True)
@@ -628,6 +652,7 @@ class _Builder:
             s.get("kidney_dose_gy"),
             s.get("kidney_teff_h"),
             s.get("teff_source"),
+            tuple(_organ_dose(k, v) for k, v in (s.get("organs_at_risk") or {}).items()),
         )
 
     def _pet(self, p: dict[str, Any], i: int) -> Pet:
@@ -766,3 +791,18 @@ def _text_error(
         code, message, "", file=file, line=line, column=column, fix="send the record as strict JSON"
     )
     return RecordError(code, f"{file or 'record'}: {message}", [issue])
+
+
+def _organ_dose(organ: str, o: dict[str, Any]) -> OrganDose:
+    u = o.get("uncertainty") or {}
+    return OrganDose(
+        organ,
+        float(o["dose_gy"]),
+        o.get("dose_u_gy"),
+        u.get("calibration"),
+        u.get("time_integration"),
+        u.get("volume"),
+        o.get("teff_h"),
+        o.get("teff_source"),
+        o.get("method"),
+    )

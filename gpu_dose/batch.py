@@ -1,15 +1,22 @@
-"""Dosimetry over many study folders, one after another on one backend.
+"""Dosimetry over many study folders, fanned out on Dask.
 
 A study folder holds ``spect*`` time points (files or folders, sorted by name),
 ``masks/`` (SEG or RTSTRUCT) and optionally ``ct/`` — the layout
-:func:`gpu_dose.phantom.make_phantom` writes. Kernel transforms are cached per
-grid, so studies on the same grid reuse them and the device stays busy with
-FFTs. Past one machine, fan studies out with Dask or Ray over
-:func:`gpu_dose.pipeline.run_study`.
+:func:`gpu_dose.phantom.make_phantom` writes. Each study is one Dask task running
+the pure :func:`dose_study` (its inputs in, its own ``<out>/<study>/`` written, a
+summary back); the summaries are appended to ``<out>/batch.jsonl`` as tasks finish
+(streamed: a study done is on disk whatever happens to the others) and the
+progress bar moves with them. By default the tasks run on a local Dask cluster in
+this process (``workers`` threads; NumPy's FFTs release the GIL); ``scheduler``
+names a running ``distributed`` scheduler (``tcp://host:8786``) for a cluster.
+Dask does the scheduling — there is no scheduler of our own here. Kernel
+transforms are cached per grid in each worker, so studies on the same grid reuse
+them.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -18,7 +25,7 @@ from typing import Any, TextIO
 from gpu_dose.errors import DoseError
 from gpu_dose.pipeline import Settings, run_study
 
-__all__ = ["find_studies", "run_batch", "study_inputs"]
+__all__ = ["dose_study", "find_studies", "run_batch", "study_inputs"]
 
 
 def study_inputs(folder: Path) -> dict[str, Any]:
@@ -62,26 +69,78 @@ def run_batch(
     *,
     use_ct: bool = True,
     progress: TextIO | str | None = "stderr",
+    scheduler: str | None = None,
+    workers: int = 1,
+    client: Any = None,
 ) -> list[dict[str, Any]]:
-    """Run every study under ``root``; one summary per study (``ok`` or ``error``).
+    """Run every study under ``root`` on Dask; one summary per study (``ok`` or ``error``),
+    in study order, each also appended to ``<out_root>/batch.jsonl`` as it finishes.
 
-    ``progress`` is a text stream for the progress bar, ``"stderr"`` (the default,
-    looked up at call time) or None for silence.
+    ``client`` is a ``distributed.Client`` to use as is; else ``scheduler`` (an
+    address) is connected to, else a local cluster of ``workers`` threads is started
+    for this batch. ``progress`` is a text stream for the progress bar, ``"stderr"``
+    (the default, looked up at call time) or None for silence.
     """
+    from distributed import Client, LocalCluster, as_completed
+
     if progress == "stderr":
         progress = sys.stderr
     studies = find_studies(Path(root))
+    out = Path(out_root)
+    out.mkdir(parents=True, exist_ok=True)
+    own = None
+    if client is None:
+        own = (
+            Client(scheduler)
+            if scheduler
+            else Client(
+                LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=False,
+                    dashboard_address=":0",  # any free port: 8787 may be another cluster's
+                )
+            )
+        )
+    try:
+        summaries = _run(own or client, studies, out, settings, use_ct, progress, as_completed)
+    finally:
+        if own is not None:
+            cluster = own.cluster
+            own.close()
+            if cluster is not None:
+                cluster.close()
+    order = {f.name: i for i, f in enumerate(studies)}
+    return sorted(summaries, key=lambda s: order[s["study"]])
+
+
+def _run(client, studies, out, settings, use_ct, progress, as_completed) -> list[dict[str, Any]]:
+    futures = [
+        client.submit(dose_study, folder, out / folder.name, settings, use_ct, pure=False)
+        for folder in studies
+    ]
     summaries, started = [], time.monotonic()
-    for n, folder in enumerate(studies, start=1):
-        summaries.append(_one(folder, Path(out_root) / folder.name, settings, use_ct))
-        if progress is not None:
-            _progress(progress, n, len(studies), folder.name, started)
+    with (out / "batch.jsonl").open("w", encoding="utf-8") as log:
+        for n, future in enumerate(as_completed(futures), start=1):
+            summary = future.result()
+            log.write(json.dumps(summary, sort_keys=True, default=str) + "\n")
+            log.flush()
+            summaries.append(summary)
+            if progress is not None:
+                _progress(progress, n, len(studies), summary["study"], started)
     if progress is not None and studies:
         progress.write("\n")
     return summaries
 
 
-def _one(folder: Path, out: Path, settings: Settings | None, use_ct: bool) -> dict[str, Any]:
+def dose_study(
+    folder: Path, out: Path, settings: Settings | None = None, use_ct: bool = True
+) -> dict[str, Any]:
+    """One study folder → ``out/rtdose.dcm`` and ``out/results.json``, and its summary.
+
+    Pure apart from writing under ``out``: the same folder and settings give the same
+    files and summary, wherever it runs (one Dask task per study).
+    """
     try:
         inputs = study_inputs(folder)
         if not use_ct:

@@ -28,6 +28,20 @@ def _kidney_cap(protocol: Any) -> tuple[float | None, str]:
     return cap, f"kidney BED cap {cap:g} Gy from protocol {protocol.ref}"
 
 
+def _marrow_scaling(protocol: Any) -> dict[str, Any]:
+    """Image-based marrow: the protocol's ``marrow_voi_scaling`` with its source, if any."""
+    if protocol is None or "marrow_voi_scaling" not in protocol.doc.get("parameters", {}):
+        return {}
+    p = protocol.parameter("marrow_voi_scaling")
+    note = "verified" if p.verification == "verified" else "assumed"
+    return {
+        "marrow_voi_scaling": float(p.value),
+        "marrow_voi_scaling_source": (
+            f"protocol {protocol.ref} parameter marrow_voi_scaling [{note}]"
+        ),
+    }
+
+
 def dose_settings(
     protocol: Any = None, *, site_time_zone: str | None = None, **options: Any
 ) -> Settings:
@@ -41,6 +55,7 @@ def dose_settings(
         site_zone(site_time_zone)  # an unknown name is a DoseError here, not at read time
         regions = replace(regions, site_time_zone=Sourced(site_time_zone, "given", False))
     cap, cap_note = _kidney_cap(protocol)
+    options = {**_marrow_scaling(protocol), **options}
     tz = regions.site_time_zone
     notes = [
         *regions.notes(),

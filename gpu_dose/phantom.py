@@ -1,7 +1,10 @@
 """A digital phantom written as real DICOM: SPECT (Bq/mL), CT, SEG (and RTSTRUCT).
 
 Two kidneys (ellipsoids) and two tumours (spheres) with uniform activity and
-mono-exponential kinetics A(t) = A₀·e^{−ln2·t/T_eff}; nothing elsewhere. The
+mono-exponential kinetics A(t) = A₀·e^{−ln2·t/T_eff}; nothing elsewhere. With
+``organs_at_risk`` also the other organs at risk (:data:`OAR_REGIONS`): parotid and
+submandibular glands, lacrimal glands, a lumbar-vertebra VOI (L2–L4, for image-based
+marrow dosimetry) and the liver, at activities near their published Gy/GBq. The
 SPECT grid is 4.42 mm cubic (a common clinical size, between two tables); the
 CT has half the in-plane pixel size on the same slices, so the SEG (drawn on
 the CT) maps back onto the SPECT grid exactly. ``truth`` gives the analytic
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +27,7 @@ from gpu_dose import dicom_io
 from gpu_dose.grid import Geometry
 from gpu_dose.kernel import KERNEL_DENSITY_G_ML, LOCAL_DEPOSITION_GY_G_PER_MBQ_H
 
-__all__ = ["REGIONS", "Phantom", "Region", "make_phantom"]
+__all__ = ["OAR_REGIONS", "REGIONS", "Phantom", "Region", "make_phantom"]
 
 INJECTION = dt.datetime(2024, 3, 4, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
 
@@ -47,6 +50,20 @@ REGIONS = (
     Region("kidney_right", (-55.0, 10.0, 0.0), (24.0, 30.0, 50.0), 6.8e5, 40.0),
     Region("tumour_1", (0.0, -40.0, 20.0), (15.0, 15.0, 15.0), 2.0e6, 60.0),
     Region("tumour_2", (10.0, 45.0, -40.0), (10.0, 10.0, 10.0), 1.5e6, 80.0),
+)
+
+
+#: The other organs at risk, named as a SEG would label them (gpu_dose.roles maps them);
+#: activities put each near its Gy/GBq × 7.4 GBq (Herrmann 2024) in local deposition.
+OAR_REGIONS = (
+    Region("Parotid_L", (45.0, 40.0, 90.0), (10.0, 12.0, 12.0), 1.1e6, 35.0),
+    Region("Parotid_R", (-45.0, 40.0, 90.0), (10.0, 12.0, 12.0), 1.1e6, 35.0),
+    Region("Glnd_Submand_L", (30.0, 55.0, 68.0), (8.0, 8.0, 8.0), 1.1e6, 35.0),
+    Region("Glnd_Submand_R", (-30.0, 55.0, 68.0), (8.0, 8.0, 8.0), 1.1e6, 35.0),
+    Region("Lacrimal_L", (30.0, -60.0, 94.0), (9.0, 8.0, 8.0), 3.3e6, 40.0),
+    Region("Lacrimal_R", (-30.0, -60.0, 94.0), (9.0, 8.0, 8.0), 3.3e6, 40.0),
+    Region("Lumbar_L2_L4", (0.0, -65.0, -50.0), (15.0, 12.0, 35.0), 7.4e4, 30.0, 300.0),
+    Region("Liver", (-40.0, -50.0, 60.0), (35.0, 25.0, 25.0), 1.1e5, 50.0),
 )
 
 
@@ -105,11 +122,11 @@ def _upsample(volume: np.ndarray) -> np.ndarray:
     return np.repeat(np.repeat(volume, 2, axis=1), 2, axis=2)
 
 
-def _write_spect(root: Path, activity, geometry, study, times_h, layout, injected_mbq):
+def _write_spect(root: Path, activity, geometry, study, times_h, layout, injected_mbq, when):
     paths = []
     for t in times_h:
         values = sum(np.where(m, r.a0_bq_ml * 2 ** (-t / r.teff_h), 0.0) for r, m in activity)
-        acquired = INJECTION + dt.timedelta(hours=t)
+        acquired = when + dt.timedelta(hours=t)
         folder = root / f"spect_{t:g}h"
         if layout == "multiframe":
             paths.append(
@@ -119,7 +136,7 @@ def _write_spect(root: Path, activity, geometry, study, times_h, layout, injecte
                     geometry,
                     study,
                     acquired=acquired,
-                    injected=INJECTION,
+                    injected=when,
                     injected_mbq=injected_mbq,
                 )
             )
@@ -130,7 +147,7 @@ def _write_spect(root: Path, activity, geometry, study, times_h, layout, injecte
                 geometry,
                 study,
                 acquired=acquired,
-                injected=INJECTION,
+                injected=when,
                 injected_mbq=injected_mbq,
             )
             paths.append(folder)
@@ -148,13 +165,26 @@ def make_phantom(
     injected_mbq: float = 7400.0,
     rtstruct: bool = False,
     background_hu: float = 0.0,
+    organs_at_risk: bool = False,
+    injection: dt.datetime | None = None,
+    activity_scale: float = 1.0,
 ) -> Phantom:
-    """Write a phantom study under ``root`` and return its paths and analytic truth."""
+    """Write a phantom study under ``root`` and return its paths and analytic truth.
+
+    ``organs_at_risk`` adds :data:`OAR_REGIONS`; ``injection`` moves the injection (and
+    every scan) in time, for a patient's later cycles; ``activity_scale`` multiplies every
+    region's activity (a cycle's kidney uptake differs from the last one's).
+    """
     root = Path(root)
-    study = dicom_io.Study(study_datetime=INJECTION)
+    when = injection or INJECTION
+    if organs_at_risk:
+        regions = (*regions, *OAR_REGIONS)
+    if activity_scale != 1.0:
+        regions = tuple(replace(r, a0_bq_ml=r.a0_bq_ml * activity_scale) for r in regions)
+    study = dicom_io.Study(study_datetime=when)
     geometry = spect_geometry(shape, voxel_mm, study.frame_uid)
     masks = [(r, region_mask(r, geometry)) for r in regions]
-    spect = _write_spect(root, masks, geometry, study, times_h, layout, injected_mbq)
+    spect = _write_spect(root, masks, geometry, study, times_h, layout, injected_mbq, when)
     hu = np.full(shape, float(background_hu))
     for r, m in masks:
         hu[m] = r.hu
@@ -163,7 +193,7 @@ def make_phantom(
         _upsample(hu),
         _ct_geometry(geometry),
         study,
-        INJECTION + dt.timedelta(hours=times_h[0]),
+        when + dt.timedelta(hours=times_h[0]),
     )
     seg_masks = {r.name: _upsample(m) for r, m in masks}
     dicom_io.write_seg(root / "masks" / "seg.dcm", seg_masks, sources)

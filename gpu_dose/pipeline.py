@@ -33,13 +33,15 @@ from typing import Any
 
 import numpy as np
 
-from gpu_dose import dicom_io, tia
+from gpu_dose import dicom_io, tac, tia, uncertainty
 from gpu_dose.backend import Backend, get_backend
 from gpu_dose.convolve import absorbed_dose, medium_density
 from gpu_dose.errors import DoseError
 from gpu_dose.grid import resample_slabs
 from gpu_dose.kernel import KERNEL_DENSITY_G_ML
+from gpu_dose.organs import organ_results, with_organs
 from gpu_dose.regions import RegionModel, group_of, region_model
+from gpu_dose.roles import role_of
 from gpu_dose.structures import StructureResult, add_bed, bed, structure_result
 
 __all__ = [
@@ -84,6 +86,9 @@ class Settings:
     sensitivity_cps_per_mbq: float | None = None
     kidney_cap_gy: float | None = None
     notes: tuple[str, ...] = ()
+    calibration_u_rel: float = uncertainty.CALIBRATION_U_REL
+    marrow_voi_scaling: float = 1.0  # image-based marrow: marrow dose = lumbar VOI dose × this
+    marrow_voi_scaling_source: str = "default [assumed]: marrow concentration = the VOI's"
 
     @property
     def alpha_beta_gy(self) -> float:
@@ -118,6 +123,7 @@ class DoseResult:
         return self.spect[0]
 
     single_time_point: dict[str, Any] | None = None
+    organs_at_risk: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         s = self.settings
@@ -146,6 +152,7 @@ class DoseResult:
             "repair_half_time_h": s.repair_half_time_h,
             "regions": {g: p.to_dict() for g, p in s.regions.groups.items()},
             "single_time_point": self.single_time_point,
+            "organs_at_risk": self.organs_at_risk,
             "notes": list(s.notes),
             "warnings": self.warnings,
             "structures": {k: v.to_dict() for k, v in self.structures.items()},
@@ -153,11 +160,12 @@ class DoseResult:
 
 
 def _teff_for(name: str, settings: Settings, fits: dict[str, float]) -> tuple[float, str]:
-    """(T_eff h, source): the region's fit, a patient-known value, else the group's population."""
+    """(T_eff h, source): the region's fit, a patient-known value (by structure name,
+    organ-at-risk id or group), else the population value of its organ or group."""
     if name in fits:
         return fits[name], "fitted"
-    group = group_of(name)
-    for key in (name, group, group + "s"):
+    group, organ = group_of(name), role_of(name).organ
+    for key in (name, organ, group, group + "s"):
         if key in settings.teff_h:
             return float(settings.teff_h[key]), "patient_prior"
     return settings.regions.for_structure(name).population_teff_h.value, "population"
@@ -190,7 +198,7 @@ def _check_time_points(images: list[dicom_io.SpectImage]) -> None:
             )
 
 
-def _tia_map(be: Backend, images, masks, settings: Settings):
+def _tia_map(be: Backend, images, masks, settings: Settings, unions=frozenset()):
     """TIA (MBq·h per voxel) on the backend, and the regional fits when fitting."""
     xp, dtype = be.xp, getattr(be.xp, settings.dtype)
     if settings.method == "fit":
@@ -204,9 +212,13 @@ def _tia_map(be: Backend, images, masks, settings: Settings):
             )
         times = [im.hours_post_injection for im in images]
         stack = np.stack([im.activity_mbq() for im in images])
-        fits, lam = _region_fits(times, stack, masks)
+        fits, lam, fit_u = _region_fits(times, stack, masks, unions)
         fit = tia.fit_with_rate(times, xp.asarray(stack, dtype=dtype), xp.asarray(lam, dtype=dtype))
-        return fit.tia, fits
+        tacs = {
+            name: tac.choose_model(times, stack[:, m].sum(axis=1), name)
+            for name, m in masks.items()
+        }
+        return _apply_models(xp, fit.tia, masks, unions, tacs), fits, fit_u, tacs
     if len(images) != 1:
         raise DoseError(
             "too_many_time_points",
@@ -218,23 +230,43 @@ def _tia_map(be: Backend, images, masks, settings: Settings):
     im = images[0]
     a = xp.asarray(im.activity_mbq(), dtype=dtype)
     if settings.method == "hanscheid":
-        return tia.hanscheid(a, im.hours_post_injection), {}
+        return tia.hanscheid(a, im.hours_post_injection), {}, {}, {}
     teff = xp.asarray(_teff_map(masks, im.geometry.shape, settings), dtype=dtype)
-    return tia.prior_half_life(a, im.hours_post_injection, teff), {}
+    return tia.prior_half_life(a, im.hours_post_injection, teff), {}, {}, {}
 
 
-def _region_fits(times, stack: np.ndarray, masks) -> tuple[dict[str, float], np.ndarray]:
-    """Per-structure fitted T_eff, and a λ map: each structure's λ, the rest's elsewhere."""
-    fits, lam = {}, np.zeros(stack.shape[1:])
+def _apply_models(xp, tia_map, masks, unions, tacs):
+    """Each structure's time-activity model by AICc (gpu_dose.tac); where it is not the
+    mono-exponential the voxels keep their shape and take the model's regional TIA."""
+    for name, mask in masks.items():
+        choice = tacs[name]
+        if name in unions or choice.chosen.model == "mono_exp":
+            continue
+        m = xp.asarray(mask)
+        current = float(xp.sum(xp.where(m, tia_map, xp.zeros_like(tia_map))))
+        if current > 0:
+            factor = xp.asarray(choice.chosen.tia_mbq_h / current, dtype=tia_map.dtype)
+            tia_map = xp.where(m, tia_map * factor, tia_map)
+    return tia_map
+
+
+def _region_fits(
+    times, stack: np.ndarray, masks, unions=frozenset()
+) -> tuple[dict[str, float], np.ndarray, dict]:
+    """Per-structure fitted T_eff, a λ map (each structure's λ, the rest's elsewhere) and
+    each structure's fit u_rel of TIA (covariance of the log-linear fit)."""
+    fits, lam, fit_u = {}, np.zeros(stack.shape[1:]), {}
     outside = ~np.logical_or.reduce(list(masks.values())) if masks else np.ones(lam.shape, bool)
     rest = tia.fit_mono_exponential(times, stack[:, outside].sum(axis=1))
     lam[:] = math.log(2) / float(rest.teff_h)
     for name, mask in masks.items():
-        fit = tia.fit_mono_exponential(times, stack[:, mask].sum(axis=1))
+        sums = stack[:, mask].sum(axis=1)
+        fit = tia.fit_mono_exponential(times, sums)
         fits[name] = float(fit.teff_h)
-        if name != "kidneys":  # the derived union: its parts keep their own rates
-            lam[mask] = math.log(2) / fits[name]
-    return fits, lam
+        fit_u[name] = uncertainty.fit_u_rel(times, sums)
+        if name not in unions:
+            lam[mask] = math.log(2) / fits[name]  # a derived union's parts keep their own rates
+    return fits, lam, fit_u
 
 
 def _density(be: Backend, ct_path, spect: dicom_io.SpectImage, dtype: str):
@@ -298,13 +330,6 @@ def _scan_window(im: dicom_io.SpectImage) -> str:
     )
 
 
-def _with_kidneys(masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    kidneys = [m for n, m in masks.items() if "kidney" in n.lower()]
-    if len(kidneys) > 1 and "kidneys" not in masks:
-        masks = {**masks, "kidneys": np.logical_or.reduce(kidneys)}
-    return masks
-
-
 def compute_dose(
     spect_paths, masks_path, ct_path=None, settings: Settings | None = None
 ) -> DoseResult:
@@ -320,14 +345,17 @@ def compute_dose(
     be = get_backend(settings.device)
     images, warnings = _read_images([Path(p) for p in spect_paths], settings)
     geometry = images[0].geometry
-    masks = _with_kidneys(dicom_io.read_masks(masks_path, geometry))
-    tia_map, fits = _tia_map(be, images, masks, settings)
+    masks, unions = with_organs(dicom_io.read_masks(masks_path, geometry))
+    tia_map, fits, fit_u, tacs = _tia_map(be, images, masks, settings, unions)
     density, rho = _density(be, ct_path, images[0], settings.dtype)
     dose = absorbed_dose(tia_map, geometry, method=settings.dose_method, density=density)
     structures = {
         name: _structure(be, name, mask, dose, tia_map, rho, images[0], settings, fits)
         for name, mask in masks.items()
     }
+    for name, res in structures.items():
+        res.uncertainty = _uncertainty(name, res, masks[name], images[0], settings, fit_u)
+        res.tac = tacs[name].to_dict() if name in tacs else {}
     warnings += [w for im in images for w in im.warnings]
     stp = None
     if settings.method != "fit":
@@ -335,6 +363,7 @@ def compute_dose(
         warnings += stp_warnings
     result = DoseResult(images, settings, be.name, structures, be.asnumpy(dose), warnings)
     result.single_time_point = stp
+    result.organs_at_risk = organ_results(structures, masks, settings)
     return result
 
 
@@ -346,6 +375,8 @@ def _structure(be, name, mask, dose, tia_map, rho, image, settings, fits) -> Str
     params = settings.regions.for_structure(name)
     res.teff_h, res.teff_source = _teff_for(name, settings, fits)
     res.group = params.group
+    role = role_of(name)
+    res.role, res.organ = role.role, role.organ
     res.parameters = {
         "alpha_beta_gy": params.alpha_beta_gy.to_dict(),
         "repair_half_time_h": params.repair_half_time_h.to_dict(),
@@ -357,6 +388,19 @@ def _structure(be, name, mask, dose, tia_map, rho, image, settings, fits) -> Str
     }
     ab, trep = params.alpha_beta_gy.value, params.repair_half_time_h.value
     return add_bed(res, dose, m, voxel_ml, rho, res.teff_h, ab, trep)
+
+
+def _uncertainty(name, res, mask, image, settings: Settings, fit_u) -> dict[str, Any]:
+    """The mean dose's relative standard uncertainty by component (gpu_dose.uncertainty)."""
+    if name in fit_u:
+        time_u, basis = fit_u[name], "log-linear fit covariance"
+    else:
+        time_u, basis = uncertainty.single_time_point_u_rel(
+            settings.method, image.hours_post_injection, res.teff_h, res.teff_source
+        )
+    volume_u = uncertainty.volume_u_rel(np.asarray(mask))
+    u = uncertainty.DoseUncertainty(settings.calibration_u_rel, time_u, volume_u, basis)
+    return u.to_dict()
 
 
 def _kidney(structures: dict[str, StructureResult]) -> StructureResult | None:

@@ -8,6 +8,13 @@ two or more scans), ``patient_prior`` (given for this patient) or ``population``
 (a population default: the rules engine flags that cycle's BED estimated). A
 T_eff is never written without its source. ``new_lesions`` can't be known from
 dose alone and is left out; so is any other key whose value is unknown.
+
+``organs_at_risk`` carries every organ at risk present in the study (kidneys
+included), by organ id (:mod:`gpu_dose.roles`): ``dose_gy`` (mass-weighted mean),
+``dose_u_gy`` and ``uncertainty`` (relative standard uncertainties by component,
+k = 1; :mod:`gpu_dose.uncertainty`), ``teff_h`` with ``teff_source``, and for the
+marrow its ``method`` (``image_lumbar_voi`` or ``marrow_mask``). The rules engine
+accumulates each across cycles.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from gpu_dose.errors import DoseError
 from gpu_dose.pipeline import DoseResult, _kidney
 from gpu_dose.regions import group_of
 
-__all__ = ["injection_from_record", "to_record_entry"]
+__all__ = ["injection_from_record", "patient_kinetics", "to_record_entry"]
 
 
 def to_record_entry(
@@ -41,7 +48,24 @@ def to_record_entry(
         if kidneys.teff_h is not None and kidneys.teff_source is not None:
             entry["kidney_teff_h"] = round(kidneys.teff_h, 3)
             entry["teff_source"] = kidneys.teff_source
+    organs = {organ: _organ_entry(o) for organ, o in result.organs_at_risk.items()}
+    if organs:
+        entry["organs_at_risk"] = organs
     return entry
+
+
+def _organ_entry(o: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"dose_gy": round(o["mean_gy"], 4)}
+    if o.get("uncertainty"):
+        out["dose_u_gy"] = round(o["dose_u_gy"], 4)
+        u = o["uncertainty"]
+        out["uncertainty"] = {k: u[k] for k in ("calibration", "time_integration", "volume")}
+    if o.get("teff_h") is not None and o.get("teff_source") is not None:
+        out["teff_h"] = round(o["teff_h"], 3)
+        out["teff_source"] = o["teff_source"]
+    if "marrow" in o:
+        out["method"] = o["marrow"]["method"]
+    return out
 
 
 def injection_from_record(record: Any, cycle: int) -> tuple[dt.datetime, str]:
@@ -72,3 +96,29 @@ def injection_from_record(record: Any, cycle: int) -> tuple[dt.datetime, str]:
         )
     when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     return when, f"{where}.dtc"
+
+
+def patient_kinetics(record: Any, cycle: int) -> dict[str, tuple[float, list[int]]]:
+    """This patient's own T_eff per organ at risk from fitted cycles before ``cycle``.
+
+    ``record`` is an :class:`engine.Record`. Only a ``fitted`` T_eff counts (two or more
+    scans of that cycle); a value itself carried over (``patient_prior``) or a population
+    default never does. Several fitted cycles give their mean. Returns
+    ``{organ id: (T_eff h, [cycles])}``; a later single-time-point cycle uses these with
+    the prior-half-life method, flagged ``patient_prior``.
+    """
+    found: dict[str, list[tuple[int, float]]] = {}
+    for scan in record.spect or ():
+        if scan.cycle >= cycle:
+            continue
+        if scan.kidney_teff_h and scan.teff_source == "fitted":
+            found.setdefault("kidneys", []).append((scan.cycle, scan.kidney_teff_h))
+        for organ in scan.organs:
+            if organ.organ == "kidneys" and "kidneys" in found:
+                continue
+            if organ.teff_h and organ.teff_source == "fitted":
+                found.setdefault(organ.organ, []).append((scan.cycle, organ.teff_h))
+    return {
+        organ: (sum(t for _, t in values) / len(values), sorted({c for c, _ in values}))
+        for organ, values in found.items()
+    }

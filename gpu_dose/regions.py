@@ -25,12 +25,19 @@ parameter                    unit    meaning
 
 For the kidney, the protocol's ``organ_limits.kidney_bed`` references are followed
 first, so the dose engine and the rules engine's BED cap read the same numbers.
+
+A structure that is an organ at risk of the protocol (``organ_limits.organs_at_risk``;
+its name mapped by :mod:`gpu_dose.roles`) takes that organ's own α/β, repair
+half-time and population T_eff — a parotid gets the salivary glands' values, not
+the generic ``organ_*`` ones.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from gpu_dose.roles import role_of
 
 __all__ = [
     "DEFAULTS",
@@ -105,8 +112,12 @@ class RegionModel:
 
     groups: dict[str, RegionParameters] = field(default_factory=dict)
     site_time_zone: Sourced | None = None
+    organs: dict[str, RegionParameters] = field(default_factory=dict)  # by organ-at-risk id
 
     def for_structure(self, name: str) -> RegionParameters:
+        organ = role_of(name).organ
+        if organ is not None and organ in self.organs:
+            return self.organs[organ]
         groups = self.groups or region_model(None).groups
         return groups[group_of(name)]
 
@@ -117,7 +128,7 @@ class RegionModel:
             f"{g}: α/β {p.alpha_beta_gy.value:g} Gy ({p.alpha_beta_gy.source}), "
             f"T_rep {p.repair_half_time_h.value:g} h ({p.repair_half_time_h.source}), "
             f"population T_eff {p.population_teff_h.value:g} h ({p.population_teff_h.source})"
-            for g, p in groups.items()
+            for g, p in {**groups, **self.organs}.items()
         ]
 
 
@@ -165,6 +176,30 @@ def _time_zone(protocol: Any) -> Sourced | None:
     )
 
 
+def _param_sourced(protocol: Any, ref: Any, kind: str) -> Sourced:
+    name = ref["param"] if isinstance(ref, dict) and "param" in ref else None
+    value = protocol.quantity(ref, kind)
+    if name is None:
+        return Sourced(value, f"protocol {protocol.ref} (a value, not a parameter)", True)
+    assumed = protocol.parameter(name).verification != "verified"
+    note = "assumed" if assumed else "verified"
+    return Sourced(value, f"protocol {protocol.ref} parameter {name} [{note}]", assumed)
+
+
+def _organs(protocol: Any) -> dict[str, RegionParameters]:
+    """Each organ at risk of ``protocol`` with its own parameters (by organ id)."""
+    out = {}
+    for raw in protocol.doc.get("organ_limits", {}).get("organs_at_risk") or ():
+        group = "kidney" if raw["id"] == "kidneys" else "organ"
+        out[raw["id"]] = RegionParameters(
+            group,
+            _param_sourced(protocol, raw["alpha_beta"], "dose"),
+            _param_sourced(protocol, raw["repair_half_time"], "time"),
+            _param_sourced(protocol, raw["effective_half_life_default"], "time"),
+        )
+    return out
+
+
 def region_model(protocol: Any = None) -> RegionModel:
     """Per-group parameters from ``protocol`` (a :class:`protocol.Protocol`) or defaults."""
     groups = {}
@@ -176,4 +211,5 @@ def region_model(protocol: Any = None) -> RegionModel:
             for q, (attr, _) in _QUANTITIES.items()
         }
         groups[group] = RegionParameters(group, **values)
-    return RegionModel(groups, _time_zone(protocol))
+    organs = {} if protocol is None else _organs(protocol)
+    return RegionModel(groups, _time_zone(protocol), organs)

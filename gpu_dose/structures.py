@@ -93,6 +93,10 @@ class StructureResult:
     teff_h: float | None = None
     teff_source: str | None = None  # fitted | patient_prior | population
     group: str = ""  # kidney | tumour | organ (gpu_dose.regions)
+    role: str = ""  # organ_at_risk | tumour | other (gpu_dose.roles)
+    organ: str | None = None  # the organ-at-risk id, for role organ_at_risk
+    uncertainty: dict[str, Any] = field(default_factory=dict)  # relative, k = 1 (by component)
+    tac: dict[str, Any] = field(default_factory=dict)  # the chosen time-activity model (fits)
     alpha_beta_gy: float | None = None
     repair_half_time_h: float | None = None
     parameters: dict[str, Any] = field(default_factory=dict)  # each value's source

@@ -6,12 +6,15 @@ from .durations import Duration, add_duration, parse_date, parse_datetime, parse
 from .errors import Issue, ProtocolError
 from .loader import load_file, load_text, protocol_schema
 from .model import KidneyLQ, Parameter, Protocol
+from .organs import ORGANS_AT_RISK, OrganAtRisk, organs_at_risk
 from .registry import Registry, resolve
 
 __all__ = [
+    "ORGANS_AT_RISK",
     "Duration",
     "Issue",
     "KidneyLQ",
+    "OrganAtRisk",
     "Parameter",
     "Protocol",
     "ProtocolError",
@@ -21,6 +24,7 @@ __all__ = [
     "diff_protocols",
     "load_file",
     "load_text",
+    "organs_at_risk",
     "parse_date",
     "parse_datetime",
     "parse_duration",

@@ -50,6 +50,12 @@ _FIELD_KINDS: dict[tuple[str, ...], str] = {
     ("organ_limits", "kidney_bed", "repair_half_time"): "time",
     ("organ_limits", "kidney_bed", "effective_half_life_default"): "time",
     ("organ_limits", "kidney_bed", "dose_per_activity_default"): "dose_per_activity",
+    ("organ_limits", "organs_at_risk", "*", "alpha_beta"): "dose",
+    ("organ_limits", "organs_at_risk", "*", "repair_half_time"): "time",
+    ("organ_limits", "organs_at_risk", "*", "effective_half_life_default"): "time",
+    ("organ_limits", "organs_at_risk", "*", "dose_per_activity_default"): "dose_per_activity",
+    ("organ_limits", "organs_at_risk", "*", "dose_per_activity_sd"): "dose_per_activity",
+    ("organ_limits", "organs_at_risk", "*", "limit", "value"): "dose",
     ("holidays", "assess_after_cycles"): "list",
     ("holidays", "surveillance_overdue_after"): "duration",
     ("holidays", "surveillance_grace"): "duration",
@@ -101,6 +107,7 @@ class _Checker:
         yield from self._grade_tables()
         yield from self._arms()
         yield from self._time_zone()
+        yield from self._organs_at_risk()
         yield from self._holiday_evidence()
         yield from self._ranges()
 
@@ -423,6 +430,22 @@ class _Checker:
                     expected=f"one of {sorted(self.arms)}",
                     found=arm_id,
                 )
+
+    def _organs_at_risk(self) -> Iterator[Issue]:
+        """Each organ at risk listed once."""
+        seen: set[str] = set()
+        organs = self.doc.get("organ_limits", {}).get("organs_at_risk") or []
+        for i, organ in enumerate(organs):
+            if organ["id"] in seen:
+                yield Issue(
+                    "duplicate_id",
+                    f"organ at risk {organ['id']!r} is listed twice",
+                    f"/organ_limits/organs_at_risk/{i}/id",
+                    expected="each organ at risk once",
+                    found=organ["id"],
+                    fix="merge the two entries",
+                )
+            seen.add(organ["id"])
 
     def _time_zone(self) -> Iterator[Issue]:
         """``site_time_zone`` must name an IANA time zone (America/Los_Angeles, UTC)."""

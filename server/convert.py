@@ -24,6 +24,7 @@ from engine.answers import (
     Envelope,
     KidneyBedView,
     Observation,
+    OrganAtRiskView,
     ProtocolRef,
     RuleEntry,
     Schedule,
@@ -254,6 +255,7 @@ def decision(a: Decision) -> _decision.Decision:
         )
     if a.kidney_bed is not None:
         out.kidney_bed.CopyFrom(_kidney_bed(a.kidney_bed))
+    out.organs_at_risk.extend(_organ(o) for o in a.organs_at_risk or ())
     return out
 
 
@@ -273,6 +275,59 @@ def _response(r: TreatmentResponse) -> _decision.TreatmentResponse:
 
 def _rule(r: RuleEntry) -> _decision.Rule:
     return _decision.Rule(category=r.category or "", **_rule_fields(r))
+
+
+def _organ(o: OrganAtRiskView) -> _decision.OrganAtRisk:
+    """One organ at risk of the decision (``organs_at_risk``)."""
+    cycles = [
+        _set(
+            _decision.OrganCycle(
+                cycle=c.cycle,
+                activity_gbq=c.activity_gbq,
+                dose_gy=c.dose_gy,
+                teff_h=c.teff_h,
+                bed_gy=c.bed_gy,
+                dose_estimated=c.dose_estimated,
+                teff_estimated=c.teff_estimated,
+            ),
+            dose_u_gy=c.dose_u_gy,
+            bed_u_gy=c.bed_u_gy,
+        )
+        for c in o.cycles
+    ]
+    limit = o.limit
+    return _set(
+        _decision.OrganAtRisk(
+            organ=o.organ,
+            cycles=cycles,
+            cumulative_dose_gy=o.cumulative_dose_gy,
+            cumulative_bed_gy=o.cumulative_bed_gy,
+            gy_per_gbq=o.gy_per_gbq,
+            gy_per_gbq_from=o.gy_per_gbq_from,
+            estimated=o.estimated,
+        ),
+        cumulative_dose_u_gy=o.cumulative_dose_u_gy,
+        cumulative_bed_u_gy=o.cumulative_bed_u_gy,
+        projected_gy=o.projected_gy,
+        projected_u_gy=o.projected_u_gy,
+        margin_gy=o.margin_gy,
+        limit_quantity=None if limit is None else limit.quantity,
+        limit_gy=None if limit is None else limit.value_gy,
+        limit_action=None if limit is None else limit.action,
+    )
+
+
+def _kidney_interval(k: KidneyBedView) -> dict[str, Any]:
+    low, high = k.projected_interval_gy or (None, None)
+    fewest, most = k.cycles_remaining_range or (None, None)
+    return {
+        "cumulative_u_gy": k.cumulative_u_gy,
+        "projected_u_gy": k.projected_u_gy,
+        "projected_low_gy": low,
+        "projected_high_gy": high,
+        "cycles_remaining_low": fewest,
+        "cycles_remaining_high": most,
+    }
 
 
 def _kidney_bed(k: KidneyBedView) -> _decision.KidneyBed:
@@ -296,6 +351,7 @@ def _kidney_bed(k: KidneyBedView) -> _decision.KidneyBed:
         cycles_remaining=k.cycles_remaining,
         reduced_activity_fits=k.reduced_activity_fits,
         next_activity_gbq=k.next_activity_gbq,
+        **_kidney_interval(k),
     )
 
 

@@ -10,6 +10,10 @@ from .decision import (
     Eligibility,
     KidneyBedCycle,
     KidneyBedView,
+    OrganAtRiskView,
+    OrganCycleView,
+    OrganLimit,
+    OrganNextCycle,
     TreatmentResponse,
 )
 from .entries import Json, Observation, RuleEntry, Source
@@ -28,6 +32,10 @@ __all__ = [
     "KidneyBedCycle",
     "KidneyBedView",
     "Observation",
+    "OrganAtRiskView",
+    "OrganCycleView",
+    "OrganLimit",
+    "OrganNextCycle",
     "Overdue",
     "ProtocolRef",
     "RuleEntry",

@@ -53,6 +53,12 @@ def register(sub: Any) -> None:
         help="camera sensitivity for SPECT in counts (cps/MBq; time from the DICOM)",
     )
     p.add_argument("--cycle", type=int, metavar="N", help="also print the record's spect_ct entry")
+    p.add_argument(
+        "--write-record",
+        metavar="PATH",
+        help="write --record with this cycle's spect_ct entry added (or replaced) to PATH "
+        "(YAML for .yaml/.yml, else JSON)",
+    )
     p.set_defaults(func=_dose)
 
     p = sub.add_parser("dose-batch", help="run `dose` over every study folder under ROOT")
@@ -62,6 +68,19 @@ def register(sub: Any) -> None:
         help="folder of studies, each with spect*/, masks/ and optionally ct/",
     )
     p.add_argument("--no-ct", action="store_true", help="ignore ct/ folders")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a running Dask distributed scheduler, e.g. tcp://10.0.0.5:8786 "
+        "(default: a local Dask cluster in this process)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="workers of the local Dask cluster (default 1; ignored with --scheduler)",
+    )
     _common(p)
     p.set_defaults(func=_batch)
 
@@ -74,6 +93,23 @@ def register(sub: Any) -> None:
         help="SPECT time points in hours after injection (default 24)",
     )
     p.add_argument("--shape", default="40,40,48", metavar="X,Y,Z", help="SPECT grid (voxels)")
+    p.add_argument(
+        "--organs-at-risk",
+        action="store_true",
+        help="also parotid, submandibular and lacrimal glands, a lumbar VOI (marrow), liver",
+    )
+    p.add_argument(
+        "--injection-time",
+        metavar="ISO8601",
+        help="injection date-time with offset (default 2024-03-04T09:30:00+01:00)",
+    )
+    p.add_argument(
+        "--activity-scale",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="multiply every region's activity (another cycle's uptake; default 1)",
+    )
     p.set_defaults(func=_phantom)
 
 
@@ -89,7 +125,22 @@ def _phantom(args: Any) -> int:
     if len(shape) != 3 or min(shape) < 16 or min(times) <= 0:
         print("usage error: --shape needs three sizes ≥ 16; --times-h positive", file=sys.stderr)
         return 2
-    phantom = make_phantom(args.out, times_h=times, shape=shape)  # type: ignore[arg-type]
+    try:
+        injection = _injection_time(args.injection_time)
+    except _Usage as err:
+        print(f"usage error: {err}", file=sys.stderr)
+        return 2
+    if args.activity_scale <= 0:
+        print("usage error: --activity-scale must be positive", file=sys.stderr)
+        return 2
+    phantom = make_phantom(
+        args.out,
+        times_h=times,
+        shape=shape,  # type: ignore[arg-type]
+        organs_at_risk=args.organs_at_risk,
+        injection=injection,
+        activity_scale=args.activity_scale,
+    )
     spect = " ".join(f"--spect {p}" for p in phantom.spect)
     print(f"wrote phantom study to {phantom.root}")
     for name, truth in phantom.truth.items():
@@ -242,15 +293,69 @@ def _run_dose(args: Any) -> int:
         sensitivity_cps_per_mbq=args.sensitivity,
         **_injection(args),
     )
+    settings = _with_patient_kinetics(args, settings)
     result, files = run_study(args.spect, args.masks, args.out, args.ct, settings)
     payload = {**result.to_dict(), "rtdose": str(files["rtdose"]), "results": str(files["results"])}
+    if args.write_record and (args.record is None or args.cycle is None):
+        raise _Usage("--write-record needs --record and --cycle")
     if args.cycle is not None:
         payload["record_entry"] = to_record_entry(result, args.cycle)
+    if args.write_record:
+        payload["record_written"] = _write_record(
+            args.record, args.write_record, payload["record_entry"]
+        )
     if args.json:
         print(json.dumps(payload, indent=2, sort_keys=True, default=str))
     else:
         _print_table(payload)
     return 0
+
+
+def _with_patient_kinetics(args: Any, settings: Any) -> Any:
+    """With --record and --cycle and a single-scan method: the patient's own fitted T_eff
+    (an earlier cycle's) for every organ --teff-h does not name, flagged patient_prior."""
+    if args.record is None or args.cycle is None or args.method == "fit":
+        return settings
+    from dataclasses import replace
+
+    from gpu_dose.record import patient_kinetics
+    from server.cli.engine_cmds import read_record
+
+    own = patient_kinetics(read_record(args.record), args.cycle)
+    if not own:
+        note = "patient's own T_eff: no fitted earlier cycle in the record; population values"
+        return replace(settings, notes=(*settings.notes, note))
+    teff = {organ: t for organ, (t, _) in own.items() if organ not in settings.teff_h}
+    words = ", ".join(
+        f"{organ} {t:.1f} h (cycle {', '.join(map(str, cycles))})"
+        for organ, (t, cycles) in sorted(own.items())
+        if organ in teff
+    )
+    note = f"patient's own T_eff from fitted cycles, used as the prior (patient_prior): {words}"
+    return replace(settings, teff_h={**teff, **settings.teff_h}, notes=(*settings.notes, note))
+
+
+def _write_record(source: str, target: str, entry: dict[str, Any]) -> str:
+    """``source``'s record with ``entry`` in spect_ct (replacing that cycle's), validated."""
+    import copy
+    from pathlib import Path
+
+    import yaml
+
+    import engine
+    from server.cli.engine_cmds import read_record
+
+    doc = copy.deepcopy(read_record(source).doc)
+    scans = [s for s in doc.get("spect_ct") or () if s.get("cycle") != entry["cycle"]]
+    doc["spect_ct"] = sorted([*scans, entry], key=lambda s: s["cycle"])
+    path = Path(target)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+    else:
+        text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    engine.read_record_text(text, target)  # the written record must be valid
+    path.write_text(text, encoding="utf-8")
+    return str(path)
 
 
 def _print_table(payload: dict[str, Any]) -> None:
@@ -271,8 +376,14 @@ def _print_table(payload: dict[str, Any]) -> None:
         print(
             f"{name:<14}{s['volume_ml']:>9.1f}{s['mean_gy']:>10.3f}{s['max_gy']:>9.3f}"
             f"{gpg:>9}{s['teff_h']:>9.1f}{s['mean_bed_gy']:>9.3f}  {s['teff_source']}, "
-            f"{s['alpha_beta_gy']:g} Gy, {s['repair_half_time_h']:g} h ({s['group']})"
+            f"{s['alpha_beta_gy']:g} Gy, {s['repair_half_time_h']:g} h ({_role(s)})"
         )
+    for name, s in payload["structures"].items():
+        if s.get("tac"):
+            t = s["tac"]
+            r2 = "" if t["r2"] is None else f", R² {t['r2']:.4f}"
+            print(f"fit {name}: {t['model']}{r2}; {'; '.join(t['notes'])}")
+    _print_organs(payload.get("organs_at_risk") or {})
     for line in payload["notes"]:
         print(f"note: {line}")
     for line in payload["warnings"]:
@@ -280,6 +391,32 @@ def _print_table(payload: dict[str, Any]) -> None:
     if "record_entry" in payload:
         print("record entry: " + json.dumps(payload["record_entry"]))
     print(f"wrote {payload['rtdose']} and {payload['results']}")
+    if payload.get("record_written"):
+        print(
+            f"wrote the record with cycle {payload['record_entry']['cycle']}'s entry to "
+            f"{payload['record_written']}"
+        )
+
+
+def _role(s: dict[str, Any]) -> str:
+    """The structure's role (gpu_dose.roles): its organ at risk, tumour or other."""
+    return s["organ"] if s.get("role") == "organ_at_risk" else s.get("role") or s["group"]
+
+
+def _print_organs(organs: dict[str, Any]) -> None:
+    """Each organ at risk present: mean dose ± u (k = 1) by component, marrow method."""
+    for organ, o in organs.items():
+        u = o["uncertainty"]
+        line = (
+            f"organ at risk {organ}: {o['mean_gy']:.3f} ± {o['dose_u_gy']:.3f} Gy "
+            f"(from {', '.join(o['parts'])}; u calibration {100 * u['calibration']:.0f} %, "
+            f"time integration {100 * u['time_integration']:.0f} %, "
+            f"volume {100 * u['volume']:.0f} %)"
+        )
+        if "marrow" in o:
+            m = o["marrow"]
+            line += f"; marrow {m['method']} × {m['scaling']:g}"
+        print(line)
 
 
 def _batch(args: Any) -> int:
@@ -289,7 +426,16 @@ def _batch(args: Any) -> int:
 def _run_batch(args: Any) -> int:
     from gpu_dose.batch import run_batch
 
-    summaries = run_batch(args.root, args.out, _settings(args), use_ct=not args.no_ct)
+    if args.workers < 1:
+        raise _Usage("--workers must be at least 1")
+    summaries = run_batch(
+        args.root,
+        args.out,
+        _settings(args),
+        use_ct=not args.no_ct,
+        scheduler=args.scheduler,
+        workers=args.workers,
+    )
     if args.json:
         print(json.dumps(summaries, indent=2, sort_keys=True, default=str))
     for s in summaries if not args.json else []:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import engine
-from engine.answers import Envelope, KidneyBedView
+from engine.answers import Envelope, KidneyBedView, OrganAtRiskView
 from protocol import Protocol, ProtocolError, parse_duration
 
 from .common import (
@@ -281,6 +281,7 @@ def _show_decision(answer: engine.Decision) -> None:
         if r.source:
             print(f"        source: {r.source.citation}, {r.source.section} ({r.verification})")
     _show_kidney_bed(answer.kidney_bed)
+    _show_organs(answer.organs_at_risk)
     if answer.next_surveillance:
         print(f"  next surveillance PSMA PET/CT by {answer.next_surveillance}")
     if answer.confirm_psa_by:
@@ -291,6 +292,35 @@ def _show_decision(answer: engine.Decision) -> None:
         f"  {len(answer.checked)} rule(s) checked and passed; "
         f"decision {answer.envelope.decision_id}"
     )
+
+
+def _show_organs(organs: tuple[OrganAtRiskView, ...] | None) -> None:
+    """Each organ at risk: cumulative dose and BED (± u), after the next cycle, its limit."""
+    if not organs:
+        return
+    print("  organs at risk (cumulative so far → after the next cycle; ± standard uncertainty):")
+    for o in organs:
+        bed = o.quantity == "bed"
+        now = o.cumulative_bed_gy if bed else o.cumulative_dose_gy
+        u_now = o.cumulative_bed_u_gy if bed else o.cumulative_dose_u_gy
+        text = f"    {o.name:<16} {'BED' if bed else 'dose'} {now:.2f}{_pm(u_now)} Gy"
+        if o.projected_gy is not None:
+            text += f" → {o.projected_gy:.2f}{_pm(o.projected_u_gy)} Gy"
+        if o.limit is not None:
+            verb = "cap" if o.limit.action == "curtail" else "reported against"
+            text += f", {verb} {o.limit.value_gy:g} Gy"
+            if o.margin_gy is not None:
+                text += f", margin {o.margin_gy:.2f} Gy"
+        else:
+            text += ", report only"
+        estimated = [str(c.cycle) for c in o.cycles if c.dose_estimated]
+        if estimated:
+            text += f", cycle(s) {', '.join(estimated)} estimated from {o.gy_per_gbq:.3g} Gy/GBq"
+        print(text)
+
+
+def _pm(u: float | None) -> str:
+    return "" if u is None else f" ± {u:.2f}"
 
 
 def _show_kidney_bed(kb: KidneyBedView | None) -> None:
@@ -305,6 +335,13 @@ def _show_kidney_bed(kb: KidneyBedView | None) -> None:
         f"after the next cycle (cap {kb.cap_gy:g} Gy, {kb.cycles_remaining} more "
         f"cycle(s) at {kb.next_activity_gbq:g} GBq fit{estimated})"
     )
+    if kb.projected_interval_gy is not None and kb.cycles_remaining_range is not None:
+        low, high = kb.projected_interval_gy
+        fewest, most = kb.cycles_remaining_range
+        print(
+            f"  kidney BED after the next cycle ± 2u: {low:.2f}–{high:.2f} Gy "
+            f"(u {kb.projected_u_gy:.2f} Gy); {fewest}–{most} more cycle(s) fit across it"
+        )
 
 
 def _show_schedule(answer: engine.Schedule) -> None:

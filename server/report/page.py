@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import pydicom
 
 import engine
+from engine.answers import OrganAtRiskView, OrganLimit
 from protocol import Protocol, parse_duration
 from server.cli.common import overdue_text, units_in, words
 from server.cli.engine_cmds import evidence
@@ -271,7 +272,44 @@ def _decision(d: engine.Decision) -> str:
             f"after the next cycle (cap {kb.cap_gy:g} Gy; {kb.cycles_remaining} more "
             f"cycle(s) at {kb.next_activity_gbq:g} GBq fit{estimated}).</p>"
         )
-    return f"<h2>Decision</h2>{text}"
+    if kb and kb.projected_interval_gy is not None and kb.projected_gy is not None:
+        low, high = kb.projected_interval_gy
+        text += f"<p>After the next cycle ± 2u: {low:.2f}–{high:.2f} Gy.</p>"
+    return f"<h2>Decision</h2>{text}{_organs(d.organs_at_risk)}"
+
+
+def _gy(value: float | None, u: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.2f}" + ("" if u is None else f" ± {u:.2f}")
+
+
+def _limit(limit: OrganLimit | None) -> str:
+    if limit is None:
+        return "report only"
+    return _e(f"{limit.quantity} {limit.value_gy:g} Gy ({limit.action})")
+
+
+def _organs(organs: tuple[OrganAtRiskView, ...] | None) -> str:
+    """Organs at risk: cumulative dose and BED ± u, after the next cycle, limit and margin."""
+    if not organs:
+        return ""
+    rows = []
+    for o in organs:
+        rows.append(
+            f"<tr><td>{_e(o.name)}</td>"
+            f"<td>{_gy(o.cumulative_dose_gy, o.cumulative_dose_u_gy)}</td>"
+            f"<td>{_gy(o.cumulative_bed_gy, o.cumulative_bed_u_gy)}</td>"
+            f"<td>{_gy(o.projected_gy, o.projected_u_gy)}</td>"
+            f"<td>{_limit(o.limit)}</td>"
+            f"<td>{_gy(o.margin_gy, None)}</td>"
+            f"<td>{'yes' if o.estimated else 'no'}</td></tr>"
+        )
+    return (
+        "<h3>Organs at risk (Gy, ± standard uncertainty)</h3><table><tr><th>organ</th>"
+        "<th>dose so far</th><th>BED so far</th><th>after the next cycle</th><th>limit</th>"
+        "<th>margin</th><th>estimated</th></tr>" + "".join(rows) + "</table>"
+    )
 
 
 def _observed(observed: tuple[engine.Observation, ...]) -> str:

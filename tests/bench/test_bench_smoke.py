@@ -18,7 +18,7 @@ import protocol
 from gpu_dose.convolve import convolve_kernel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository: bench/
-from bench import decision_bench, dose_bench, gpu_bench, grpc_bench, lab_scaling_bench
+from bench import decision_bench, dose_bench, gpu_bench, grpc_bench, lab_scaling_bench, oar_bench
 from bench.common import percentile, read_section, write_section
 
 
@@ -81,6 +81,13 @@ def test_dose_bench_smoke(tmp_path):
     assert dose_bench.main(["--smoke", "--results", str(path)]) == 0
     _well_formed(path, ["dose-cpu", "dose-batch", "dose-e2e"])
     assert "peak RSS" in read_section("dose-e2e", path)
+
+
+def test_oar_bench_smoke(tmp_path):
+    path = tmp_path / "RESULTS.md"
+    assert oar_bench.main(["--smoke", "--results", str(path)]) == 0
+    _well_formed(path, ["dose-oar-stages", "dose-batch-dask"])
+    assert "statistics, uncertainty, organs" in read_section("dose-oar-stages", path)
 
 
 def test_gpu_bench_smoke_on_numpy_stand_in(tmp_path):

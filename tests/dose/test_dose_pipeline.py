@@ -114,7 +114,10 @@ def test_record_entry(study):
         "kidney_dose_gy",
         "kidney_teff_h",
         "teff_source",
+        "organs_at_risk",
     }
+    assert set(entry["organs_at_risk"]) == {"kidneys"}  # the phantom's one organ at risk
+    assert entry["organs_at_risk"]["kidneys"]["dose_gy"] == entry["kidney_dose_gy"]
     assert entry["teff_source"] == "patient_prior"  # given with --teff-h kidney=40
     assert entry["cycle"] == 2 and entry["dtc"] == "2024-03-05T09:30:00+01:00"
     assert entry["hours_post_injection"] == 24.0 and entry["kidney_teff_h"] == 40.0

@@ -258,3 +258,35 @@ def test_timeline_draws_the_psa_response_lines_legend_and_what_is_due(tmp_path: 
     svg = (tmp_path / "r" / "timeline.svg").read_text("utf-8")
     for text in ("PSA50", "PSA90", "CTCAE v5", "grade 4", "C3 due", "at 5.9 GBq"):
         assert text in svg, text
+
+
+def test_organs_at_risk_table_with_uncertainty(tmp_path: Path) -> None:
+    """The decision's organs at risk on the page, each cumulative value ± u and its limit."""
+    import json
+
+    from ruamel.yaml import YAML
+
+    case = YAML(typ="safe", pure=True).load(
+        (
+            Path(__file__).parents[1] / "cases" / "organs" / "missing-cycle-estimated.yaml"
+        ).read_text()
+    )
+    base = Path(__file__).parents[1] / "cases" / case["record_file"]
+    record = YAML(typ="safe", pure=True).load(base.read_text())
+    record["spect_ct"] = case["patch"]["spect_ct"]
+    record["spect_ct"][0]["organs_at_risk"]["salivary_glands"]["uncertainty"] = {
+        "calibration": 0.05,
+        "time_integration": 0.1,
+        "volume": 0.2,
+    }
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record, default=str))
+    out = tmp_path / "report"
+    args = ["report", str(path), "--protocol", "flex-mrt", "--as-of", "2025-04-14"]
+    assert main([*args, "--out", str(out)]) == 0
+    page = (out / "report.html").read_text("utf-8")
+    table = page.split("<h3>Organs at risk (Gy, ± standard uncertainty)</h3>", 1)[1]
+    assert "<td>red bone marrow</td>" in table and "dose 2 Gy (report)" in table
+    assert "bed 39 Gy (curtail)" in table
+    salivary = table.split("<td>salivary glands</td>", 1)[1].split("</tr>", 1)[0]
+    assert " ± " in salivary and "report only" in salivary

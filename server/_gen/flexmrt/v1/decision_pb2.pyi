@@ -153,7 +153,7 @@ class KidneyBedCycle(_message.Message):
     def __init__(self, cycle: _Optional[int] = ..., activity_gbq: _Optional[float] = ..., dose_gy: _Optional[float] = ..., teff_h: _Optional[float] = ..., bed_gy: _Optional[float] = ..., dose_estimated: _Optional[bool] = ..., teff_estimated: _Optional[bool] = ...) -> None: ...
 
 class KidneyBed(_message.Message):
-    __slots__ = ("cumulative_gy", "projected_gy", "cap_gy", "cycles_remaining", "estimated", "reduced_activity_fits", "next_activity_gbq", "cycles")
+    __slots__ = ("cumulative_gy", "projected_gy", "cap_gy", "cycles_remaining", "estimated", "reduced_activity_fits", "next_activity_gbq", "cycles", "cumulative_u_gy", "projected_u_gy", "projected_low_gy", "projected_high_gy", "cycles_remaining_low", "cycles_remaining_high")
     CUMULATIVE_GY_FIELD_NUMBER: _ClassVar[int]
     PROJECTED_GY_FIELD_NUMBER: _ClassVar[int]
     CAP_GY_FIELD_NUMBER: _ClassVar[int]
@@ -162,6 +162,12 @@ class KidneyBed(_message.Message):
     REDUCED_ACTIVITY_FITS_FIELD_NUMBER: _ClassVar[int]
     NEXT_ACTIVITY_GBQ_FIELD_NUMBER: _ClassVar[int]
     CYCLES_FIELD_NUMBER: _ClassVar[int]
+    CUMULATIVE_U_GY_FIELD_NUMBER: _ClassVar[int]
+    PROJECTED_U_GY_FIELD_NUMBER: _ClassVar[int]
+    PROJECTED_LOW_GY_FIELD_NUMBER: _ClassVar[int]
+    PROJECTED_HIGH_GY_FIELD_NUMBER: _ClassVar[int]
+    CYCLES_REMAINING_LOW_FIELD_NUMBER: _ClassVar[int]
+    CYCLES_REMAINING_HIGH_FIELD_NUMBER: _ClassVar[int]
     cumulative_gy: float
     projected_gy: float
     cap_gy: float
@@ -170,10 +176,72 @@ class KidneyBed(_message.Message):
     reduced_activity_fits: bool
     next_activity_gbq: float
     cycles: _containers.RepeatedCompositeFieldContainer[KidneyBedCycle]
-    def __init__(self, cumulative_gy: _Optional[float] = ..., projected_gy: _Optional[float] = ..., cap_gy: _Optional[float] = ..., cycles_remaining: _Optional[int] = ..., estimated: _Optional[bool] = ..., reduced_activity_fits: _Optional[bool] = ..., next_activity_gbq: _Optional[float] = ..., cycles: _Optional[_Iterable[_Union[KidneyBedCycle, _Mapping]]] = ...) -> None: ...
+    cumulative_u_gy: float
+    projected_u_gy: float
+    projected_low_gy: float
+    projected_high_gy: float
+    cycles_remaining_low: int
+    cycles_remaining_high: int
+    def __init__(self, cumulative_gy: _Optional[float] = ..., projected_gy: _Optional[float] = ..., cap_gy: _Optional[float] = ..., cycles_remaining: _Optional[int] = ..., estimated: _Optional[bool] = ..., reduced_activity_fits: _Optional[bool] = ..., next_activity_gbq: _Optional[float] = ..., cycles: _Optional[_Iterable[_Union[KidneyBedCycle, _Mapping]]] = ..., cumulative_u_gy: _Optional[float] = ..., projected_u_gy: _Optional[float] = ..., projected_low_gy: _Optional[float] = ..., projected_high_gy: _Optional[float] = ..., cycles_remaining_low: _Optional[int] = ..., cycles_remaining_high: _Optional[int] = ...) -> None: ...
+
+class OrganCycle(_message.Message):
+    __slots__ = ("cycle", "activity_gbq", "dose_gy", "dose_u_gy", "teff_h", "bed_gy", "bed_u_gy", "dose_estimated", "teff_estimated")
+    CYCLE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_GBQ_FIELD_NUMBER: _ClassVar[int]
+    DOSE_GY_FIELD_NUMBER: _ClassVar[int]
+    DOSE_U_GY_FIELD_NUMBER: _ClassVar[int]
+    TEFF_H_FIELD_NUMBER: _ClassVar[int]
+    BED_GY_FIELD_NUMBER: _ClassVar[int]
+    BED_U_GY_FIELD_NUMBER: _ClassVar[int]
+    DOSE_ESTIMATED_FIELD_NUMBER: _ClassVar[int]
+    TEFF_ESTIMATED_FIELD_NUMBER: _ClassVar[int]
+    cycle: int
+    activity_gbq: float
+    dose_gy: float
+    dose_u_gy: float
+    teff_h: float
+    bed_gy: float
+    bed_u_gy: float
+    dose_estimated: bool
+    teff_estimated: bool
+    def __init__(self, cycle: _Optional[int] = ..., activity_gbq: _Optional[float] = ..., dose_gy: _Optional[float] = ..., dose_u_gy: _Optional[float] = ..., teff_h: _Optional[float] = ..., bed_gy: _Optional[float] = ..., bed_u_gy: _Optional[float] = ..., dose_estimated: _Optional[bool] = ..., teff_estimated: _Optional[bool] = ...) -> None: ...
+
+class OrganAtRisk(_message.Message):
+    __slots__ = ("organ", "cycles", "cumulative_dose_gy", "cumulative_dose_u_gy", "cumulative_bed_gy", "cumulative_bed_u_gy", "gy_per_gbq", "gy_per_gbq_from", "projected_gy", "projected_u_gy", "limit_quantity", "limit_gy", "limit_action", "margin_gy", "estimated")
+    ORGAN_FIELD_NUMBER: _ClassVar[int]
+    CYCLES_FIELD_NUMBER: _ClassVar[int]
+    CUMULATIVE_DOSE_GY_FIELD_NUMBER: _ClassVar[int]
+    CUMULATIVE_DOSE_U_GY_FIELD_NUMBER: _ClassVar[int]
+    CUMULATIVE_BED_GY_FIELD_NUMBER: _ClassVar[int]
+    CUMULATIVE_BED_U_GY_FIELD_NUMBER: _ClassVar[int]
+    GY_PER_GBQ_FIELD_NUMBER: _ClassVar[int]
+    GY_PER_GBQ_FROM_FIELD_NUMBER: _ClassVar[int]
+    PROJECTED_GY_FIELD_NUMBER: _ClassVar[int]
+    PROJECTED_U_GY_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_GY_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_ACTION_FIELD_NUMBER: _ClassVar[int]
+    MARGIN_GY_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_FIELD_NUMBER: _ClassVar[int]
+    organ: str
+    cycles: _containers.RepeatedCompositeFieldContainer[OrganCycle]
+    cumulative_dose_gy: float
+    cumulative_dose_u_gy: float
+    cumulative_bed_gy: float
+    cumulative_bed_u_gy: float
+    gy_per_gbq: float
+    gy_per_gbq_from: str
+    projected_gy: float
+    projected_u_gy: float
+    limit_quantity: str
+    limit_gy: float
+    limit_action: str
+    margin_gy: float
+    estimated: bool
+    def __init__(self, organ: _Optional[str] = ..., cycles: _Optional[_Iterable[_Union[OrganCycle, _Mapping]]] = ..., cumulative_dose_gy: _Optional[float] = ..., cumulative_dose_u_gy: _Optional[float] = ..., cumulative_bed_gy: _Optional[float] = ..., cumulative_bed_u_gy: _Optional[float] = ..., gy_per_gbq: _Optional[float] = ..., gy_per_gbq_from: _Optional[str] = ..., projected_gy: _Optional[float] = ..., projected_u_gy: _Optional[float] = ..., limit_quantity: _Optional[str] = ..., limit_gy: _Optional[float] = ..., limit_action: _Optional[str] = ..., margin_gy: _Optional[float] = ..., estimated: _Optional[bool] = ...) -> None: ...
 
 class Decision(_message.Message):
-    __slots__ = ("action", "cycle", "activity_gbq", "due", "reasons", "checked", "kidney_bed", "missing", "next_surveillance", "subject_id", "protocol", "as_of", "engine_version", "decision_id", "phase", "arm", "cycles_given", "confirm_psa_by", "response", "input_sha256", "recheck_on", "needed_by", "surveillance_due")
+    __slots__ = ("action", "cycle", "activity_gbq", "due", "reasons", "checked", "kidney_bed", "missing", "next_surveillance", "subject_id", "protocol", "as_of", "engine_version", "decision_id", "phase", "arm", "cycles_given", "confirm_psa_by", "response", "input_sha256", "recheck_on", "needed_by", "surveillance_due", "organs_at_risk")
     class SurveillanceDueEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -204,6 +272,7 @@ class Decision(_message.Message):
     RECHECK_ON_FIELD_NUMBER: _ClassVar[int]
     NEEDED_BY_FIELD_NUMBER: _ClassVar[int]
     SURVEILLANCE_DUE_FIELD_NUMBER: _ClassVar[int]
+    ORGANS_AT_RISK_FIELD_NUMBER: _ClassVar[int]
     action: Action
     cycle: int
     activity_gbq: float
@@ -227,7 +296,8 @@ class Decision(_message.Message):
     recheck_on: str
     needed_by: str
     surveillance_due: _containers.ScalarMap[str, str]
-    def __init__(self, action: _Optional[_Union[Action, str]] = ..., cycle: _Optional[int] = ..., activity_gbq: _Optional[float] = ..., due: _Optional[_Union[DueWindow, _Mapping]] = ..., reasons: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ..., checked: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ..., kidney_bed: _Optional[_Union[KidneyBed, _Mapping]] = ..., missing: _Optional[_Iterable[str]] = ..., next_surveillance: _Optional[str] = ..., subject_id: _Optional[str] = ..., protocol: _Optional[_Union[_common_pb2.ProtocolIdentity, _Mapping]] = ..., as_of: _Optional[str] = ..., engine_version: _Optional[str] = ..., decision_id: _Optional[str] = ..., phase: _Optional[str] = ..., arm: _Optional[str] = ..., cycles_given: _Optional[int] = ..., confirm_psa_by: _Optional[str] = ..., response: _Optional[_Union[TreatmentResponse, _Mapping]] = ..., input_sha256: _Optional[str] = ..., recheck_on: _Optional[str] = ..., needed_by: _Optional[str] = ..., surveillance_due: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    organs_at_risk: _containers.RepeatedCompositeFieldContainer[OrganAtRisk]
+    def __init__(self, action: _Optional[_Union[Action, str]] = ..., cycle: _Optional[int] = ..., activity_gbq: _Optional[float] = ..., due: _Optional[_Union[DueWindow, _Mapping]] = ..., reasons: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ..., checked: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ..., kidney_bed: _Optional[_Union[KidneyBed, _Mapping]] = ..., missing: _Optional[_Iterable[str]] = ..., next_surveillance: _Optional[str] = ..., subject_id: _Optional[str] = ..., protocol: _Optional[_Union[_common_pb2.ProtocolIdentity, _Mapping]] = ..., as_of: _Optional[str] = ..., engine_version: _Optional[str] = ..., decision_id: _Optional[str] = ..., phase: _Optional[str] = ..., arm: _Optional[str] = ..., cycles_given: _Optional[int] = ..., confirm_psa_by: _Optional[str] = ..., response: _Optional[_Union[TreatmentResponse, _Mapping]] = ..., input_sha256: _Optional[str] = ..., recheck_on: _Optional[str] = ..., needed_by: _Optional[str] = ..., surveillance_due: _Optional[_Mapping[str, str]] = ..., organs_at_risk: _Optional[_Iterable[_Union[OrganAtRisk, _Mapping]]] = ...) -> None: ...
 
 class TreatmentResponse(_message.Message):
     __slots__ = ("psa_baseline", "psa_latest", "psa_nadir", "psa_change_from_baseline_pct", "psa_change_from_nadir_pct", "psa50", "psa90", "pcwg3", "tumour_volume_change_pct", "recip")
