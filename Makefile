@@ -6,7 +6,17 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint typecheck pytest install sysdeps clean bench proto proto-lint fuzz fuzz-dicom
 
-$(STAMP): pyproject.toml
+RUNTIME := $(VENV)/.runtime
+
+# The runtime alone (`make run`): flexmrt and what it needs to serve, none of the test tools.
+$(RUNTIME): pyproject.toml setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $(RUNTIME)
+
+# Runtime plus the test and development tools (`make test`, `make lint`, …).
+$(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test,dev]'
@@ -33,12 +43,12 @@ sysdeps:
 	fi
 
 # The gRPC service on localhost:50051 with the bundled protocols (Ctrl-C stops it).
-run: $(STAMP)
+run: $(RUNTIME)
 	$(BIN)/flexmrt serve --host localhost --port 50051
 
 # gRPC stubs: proto/flexmrt/v1/*.proto → server/_gen (pinned grpcio-tools; never edit).
 proto: $(STAMP)
-	$(BIN)/python -m server.codegen
+	$(BIN)/python -m flexmrt.server.codegen
 
 # buf lint of the contract (fetches the pinned buf from the npm registry once).
 BUF_VERSION := 1.50.0
@@ -49,7 +59,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# mypy reads the packages under their installed names through a link tree
+# (build/typecheck/flexmrt/<folder> → <folder>): it cannot follow the editable install's finder.
 typecheck: $(STAMP)
+	@mkdir -p build/typecheck/flexmrt
+	@for d in protocol engine gpu_dose server; do ln -sfn ../../../$$d build/typecheck/flexmrt/$$d; done
 	$(BIN)/mypy
 
 pytest: $(STAMP)

@@ -23,8 +23,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import engine
-import protocol
 from bench.common import (
     RESULTS,
     Table,
@@ -34,6 +32,7 @@ from bench.common import (
     short_path,
     write_section,
 )
+from flexmrt import engine, protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "patients"

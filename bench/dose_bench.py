@@ -43,13 +43,13 @@ from bench.common import (
     timed,
     write_section,
 )
-from gpu_dose import dicom_io, pipeline
-from gpu_dose.backend import get_backend
-from gpu_dose.convolve import absorbed_dose, medium_density
-from gpu_dose.grid import Geometry, resample
-from gpu_dose.kernel import dose_voxel_kernel
-from gpu_dose.organs import with_organs
-from gpu_dose.phantom import make_phantom
+from flexmrt.gpu_dose import dicom_io, pipeline
+from flexmrt.gpu_dose.backend import get_backend
+from flexmrt.gpu_dose.convolve import absorbed_dose, medium_density
+from flexmrt.gpu_dose.grid import Geometry, resample
+from flexmrt.gpu_dose.kernel import dose_voxel_kernel
+from flexmrt.gpu_dose.organs import with_organs
+from flexmrt.gpu_dose.phantom import make_phantom
 
 VOXEL_MM = 4.8
 TEFF = {"kidney": 40.0, "tumour_1": 60.0, "tumour_2": 80.0}
@@ -247,7 +247,7 @@ def _run_study(study: Any, out: Path) -> Any:
 
 _CLI = """
 import sys
-from server.cli import main
+from flexmrt.server.cli import main
 rc = main(sys.argv[1:])
 with open("/proc/self/status") as status:
     hwm = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
@@ -322,7 +322,7 @@ def e2e_section(sizes: Sizes) -> tuple[str, dict[str, Any]]:
         peak_traced = _peak_traced(study, root / "b")
         cli = [_cli(study, root / f"cli{n}") for n in range(sizes.cli_runs)]
         batch_root = _batch_studies(study, root, sizes.batch_studies)
-        from gpu_dose.batch import run_batch
+        from flexmrt.gpu_dose.batch import run_batch
 
         batch = [
             timed(

@@ -47,8 +47,8 @@ from bench.common import (
     write_section,
 )
 from bench.dose_bench import VOXEL_MM, cubic, max_rel_diff, tia_map
-from gpu_dose.convolve import absorbed_dose
-from gpu_dose.kernel import dose_voxel_kernel
+from flexmrt.gpu_dose.convolve import absorbed_dose
+from flexmrt.gpu_dose.kernel import dose_voxel_kernel
 
 SECTION = "dose-gpu"
 
@@ -79,7 +79,7 @@ SMOKE = Sizes({16: (2, 1)}, 2, 16, 1)
 
 def cuda_device() -> Device | None:
     """CuPy on the first CUDA device, or None where there is none."""
-    from gpu_dose.backend import cuda_available
+    from flexmrt.gpu_dose.backend import cuda_available
 
     if not cuda_available():
         return None

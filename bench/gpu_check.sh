@@ -18,7 +18,11 @@ if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
         --target /tmp/flexmrt-site .whl/*.whl
     export PYTHONPATH="/tmp/flexmrt-site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
 fi
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+# The working tree under its installed names (flexmrt.gpu_dose → gpu_dose/, …) without
+# building or installing it, and the repository root for tests/ and bench/.
+mkdir -p /tmp/flexmrt-ns/flexmrt
+for d in protocol engine gpu_dose server; do ln -sfn "$PWD/$d" "/tmp/flexmrt-ns/flexmrt/$d"; done
+export PYTHONPATH="/tmp/flexmrt-ns:$PWD${PYTHONPATH:+:$PYTHONPATH}"
 DEST="${OUT:-bench/out}"
 mkdir -p "$DEST"
 "$PY" -c 'import cupy; p = cupy.cuda.runtime.getDeviceProperties(0); print(p["name"].decode())' \

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gpu_dose.backend import cuda_available
-from gpu_dose.phantom import make_phantom
-from gpu_dose.pipeline import Settings, compute_dose
+from flexmrt.gpu_dose.backend import cuda_available
+from flexmrt.gpu_dose.phantom import make_phantom
+from flexmrt.gpu_dose.pipeline import Settings, compute_dose
 
 TEFF = {"kidney": 40.0, "tumour_1": 60.0, "tumour_2": 80.0}
 

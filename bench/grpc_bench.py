@@ -84,7 +84,7 @@ class Server:
 @contextmanager
 def server_process(name: str, db: Path, workers: int, tree: Path = ROOT) -> Iterator[Server]:
     """`flexmrt serve` from ``tree`` on 127.0.0.1 (any free port), stopped with SIGTERM."""
-    argv = [sys.executable, "-m", "server.cli", "serve", "--port", "0", "--db", str(db)]
+    argv = [sys.executable, "-m", "flexmrt.server.cli", "serve", "--port", "0", "--db", str(db)]
     if workers > 1:
         argv += ["--workers", str(workers)]
     env = {**os.environ, "PYTHONPATH": str(tree)}
@@ -147,10 +147,10 @@ def cpu_seconds(pid: int) -> float:
 def decide_request() -> tuple[Any, str]:
     """The DecideNextAction request for the first example patient, and its name."""
     from bench.decision_bench import example_records
-    from server._gen.flexmrt.v1 import decision_pb2
+    from flexmrt.server._gen.flexmrt.v1 import decision_pb2
 
     name, text, as_of = example_records()[0]
-    import engine
+    from flexmrt import engine
 
     record = engine.read_record_text(text, name)
     return decision_pb2.DecideNextActionRequest(
@@ -167,7 +167,7 @@ async def _client(call: Any, request: Any, until: float, latencies: list[float])
 async def _load(port: int, clients: int, seconds: float) -> dict[str, float]:
     import grpc
 
-    from server._gen.flexmrt.v1 import decision_pb2_grpc
+    from flexmrt.server._gen.flexmrt.v1 import decision_pb2_grpc
 
     request, _ = decide_request()
     own = [("grpc.use_local_subchannel_pool", 1)]  # one connection per channel
@@ -336,11 +336,11 @@ class _Context:
 
 def _handler_parts(servicer: Any, request: Any) -> dict[str, Any]:
     """The DecideNextAction handler's steps as separate callables (same inputs)."""
-    import engine
-    from engine.record import _validator
-    from protocol import canonical_json, sha256_hex
-    from server import convert
-    from server._gen.flexmrt.v1 import decision_pb2
+    from flexmrt import engine
+    from flexmrt.engine.record import _validator
+    from flexmrt.protocol import canonical_json, sha256_hex
+    from flexmrt.server import convert
+    from flexmrt.server._gen.flexmrt.v1 import decision_pb2
 
     protocol, record, as_of = servicer._inputs(request)
     answer = engine.decide(protocol, record, as_of)
@@ -369,9 +369,9 @@ def _handler_parts(servicer: Any, request: Any) -> dict[str, Any]:
 
 def profile_section(calls: int, top: int = 12) -> str:
     """Where a DecideNextAction handler's time goes (log on): its steps timed, then cProfile."""
-    from protocol import Registry
-    from server.decision_log import open_log
-    from server.servicers import DecisionServicer
+    from flexmrt.protocol import Registry
+    from flexmrt.server.decision_log import open_log
+    from flexmrt.server.servicers import DecisionServicer
 
     request, patient = decide_request()
     with tempfile.TemporaryDirectory() as tmp:

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from bench.common import write_section
-from gpu_dose import kernel
+from flexmrt.gpu_dose import kernel
 
 _OFFSETS = {"S000": (5, 5, 5), "1st": (5, 5, 6), "2nd": (5, 5, 7)}
 _DIAGONAL = ((5, 6, 6), (6, 6, 6))

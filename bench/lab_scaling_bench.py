@@ -47,7 +47,7 @@ _PANEL = (  # test, unit, reference low, high, typical value
 _WORKER = """
 import dataclasses, datetime, hashlib, json, sys, time
 import engine, protocol
-from protocol import canonical_json
+from flexmrt.protocol import canonical_json
 data = json.load(open(sys.argv[1]))
 as_of, calls = datetime.date.fromisoformat(sys.argv[2]), int(sys.argv[3])
 proto = protocol.resolve("flex-mrt")

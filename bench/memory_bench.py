@@ -38,7 +38,7 @@ EXAMPLE = ROOT / "examples" / "patients" / "flx-001-eligible.yaml"
 AS_OF = date(2025, 1, 15)
 _MEASURE = """
 import sys
-from server.cli import main
+from flexmrt.server.cli import main
 rc = main(sys.argv[1:])
 with open("/proc/self/status") as status:
     hwm = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
@@ -60,8 +60,8 @@ SMOKE = Sizes(500, 50, 32)
 
 def _record_text() -> tuple[str, dict[str, Any]]:
     """The example record's canonical JSON with a subject-id placeholder, and the record."""
-    import engine
-    from protocol import canonical_json
+    from flexmrt import engine
+    from flexmrt.protocol import canonical_json
 
     record = engine.read_record_text(EXAMPLE.read_text(), str(EXAMPLE))
     doc = json.loads(json.dumps(record.doc))
@@ -83,9 +83,9 @@ def make_records(folder: Path, count: int) -> list[Path]:
 
 def make_log(path: Path, count: int) -> None:
     """A SQLite decision log of ``count`` entries, sealed and chained as the service does."""
-    import engine
-    from protocol import Registry, canonical_json
-    from server.decision_log import LogEntry, open_log
+    from flexmrt import engine
+    from flexmrt.protocol import Registry, canonical_json
+    from flexmrt.server.decision_log import LogEntry, open_log
 
     text, _ = _record_text()
     protocol = Registry.bundled().resolve("flex-mrt", AS_OF)
@@ -201,7 +201,7 @@ def _dose_rows(sizes: Sizes, tmp: Path) -> Iterator[Row]:
 
 
 def _dose(sizes: Sizes, tmp: Path) -> list[str]:
-    from gpu_dose import phantom
+    from flexmrt.gpu_dose import phantom
 
     n = sizes.dose
     study = phantom.make_phantom(tmp / "phantom", shape=(n, n, n), voxel_mm=4.8)

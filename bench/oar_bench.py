@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import RESULTS, Table, fmt_ms, median, section_header, timed, write_section
-from gpu_dose import dicom_io, organs, pipeline
-from gpu_dose.backend import get_backend
-from gpu_dose.convolve import absorbed_dose, medium_density
-from gpu_dose.dose_settings import dose_settings
-from gpu_dose.grid import resample
-from gpu_dose.phantom import make_phantom
-from protocol import resolve
+from flexmrt.gpu_dose import dicom_io, organs, pipeline
+from flexmrt.gpu_dose.backend import get_backend
+from flexmrt.gpu_dose.convolve import absorbed_dose, medium_density
+from flexmrt.gpu_dose.dose_settings import dose_settings
+from flexmrt.gpu_dose.grid import resample
+from flexmrt.gpu_dose.phantom import make_phantom
+from flexmrt.protocol import resolve
 
 VOXEL_MM = 4.8
 
@@ -137,7 +137,7 @@ def _load_note() -> str:
 
 
 def batch_section(sizes: Sizes) -> tuple[str, dict[str, Any]]:
-    from gpu_dose.batch import run_batch
+    from flexmrt.gpu_dose.batch import run_batch
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

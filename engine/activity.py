@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from protocol import Protocol
+from flexmrt.protocol import Protocol
 
 from .record import Administration
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import astuple
 from datetime import date
 
-from protocol import Protocol
+from flexmrt.protocol import Protocol
 
 from .answers import (
     AmendmentSummary,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from protocol import KidneyLQ
+from flexmrt.protocol import KidneyLQ
 
 from .answers import KidneyBedCycle, KidneyBedView
 from .context import Context

@@ -15,8 +15,8 @@ from functools import cached_property
 from itertools import pairwise
 from typing import Any
 
-from protocol import Protocol
-from protocol.durations import Duration, add_duration
+from flexmrt.protocol import Protocol
+from flexmrt.protocol.durations import Duration, add_duration
 
 from .activity import ActivityJudgement, activity_bands, judge_activity
 from .answers import Observation

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from protocol.units import ANALYTES
+from flexmrt.protocol.units import ANALYTES
 
 from .exact import compare, lab_in, reference_in
 from .record import Lab

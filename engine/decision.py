@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from protocol import Protocol
-from protocol.durations import Duration, add_duration
+from flexmrt.protocol import Protocol
+from flexmrt.protocol.durations import Duration, add_duration
 
 from .answers import (
     Decision,

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from protocol import Protocol
+from flexmrt.protocol import Protocol
 
 from .answers import Eligibility, RuleEntry
 from .context import Context

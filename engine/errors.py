@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from protocol.errors import Issue, IssuesError
+from flexmrt.protocol.errors import Issue, IssuesError
 
 __all__ = ["Issue", "RecordError"]
 

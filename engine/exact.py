@@ -17,8 +17,8 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
-from protocol.numbers import written
-from protocol.units import FIELD_UNITS, analyte_convert, quantity_convert
+from flexmrt.protocol.numbers import written
+from flexmrt.protocol.units import FIELD_UNITS, analyte_convert, quantity_convert
 
 from .record import Lab
 

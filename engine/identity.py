@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
-from protocol import Protocol, sha256_hex
+from flexmrt.protocol import Protocol, sha256_hex
 
 from .answers import Envelope, ProtocolRef
 from .record import Record

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from protocol.durations import Duration
+from flexmrt.protocol.durations import Duration
 
 from .answers import Observation
 from .bed import kidney_bed

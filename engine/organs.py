@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from protocol import OrganAtRisk, organs_at_risk
+from flexmrt.protocol import OrganAtRisk, organs_at_risk
 
 from .answers import OrganAtRiskView, OrganCycleView, OrganLimit, OrganNextCycle, Source
 from .bed import bed_per_cycle

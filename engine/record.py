@@ -20,10 +20,10 @@ import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import best_match
 
-from protocol.canonical import canonical_json
-from protocol.durations import parse_datetime
-from protocol.errors import Issue, clipped, locate
-from protocol.units import UnitError, analyte_to_canonical, to_canonical
+from flexmrt.protocol.canonical import canonical_json
+from flexmrt.protocol.durations import parse_datetime
+from flexmrt.protocol.errors import Issue, clipped, locate
+from flexmrt.protocol.units import UnitError, analyte_to_canonical, to_canonical
 
 from .errors import RecordError
 
@@ -260,7 +260,9 @@ LAST_DAY = date(2199, 12, 31)  # durations are added to them without overflowing
 
 @cache
 def record_schema() -> dict[str, Any]:
-    text = resources.files("engine").joinpath("schema/record.schema.json").read_text("utf-8")
+    text = (
+        resources.files("flexmrt.engine").joinpath("schema/record.schema.json").read_text("utf-8")
+    )
     schema: dict[str, Any] = json.loads(text)
     return schema
 
@@ -615,7 +617,7 @@ class _Builder:
                 )
             )
             value, low, high = float("nan"), None, None
-        from protocol.units import ANALYTES
+        from flexmrt.protocol.units import ANALYTES
 
         return Lab(
             test,
@@ -720,8 +722,8 @@ def read_record_text(text: str, file: str = "") -> Record:
     A file named ``*.json`` is read as JSON (a trailing comma is an error there),
     anything else as YAML.
     """
-    from protocol.errors import ProtocolError
-    from protocol.yamlio import read_yaml
+    from flexmrt.protocol.errors import ProtocolError
+    from flexmrt.protocol.yamlio import read_yaml
 
     if file.lower().endswith(".json"):
         return read_record_json(text, file)

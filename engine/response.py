@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from protocol.durations import Duration, add_duration
+from flexmrt.protocol.durations import Duration, add_duration
 
 from .answers import Observation
 from .context import Context, lab_evidence

@@ -16,10 +16,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from protocol import Protocol
-from protocol.durations import Duration, add_duration
-from protocol.model import MEASURE_KINDS
-from protocol.units import (
+from flexmrt.protocol import Protocol
+from flexmrt.protocol.durations import Duration, add_duration
+from flexmrt.protocol.model import MEASURE_KINDS
+from flexmrt.protocol.units import (
     ANALYTES,
     QUANTITIES,
     RELATIVE_UNITS,

@@ -29,8 +29,8 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from protocol import Duration, Protocol
-from protocol.durations import add_duration
+from flexmrt.protocol import Duration, Protocol
+from flexmrt.protocol.durations import add_duration
 
 from .answers import Decision, Overdue, Schedule, ScheduledEvent
 from .context import Context

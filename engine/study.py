@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable
 from datetime import date
 
-from protocol import Protocol
+from flexmrt.protocol import Protocol
 
 from .answers import StudyStatus
 from .identity import protocol_ref

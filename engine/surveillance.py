@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from protocol.durations import add_duration
+from flexmrt.protocol.durations import add_duration
 
 from .answers import Observation
 from .context import Context, lab_evidence

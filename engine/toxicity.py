@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from protocol.durations import add_duration
+from flexmrt.protocol.durations import add_duration
 
 from .answers import Observation
 from .context import Context, lab_evidence

@@ -8,17 +8,17 @@ differ by at most 5e-7 of the maximum dose (tests assert < 1e-5).
         --protocol flex-mrt --out results/ --cycle 1
 """
 
-from gpu_dose.backend import cuda_available, get_backend
-from gpu_dose.batch import run_batch
-from gpu_dose.convolve import absorbed_dose, density_from_hu
-from gpu_dose.errors import DoseError
-from gpu_dose.grid import Geometry
-from gpu_dose.kernel import dose_voxel_kernel
-from gpu_dose.phantom import make_phantom
-from gpu_dose.pipeline import DoseResult, Settings, compute_dose, run_study
-from gpu_dose.record import to_record_entry
-from gpu_dose.structures import bed
-from gpu_dose.tia import LU177_HALF_LIFE_H, fit_mono_exponential, hanscheid, prior_half_life
+from flexmrt.gpu_dose.backend import cuda_available, get_backend
+from flexmrt.gpu_dose.batch import run_batch
+from flexmrt.gpu_dose.convolve import absorbed_dose, density_from_hu
+from flexmrt.gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.grid import Geometry
+from flexmrt.gpu_dose.kernel import dose_voxel_kernel
+from flexmrt.gpu_dose.phantom import make_phantom
+from flexmrt.gpu_dose.pipeline import DoseResult, Settings, compute_dose, run_study
+from flexmrt.gpu_dose.record import to_record_entry
+from flexmrt.gpu_dose.structures import bed
+from flexmrt.gpu_dose.tia import LU177_HALF_LIFE_H, fit_mono_exponential, hanscheid, prior_half_life
 
 __all__ = [
     "LU177_HALF_LIFE_H",

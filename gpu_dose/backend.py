@@ -26,7 +26,7 @@ import numpy as np
 import scipy.fft
 import scipy.ndimage
 
-from gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.errors import DoseError
 
 __all__ = [
     "DEVICES",

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from gpu_dose.errors import DoseError
-from gpu_dose.pipeline import Settings, run_study
+from flexmrt.gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.pipeline import Settings, run_study
 
 __all__ = ["dose_study", "find_studies", "run_batch", "study_inputs"]
 

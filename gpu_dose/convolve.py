@@ -43,10 +43,10 @@ from typing import Any
 
 import numpy as np
 
-from gpu_dose import kernel as _kernel
-from gpu_dose.backend import Backend, astype, namespace
-from gpu_dose.errors import DoseError
-from gpu_dose.grid import Geometry, resample
+from flexmrt.gpu_dose import kernel as _kernel
+from flexmrt.gpu_dose.backend import Backend, astype, namespace
+from flexmrt.gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.grid import Geometry, resample
 
 __all__ = [
     "HU_DENSITY_TABLE",

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from gpu_dose.dicom_io.common import site_zone
-from gpu_dose.pipeline import Settings
-from gpu_dose.regions import Sourced, region_model
+from flexmrt.gpu_dose.dicom_io.common import site_zone
+from flexmrt.gpu_dose.pipeline import Settings
+from flexmrt.gpu_dose.regions import Sourced, region_model
 
 __all__ = ["dose_settings"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from gpu_dose.backend import namespace
+from flexmrt.gpu_dose.backend import namespace
 
 __all__ = ["Geometry", "resample", "resample_slabs"]
 

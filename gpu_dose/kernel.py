@@ -30,7 +30,7 @@ from importlib import resources
 
 import numpy as np
 
-from gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.errors import DoseError
 
 __all__ = [
     "ELECTRON_ENERGY_KEV",
@@ -58,7 +58,7 @@ _NAME = re.compile(r"177Lu(?P<size>[0-9.]+)mm(?P<tissue>soft|bone)\.txt$")
 
 
 def _table_files() -> dict[tuple[str, float], str]:
-    folder = resources.files("gpu_dose") / "data" / "vsv"
+    folder = resources.files("flexmrt.gpu_dose") / "data" / "vsv"
     found = {}
     for entry in folder.iterdir():
         match = _NAME.match(entry.name)
@@ -87,7 +87,7 @@ def tabulated_sizes(tissue: str = "soft") -> tuple[float, ...]:
 def load_table(size_mm: float, tissue: str = "soft") -> np.ndarray:
     """The tabulated 11×11×11 kernel, S in mGy/(MBq·s), float64, read-only."""
     name = _table_files()[(tissue, float(size_mm))]
-    text = (resources.files("gpu_dose") / "data" / "vsv" / name).read_text()
+    text = (resources.files("flexmrt.gpu_dose") / "data" / "vsv" / name).read_text()
     rows = np.loadtxt(text.splitlines()[2:], dtype=np.float64)
     octant = np.zeros((6, 6, 6))
     ijk = rows[:, :3].astype(int)

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from gpu_dose.roles import is_marrow_voi, organ_of
-from gpu_dose.structures import bed
+from flexmrt.gpu_dose.roles import is_marrow_voi, organ_of
+from flexmrt.gpu_dose.structures import bed
 
 __all__ = ["organ_results", "with_organs"]
 

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gpu_dose import dicom_io
-from gpu_dose.grid import Geometry
-from gpu_dose.kernel import KERNEL_DENSITY_G_ML, LOCAL_DEPOSITION_GY_G_PER_MBQ_H
+from flexmrt.gpu_dose import dicom_io
+from flexmrt.gpu_dose.grid import Geometry
+from flexmrt.gpu_dose.kernel import KERNEL_DENSITY_G_ML, LOCAL_DEPOSITION_GY_G_PER_MBQ_H
 
 __all__ = ["OAR_REGIONS", "REGIONS", "Phantom", "Region", "make_phantom"]
 

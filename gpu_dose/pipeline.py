@@ -33,16 +33,16 @@ from typing import Any
 
 import numpy as np
 
-from gpu_dose import dicom_io, tac, tia, uncertainty
-from gpu_dose.backend import Backend, get_backend
-from gpu_dose.convolve import absorbed_dose, medium_density
-from gpu_dose.errors import DoseError
-from gpu_dose.grid import resample_slabs
-from gpu_dose.kernel import KERNEL_DENSITY_G_ML
-from gpu_dose.organs import organ_results, with_organs
-from gpu_dose.regions import RegionModel, group_of, region_model
-from gpu_dose.roles import role_of
-from gpu_dose.structures import StructureResult, add_bed, bed, structure_result
+from flexmrt.gpu_dose import dicom_io, tac, tia, uncertainty
+from flexmrt.gpu_dose.backend import Backend, get_backend
+from flexmrt.gpu_dose.convolve import absorbed_dose, medium_density
+from flexmrt.gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.grid import resample_slabs
+from flexmrt.gpu_dose.kernel import KERNEL_DENSITY_G_ML
+from flexmrt.gpu_dose.organs import organ_results, with_organs
+from flexmrt.gpu_dose.regions import RegionModel, group_of, region_model
+from flexmrt.gpu_dose.roles import role_of
+from flexmrt.gpu_dose.structures import StructureResult, add_bed, bed, structure_result
 
 __all__ = [
     "SCAN_LIMITS_H",

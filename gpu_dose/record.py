@@ -22,9 +22,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from gpu_dose.errors import DoseError
-from gpu_dose.pipeline import DoseResult, _kidney
-from gpu_dose.regions import group_of
+from flexmrt.gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.pipeline import DoseResult, _kidney
+from flexmrt.gpu_dose.regions import group_of
 
 __all__ = ["injection_from_record", "patient_kinetics", "to_record_entry"]
 

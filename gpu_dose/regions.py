@@ -37,7 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gpu_dose.roles import role_of
+from flexmrt.gpu_dose.roles import role_of
 
 __all__ = [
     "DEFAULTS",

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from gpu_dose.backend import astype, namespace, to_numpy
-from gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.backend import astype, namespace, to_numpy
+from flexmrt.gpu_dose.errors import DoseError
 
 __all__ = [
     "DEFAULT_ALPHA_BETA_GY",

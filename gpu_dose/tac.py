@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import curve_fit
 
-from gpu_dose.errors import DoseError
-from gpu_dose.tia import LU177_HALF_LIFE_H
+from flexmrt.gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.tia import LU177_HALF_LIFE_H
 
 __all__ = ["MODELS", "TacChoice", "TacFit", "choose_model"]
 

@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from gpu_dose.backend import namespace
+from flexmrt.gpu_dose.backend import namespace
 
 __all__ = [
     "LU177_HALF_LIFE_H",

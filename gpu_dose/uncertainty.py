@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from gpu_dose import tia
+from flexmrt.gpu_dose import tia
 
 __all__ = [
     "ACTIVITY_U_REL",

@@ -26,7 +26,11 @@ __all__ = ["load_file", "load_text", "protocol_schema", "validate_document"]
 
 @cache
 def protocol_schema() -> dict[str, Any]:
-    text = resources.files("protocol").joinpath("schema/protocol.schema.json").read_text("utf-8")
+    text = (
+        resources.files("flexmrt.protocol")
+        .joinpath("schema/protocol.schema.json")
+        .read_text("utf-8")
+    )
     schema: dict[str, Any] = json.loads(text)
     return schema
 

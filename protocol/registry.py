@@ -38,7 +38,8 @@ class Registry:
         found = [
             load_text(f.read_text("utf-8"), f"protocol/revisions/{f.name}")
             for f in sorted(
-                resources.files("protocol").joinpath("revisions").iterdir(), key=lambda f: f.name
+                resources.files("flexmrt.protocol").joinpath("revisions").iterdir(),
+                key=lambda f: f.name,
             )
             if f.name.endswith(".yaml")
         ]

@@ -17,21 +17,21 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from protocol import Registry
-from server._gen.flexmrt.v1 import decision_pb2 as _decision
-from server._gen.flexmrt.v1 import decision_pb2_grpc as _decision_grpc
-from server._gen.flexmrt.v1 import dosimetry_pb2 as _dosimetry
-from server._gen.flexmrt.v1 import dosimetry_pb2_grpc as _dosimetry_grpc
-from server._gen.flexmrt.v1 import protocol_pb2 as _protocol
-from server._gen.flexmrt.v1 import protocol_pb2_grpc as _protocol_grpc
-from server.deadline import Deadlines
-from server.decision_log import DecisionLog, open_log
-from server.decision_log.checkpoint import Signer
-from server.decision_log.checkpointer import CheckpointedLog
-from server.edge import EdgeInterceptor
-from server.reflection import enable_reflection
-from server.security import TokenStore
-from server.servicers import DecisionServicer, DosimetryServicer, ProtocolServicer
+from flexmrt.protocol import Registry
+from flexmrt.server._gen.flexmrt.v1 import decision_pb2 as _decision
+from flexmrt.server._gen.flexmrt.v1 import decision_pb2_grpc as _decision_grpc
+from flexmrt.server._gen.flexmrt.v1 import dosimetry_pb2 as _dosimetry
+from flexmrt.server._gen.flexmrt.v1 import dosimetry_pb2_grpc as _dosimetry_grpc
+from flexmrt.server._gen.flexmrt.v1 import protocol_pb2 as _protocol
+from flexmrt.server._gen.flexmrt.v1 import protocol_pb2_grpc as _protocol_grpc
+from flexmrt.server.deadline import Deadlines
+from flexmrt.server.decision_log import DecisionLog, open_log
+from flexmrt.server.decision_log.checkpoint import Signer
+from flexmrt.server.decision_log.checkpointer import CheckpointedLog
+from flexmrt.server.edge import EdgeInterceptor
+from flexmrt.server.reflection import enable_reflection
+from flexmrt.server.security import TokenStore
+from flexmrt.server.servicers import DecisionServicer, DosimetryServicer, ProtocolServicer
 
 __all__ = ["CheckpointPolicy", "Limits", "Service", "create_server"]
 

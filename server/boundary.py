@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import engine
-from protocol import Protocol
-from protocol.boundary import BoundaryCase, Uncovered, generate
+from flexmrt import engine
+from flexmrt.protocol import Protocol
+from flexmrt.protocol.boundary import BoundaryCase, Uncovered, generate
 
 __all__ = ["BoundaryResult", "Threshold", "test_protocol"]
 

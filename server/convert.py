@@ -16,8 +16,8 @@ from typing import Any
 import grpc
 from google.protobuf import struct_pb2
 
-import engine
-from engine.answers import (
+from flexmrt import engine
+from flexmrt.engine.answers import (
     AmendmentSummary,
     Decision,
     Eligibility,
@@ -33,10 +33,10 @@ from engine.answers import (
     SubjectImpact,
     TreatmentResponse,
 )
-from server._gen.flexmrt.v1 import common_pb2 as _common
-from server._gen.flexmrt.v1 import decision_pb2 as _decision
-from server._gen.flexmrt.v1 import protocol_pb2 as _protocol
-from server.status import RequestError
+from flexmrt.server._gen.flexmrt.v1 import common_pb2 as _common
+from flexmrt.server._gen.flexmrt.v1 import decision_pb2 as _decision
+from flexmrt.server._gen.flexmrt.v1 import protocol_pb2 as _protocol
+from flexmrt.server.status import RequestError
 
 __all__ = [
     "as_of_date",
@@ -478,8 +478,8 @@ def record_from_fhir(text: str, field: str) -> tuple[engine.Record, list[Any]]:
     """A FHIR R4 Bundle (JSON text) converted as `flexmrt import fhir` converts it: the
     record and the conversion's notes. A Bundle that cannot be converted, or converts to
     an invalid record, is INVALID_ARGUMENT with every issue located under ``field``."""
-    from server.imports import ConversionError
-    from server.imports.fhir import bundle_to_record
+    from flexmrt.server.imports import ConversionError
+    from flexmrt.server.imports.fhir import bundle_to_record
 
     if not text.strip():
         raise RequestError.invalid(field, f"{field} is required: a FHIR Bundle as JSON text")

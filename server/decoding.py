@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from server.status import RequestError
+from flexmrt.server.status import RequestError
 
 __all__ = ["Undecodable", "checked", "tolerant"]
 

@@ -25,16 +25,16 @@ from typing import Any
 
 import grpc
 
-from server import reflection
-from server.deadline import DeadlineExceeded, Deadlines
-from server.decoding import checked, tolerant
-from server.security import (
+from flexmrt.server import reflection
+from flexmrt.server.deadline import DeadlineExceeded, Deadlines
+from flexmrt.server.decoding import checked, tolerant
+from flexmrt.server.security import (
     TokenStore,
     authorization_values,
     caller_identity,
     certificate_subject,
 )
-from server.status import log_unexpected, to_status
+from flexmrt.server.status import log_unexpected, to_status
 
 __all__ = ["EdgeInterceptor", "current_caller"]
 

@@ -19,7 +19,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from protocol import Issue, ProtocolError
+from flexmrt.protocol import Issue, ProtocolError
 
 __all__ = ["RequestError", "clip", "log_unexpected", "to_status"]
 
@@ -65,7 +65,7 @@ def to_status(error: BaseException) -> grpc.Status | None:
         issues = list(getattr(error, "issues", []))
         message = f"[{getattr(error, 'code', 'invalid_record')}] {getattr(error, 'message', error)}"
         return _status(grpc.StatusCode.INVALID_ARGUMENT, message, _issue_violations(issues))
-    from gpu_dose.errors import DoseError
+    from flexmrt.gpu_dose.errors import DoseError
 
     if isinstance(error, DoseError):
         where = ": ".join(part for part in (error.path, error.tag) if part)
@@ -81,7 +81,7 @@ def to_status(error: BaseException) -> grpc.Status | None:
 def _record_error_type() -> type[BaseException] | None:
     """``engine.RecordError`` (imported lazily: the engine is optional for ProtocolService)."""
     try:
-        from engine import RecordError
+        from flexmrt.engine import RecordError
     except ImportError:
         return None
     return RecordError  # type: ignore[no-any-return]

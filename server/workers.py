@@ -54,8 +54,8 @@ class _Writer:
 
 def serve_workers(args: Any) -> int:
     """Run ``args.workers`` worker processes until SIGTERM/SIGINT; the exit status."""
-    from server.cli.serve_cmds import ServeError, checkpoint_policy, describe
-    from server.decision_log.postgres import is_postgres_url
+    from flexmrt.server.cli.serve_cmds import ServeError, checkpoint_policy, describe
+    from flexmrt.server.decision_log.postgres import is_postgres_url
 
     try:
         holder, port = _reserve_port(args.host, args.port)
@@ -105,7 +105,7 @@ def serve_workers(args: Any) -> int:
 
 
 def _where(db: object) -> str:
-    from server.decision_log.postgres import redact
+    from flexmrt.server.decision_log.postgres import redact
 
     return redact(str(db))
 
@@ -124,9 +124,9 @@ def _reserve_port(host: str, port: int) -> tuple[socket.socket, int]:
 
 
 def _start_writer(args: Any, writer: _Writer, policy: Any) -> Any:
-    from server.decision_log import open_log
-    from server.decision_log.checkpointer import CheckpointedLog
-    from server.decision_log.remote import LogWriterService
+    from flexmrt.server.decision_log import open_log
+    from flexmrt.server.decision_log.checkpointer import CheckpointedLog
+    from flexmrt.server.decision_log.remote import LogWriterService
 
     log = open_log(args.db)
     if policy is not None:
@@ -149,7 +149,7 @@ class _Worker:
         child.close()
 
     def wait_ready(self) -> None:
-        from server.cli.serve_cmds import ServeError
+        from flexmrt.server.cli.serve_cmds import ServeError
 
         if not self._pipe.poll(_START_S):
             raise ServeError(f"a worker did not start within {_START_S:.0f} s")
@@ -171,7 +171,7 @@ class _Worker:
 
 
 def _replace_dead(workers: list[_Worker], args: Any, port: int, writer: _Writer) -> None:
-    from server.cli.serve_cmds import ServeError
+    from flexmrt.server.cli.serve_cmds import ServeError
 
     for i, worker in enumerate(workers):
         if worker.process.is_alive():
@@ -203,8 +203,8 @@ def _worker_main(
     args: Any, port: int, writer: str | None, authkey: bytes, pipe: Connection
 ) -> None:
     """A worker process: serve on the shared port until SIGTERM or the parent goes away."""
-    from server.cli.serve_cmds import ServeError, build_service, shutdown
-    from server.decision_log import LogError
+    from flexmrt.server.cli.serve_cmds import ServeError, build_service, shutdown
+    from flexmrt.server.decision_log import LogError
 
     logging.basicConfig(
         level=logging.INFO,
@@ -217,7 +217,7 @@ def _worker_main(
     try:
         log = None
         if writer is not None:
-            from server.decision_log.remote import RemoteLog
+            from flexmrt.server.decision_log.remote import RemoteLog
 
             log = RemoteLog(writer, authkey, args.db)
         service, _ = build_service(args, port, log=log, reuse_port=True, sign=writer is None)

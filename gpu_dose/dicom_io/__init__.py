@@ -4,11 +4,11 @@ It hands plain NumPy arrays, :class:`~gpu_dose.grid.Geometry` (spacing in mm,
 orientation) and timezone-aware datetimes to the math.
 """
 
-from gpu_dose.dicom_io.ct import CtImage, CtSeries, open_ct, read_ct
-from gpu_dose.dicom_io.masks import read_masks
-from gpu_dose.dicom_io.rtdose import read_rt_dose, write_rt_dose
-from gpu_dose.dicom_io.spect import SpectImage, read_spect
-from gpu_dose.dicom_io.write import (
+from flexmrt.gpu_dose.dicom_io.ct import CtImage, CtSeries, open_ct, read_ct
+from flexmrt.gpu_dose.dicom_io.masks import read_masks
+from flexmrt.gpu_dose.dicom_io.rtdose import read_rt_dose, write_rt_dose
+from flexmrt.gpu_dose.dicom_io.spect import SpectImage, read_spect
+from flexmrt.gpu_dose.dicom_io.write import (
     Study,
     write_ct_series,
     write_nm_multiframe,

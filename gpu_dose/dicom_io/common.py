@@ -14,7 +14,7 @@ import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
-from gpu_dose.dicom_io.header import (
+from flexmrt.gpu_dose.dicom_io.header import (
     check_geometry,
     image_header,
     number,
@@ -24,8 +24,8 @@ from gpu_dose.dicom_io.header import (
     tag_name,
     text,
 )
-from gpu_dose.errors import DoseError
-from gpu_dose.grid import Geometry
+from flexmrt.gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.grid import Geometry
 
 #: pydicom's value validation on reading warns with the value itself (a patient's name
 #: into the process log) and then keeps the value anyway. gpu_dose.dicom_io is the only

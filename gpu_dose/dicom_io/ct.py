@@ -12,10 +12,10 @@ import pydicom
 from pydicom import Dataset
 from pydicom.pixels import pixel_array
 
-from gpu_dose.dicom_io.common import load_datasets, modality, series_geometry
-from gpu_dose.dicom_io.header import check_volume, image_header, number, reading, tag_name
-from gpu_dose.errors import DoseError
-from gpu_dose.grid import Geometry
+from flexmrt.gpu_dose.dicom_io.common import load_datasets, modality, series_geometry
+from flexmrt.gpu_dose.dicom_io.header import check_volume, image_header, number, reading, tag_name
+from flexmrt.gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.grid import Geometry
 
 __all__ = ["CtImage", "CtSeries", "open_ct", "read_ct"]
 

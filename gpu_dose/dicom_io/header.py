@@ -28,8 +28,8 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
-from gpu_dose.errors import DoseError
-from gpu_dose.grid import Geometry
+from flexmrt.gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.grid import Geometry
 
 __all__ = [
     "MAX_VOXELS",

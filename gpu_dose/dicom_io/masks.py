@@ -16,11 +16,11 @@ import highdicom as hd
 import numpy as np
 from pydicom.dataset import Dataset
 
-from gpu_dose.dicom_io.common import any_value, load_datasets, modality
-from gpu_dose.dicom_io.header import reading
-from gpu_dose.dicom_io.structure_checks import check_rtstruct, check_seg
-from gpu_dose.errors import DoseError
-from gpu_dose.grid import Geometry, resample
+from flexmrt.gpu_dose.dicom_io.common import any_value, load_datasets, modality
+from flexmrt.gpu_dose.dicom_io.header import reading
+from flexmrt.gpu_dose.dicom_io.structure_checks import check_rtstruct, check_seg
+from flexmrt.gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.grid import Geometry, resample
 
 __all__ = ["read_masks"]
 

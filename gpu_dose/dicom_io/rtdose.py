@@ -22,8 +22,8 @@ import numpy as np
 import pydicom
 from pydicom.uid import generate_uid
 
-from gpu_dose.dicom_io.common import ds_number, new_dataset, write
-from gpu_dose.dicom_io.header import (
+from flexmrt.gpu_dose.dicom_io.common import ds_number, new_dataset, write
+from flexmrt.gpu_dose.dicom_io.header import (
     check_geometry,
     image_header,
     number,
@@ -33,9 +33,9 @@ from gpu_dose.dicom_io.header import (
     tag_name,
     text,
 )
-from gpu_dose.dicom_io.spect import SpectImage
-from gpu_dose.errors import DoseError
-from gpu_dose.grid import Geometry
+from flexmrt.gpu_dose.dicom_io.spect import SpectImage
+from flexmrt.gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.grid import Geometry
 
 __all__ = ["read_rt_dose", "write_rt_dose"]
 

@@ -33,7 +33,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.pixels import pixel_array
 
-from gpu_dose.dicom_io.common import (
+from flexmrt.gpu_dose.dicom_io.common import (
     Zone,
     dicom_zone,
     load_datasets,
@@ -41,7 +41,7 @@ from gpu_dose.dicom_io.common import (
     parse_datetime,
     series_geometry,
 )
-from gpu_dose.dicom_io.header import (
+from flexmrt.gpu_dose.dicom_io.header import (
     check_geometry,
     check_volume,
     first_item,
@@ -54,9 +54,9 @@ from gpu_dose.dicom_io.header import (
     tag_name,
     text,
 )
-from gpu_dose.errors import DoseError
-from gpu_dose.grid import Geometry
-from gpu_dose.tia import LU177_HALF_LIFE_H
+from flexmrt.gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.grid import Geometry
+from flexmrt.gpu_dose.tia import LU177_HALF_LIFE_H
 
 __all__ = ["SpectImage", "read_spect"]
 

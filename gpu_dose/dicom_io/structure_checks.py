@@ -14,7 +14,7 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
-from gpu_dose.dicom_io.header import (
+from flexmrt.gpu_dose.dicom_io.header import (
     check_volume,
     first_item,
     integer,
@@ -24,7 +24,7 @@ from gpu_dose.dicom_io.header import (
     tag_name,
     text,
 )
-from gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.errors import DoseError
 
 __all__ = ["check_rtstruct", "check_seg"]
 

@@ -17,8 +17,8 @@ from pydicom.sequence import Sequence
 from pydicom.sr.codedict import codes
 from pydicom.uid import CTImageStorage, NuclearMedicineImageStorage, generate_uid
 
-from gpu_dose.dicom_io.common import ds_number, new_dataset, write
-from gpu_dose.grid import Geometry
+from flexmrt.gpu_dose.dicom_io.common import ds_number, new_dataset, write
+from flexmrt.gpu_dose.grid import Geometry
 
 __all__ = [
     "Study",

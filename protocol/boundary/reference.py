@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
-from protocol.numbers import written as _written
+from flexmrt.protocol.numbers import written as _written
 
 __all__ = [
     "CTCAE_HIGH",

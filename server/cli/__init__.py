@@ -23,16 +23,16 @@ __all__ = ["main"]
 
 # Command-group modules, in the order their commands appear in --help.
 _GROUPS = (
-    "server.cli.protocol_cmds",
-    "server.cli.schema_cmds",
-    "server.cli.boundary_cmds",
-    "server.cli.engine_cmds",
-    "server.cli.worklist_cmds",
-    "server.cli.amendment_cmds",
-    "server.cli.report_cmds",
-    "server.cli.import_cmds",
-    "server.cli.dose_cmds",
-    "server.cli.serve_cmds",
+    "flexmrt.server.cli.protocol_cmds",
+    "flexmrt.server.cli.schema_cmds",
+    "flexmrt.server.cli.boundary_cmds",
+    "flexmrt.server.cli.engine_cmds",
+    "flexmrt.server.cli.worklist_cmds",
+    "flexmrt.server.cli.amendment_cmds",
+    "flexmrt.server.cli.report_cmds",
+    "flexmrt.server.cli.import_cmds",
+    "flexmrt.server.cli.dose_cmds",
+    "flexmrt.server.cli.serve_cmds",
 )
 
 
@@ -46,7 +46,7 @@ class _Parser(argparse.ArgumentParser):
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
-    from engine import ENGINE_VERSION
+    from flexmrt.engine import ENGINE_VERSION
 
     try:
         package = version("flexmrt")

@@ -1,7 +1,7 @@
-"""`python -m server.cli …` runs the `flexmrt` command."""
+"""`python -m flexmrt.server.cli …` runs the `flexmrt` command."""
 
 import sys
 
-from server.cli import main
+from flexmrt.server.cli import main
 
 sys.exit(main())

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-import engine
-from engine.amendment import assess_amendment, summarise
-from protocol import ProtocolError
+from flexmrt import engine
+from flexmrt.engine.amendment import assess_amendment, summarise
+from flexmrt.protocol import ProtocolError
 
 from .common import (
     UsageError,
@@ -64,7 +64,7 @@ def _outcome(text: object) -> str:
 def _cases(args: argparse.Namespace) -> tuple[Iterator[tuple[engine.Record, date]], int]:
     """The (record, as_of) pairs to replay, read one at a time as they are assessed; how many."""
     if args.log:
-        from server.decision_log.replay import count_entries, iter_logged_cases
+        from flexmrt.server.decision_log.replay import count_entries, iter_logged_cases
 
         return iter_logged_cases(args.log), count_entries(args.log)
     as_of = parse_as_of(args.as_of, args.new)

@@ -6,8 +6,8 @@ import argparse
 import json
 from typing import Any
 
-from protocol import ProtocolError
-from server.boundary import BoundaryResult, Threshold, test_protocol
+from flexmrt.protocol import ProtocolError
+from flexmrt.server.boundary import BoundaryResult, Threshold, test_protocol
 
 from .common import emit_json, fail, resolve_protocol
 

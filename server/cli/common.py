@@ -10,10 +10,10 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from engine.answers import ScheduledEvent
-from protocol import Protocol, ProtocolError, Registry
-from protocol.canonical import canonical_json
-from protocol.errors import Issue, IssuesError
+from flexmrt.engine.answers import ScheduledEvent
+from flexmrt.protocol import Protocol, ProtocolError, Registry
+from flexmrt.protocol.canonical import canonical_json
+from flexmrt.protocol.errors import Issue, IssuesError
 
 __all__ = [
     "UsageError",

@@ -114,7 +114,7 @@ def register(sub: Any) -> None:
 
 
 def _phantom(args: Any) -> int:
-    from gpu_dose.phantom import make_phantom
+    from flexmrt.gpu_dose.phantom import make_phantom
 
     try:
         times = tuple(float(t) for t in args.times_h.split(","))
@@ -211,11 +211,11 @@ def _teff(items: list[str]) -> dict[str, float]:
 
 def _settings(args: Any, **extra: Any):
     """Settings through the one protocol → dose-settings function (gpu_dose.dose_settings)."""
-    from gpu_dose.dose_settings import dose_settings
+    from flexmrt.gpu_dose.dose_settings import dose_settings
 
     protocol = None
     if args.protocol:
-        from protocol import resolve
+        from flexmrt.protocol import resolve
 
         protocol = resolve(args.protocol)
     return dose_settings(
@@ -239,8 +239,8 @@ def _injection(args: Any) -> dict[str, Any]:
         raise _Usage("give --injection-time or --record, not both")
     if args.cycle is None:
         raise _Usage("--record needs --cycle (whose administration is the injection)")
-    from gpu_dose.record import injection_from_record
-    from server.cli.engine_cmds import read_record
+    from flexmrt.gpu_dose.record import injection_from_record
+    from flexmrt.server.cli.engine_cmds import read_record
 
     when, source = injection_from_record(read_record(args.record), args.cycle)
     return {"injection_time": when, "injection_source": source}
@@ -259,7 +259,7 @@ def _injection_time(text: str | None) -> dt.datetime | None:
 
 
 def _guarded(run: Any, args: Any) -> int:
-    from gpu_dose.errors import DoseError
+    from flexmrt.gpu_dose.errors import DoseError
 
     try:
         return run(args)
@@ -283,8 +283,8 @@ def _dose(args: Any) -> int:
 
 
 def _run_dose(args: Any) -> int:
-    from gpu_dose.pipeline import run_study
-    from gpu_dose.record import to_record_entry
+    from flexmrt.gpu_dose.pipeline import run_study
+    from flexmrt.gpu_dose.record import to_record_entry
 
     settings = _settings(
         args,
@@ -318,8 +318,8 @@ def _with_patient_kinetics(args: Any, settings: Any) -> Any:
         return settings
     from dataclasses import replace
 
-    from gpu_dose.record import patient_kinetics
-    from server.cli.engine_cmds import read_record
+    from flexmrt.gpu_dose.record import patient_kinetics
+    from flexmrt.server.cli.engine_cmds import read_record
 
     own = patient_kinetics(read_record(args.record), args.cycle)
     if not own:
@@ -342,8 +342,8 @@ def _write_record(source: str, target: str, entry: dict[str, Any]) -> str:
 
     import yaml
 
-    import engine
-    from server.cli.engine_cmds import read_record
+    from flexmrt import engine
+    from flexmrt.server.cli.engine_cmds import read_record
 
     doc = copy.deepcopy(read_record(source).doc)
     scans = [s for s in doc.get("spect_ct") or () if s.get("cycle") != entry["cycle"]]
@@ -424,7 +424,7 @@ def _batch(args: Any) -> int:
 
 
 def _run_batch(args: Any) -> int:
-    from gpu_dose.batch import run_batch
+    from flexmrt.gpu_dose.batch import run_batch
 
     if args.workers < 1:
         raise _Usage("--workers must be at least 1")

@@ -9,9 +9,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import engine
-from engine.answers import Envelope, KidneyBedView, OrganAtRiskView
-from protocol import Protocol, ProtocolError, parse_duration
+from flexmrt import engine
+from flexmrt.engine.answers import Envelope, KidneyBedView, OrganAtRiskView
+from flexmrt.protocol import Protocol, ProtocolError, parse_duration
 
 from .common import (
     UsageError,

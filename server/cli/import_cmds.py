@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from engine.record import RecordError, parse_record
-from server.imports import ConversionError, ImportResult
+from flexmrt.engine.record import RecordError, parse_record
+from flexmrt.server.imports import ConversionError, ImportResult
 
 from .common import emit_json
 
@@ -72,7 +72,7 @@ def _print_notes(result: ImportResult) -> None:
 
 
 def _fhir(args: argparse.Namespace) -> int:
-    from server.imports.fhir import bundle_to_record
+    from flexmrt.server.imports.fhir import bundle_to_record
 
     try:
         text = Path(args.bundle).read_text(encoding="utf-8")
@@ -105,7 +105,7 @@ def _fhir(args: argparse.Namespace) -> int:
 
 
 def _sdtm(args: argparse.Namespace) -> int:
-    from server.imports.sdtm import read_study
+    from flexmrt.server.imports.sdtm import read_study
 
     try:
         results = read_study(args.folder)

@@ -6,8 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from protocol import Protocol, ProtocolError, diff_protocols, load_file
-from protocol.diff import format_diff
+from flexmrt.protocol import Protocol, ProtocolError, diff_protocols, load_file
+from flexmrt.protocol.diff import format_diff
 
 from .common import (
     duration_text,

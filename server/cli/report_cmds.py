@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import engine
-from protocol import ProtocolError
+from flexmrt import engine
+from flexmrt.protocol import ProtocolError
 
 from .common import fail, parse_as_of, resolve_protocol
 from .engine_cmds import read_record
@@ -50,7 +50,7 @@ def _read_dose(path: str) -> dict[str, Any]:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from server.report import render_report
+    from flexmrt.server.report import render_report
 
     as_of = parse_as_of(args.as_of, args.protocol)
     try:

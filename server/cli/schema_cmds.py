@@ -17,8 +17,8 @@ __all__ = ["SCHEMAS", "register", "schema_text"]
 
 #: Schema name → (package, resource path).
 SCHEMAS = {
-    "protocol": ("protocol", "schema/protocol.schema.json"),
-    "record": ("engine", "schema/record.schema.json"),
+    "protocol": ("flexmrt.protocol", "schema/protocol.schema.json"),
+    "record": ("flexmrt.engine", "schema/record.schema.json"),
 }
 
 

@@ -174,7 +174,7 @@ def _serve(args: Any) -> int:
         print("usage error: --workers must be at least 1", file=sys.stderr)
         return 2
     if args.workers > 1:
-        from server.workers import serve_workers
+        from flexmrt.server.workers import serve_workers
 
         return serve_workers(args)
     try:
@@ -208,9 +208,9 @@ def build_service(
     ``log`` replaces the log named by ``--db`` (a worker's :class:`RemoteLog`);
     ``sign=False`` leaves checkpoints to whoever owns the log.
     """
-    from protocol import ProtocolError, Registry
-    from server.app import Limits, create_server
-    from server.security import TokenStore, server_credentials
+    from flexmrt.protocol import ProtocolError, Registry
+    from flexmrt.server.app import Limits, create_server
+    from flexmrt.server.security import TokenStore, server_credentials
 
     try:
         registry = Registry.bundled([Path(d) for d in args.protocols])
@@ -242,8 +242,8 @@ def build_service(
 
 def checkpoint_policy(args: Any) -> Any:
     """The checkpoint signing ``--checkpoint-key`` asks for (None without it)."""
-    from server.app import CheckpointPolicy
-    from server.decision_log.checkpoint import Signer
+    from flexmrt.server.app import CheckpointPolicy
+    from flexmrt.server.decision_log.checkpoint import Signer
 
     if not args.checkpoint_key:
         return None
@@ -292,7 +292,7 @@ def shutdown(service: Any, grace: float) -> int:
 
 
 def _origin(args: Any) -> str:
-    from server.decision_log.checkpoint import DEFAULT_ORIGIN
+    from flexmrt.server.decision_log.checkpoint import DEFAULT_ORIGIN
 
     return str(args.origin or DEFAULT_ORIGIN)
 
@@ -307,10 +307,10 @@ def _error(message: str, as_json: bool = False) -> int:
 
 
 def _verify(args: Any) -> int:
-    from server.decision_log import LogError
-    from server.decision_log.audit import read_checkpoint, verify_log
-    from server.decision_log.checkpoint import CheckpointError
-    from server.decision_log.replay import replay_all
+    from flexmrt.server.decision_log import LogError
+    from flexmrt.server.decision_log.audit import read_checkpoint, verify_log
+    from flexmrt.server.decision_log.checkpoint import CheckpointError
+    from flexmrt.server.decision_log.replay import replay_all
 
     if bool(args.checkpoint) != bool(args.public_key):
         print("usage error: --checkpoint and --public-key go together", file=sys.stderr)
@@ -352,15 +352,15 @@ def _verify(args: Any) -> int:
 
 
 def _redacted(location: str) -> str:
-    from server.decision_log.postgres import redact
+    from flexmrt.server.decision_log.postgres import redact
 
     return redact(location)
 
 
 def _checkpoint(args: Any) -> int:
-    from server.decision_log import LogError
-    from server.decision_log.audit import export_checkpoint, sign_checkpoint
-    from server.decision_log.checkpoint import CheckpointError, Signer
+    from flexmrt.server.decision_log import LogError
+    from flexmrt.server.decision_log.audit import export_checkpoint, sign_checkpoint
+    from flexmrt.server.decision_log.checkpoint import CheckpointError, Signer
 
     try:
         if args.sign:
@@ -378,7 +378,7 @@ def _checkpoint(args: Any) -> int:
 
 
 def _keygen(args: Any) -> int:
-    from server.decision_log.checkpoint import CheckpointError, Signer, generate_key
+    from flexmrt.server.decision_log.checkpoint import CheckpointError, Signer, generate_key
 
     out = Path(args.out)
     if out.exists():
@@ -394,8 +394,8 @@ def _keygen(args: Any) -> int:
 
 
 def _migrate(args: Any) -> int:
-    from server.decision_log import LogError
-    from server.decision_log.audit import migrate
+    from flexmrt.server.decision_log import LogError
+    from flexmrt.server.decision_log.audit import migrate
 
     try:
         done = migrate(args.source, args.target)

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import engine
-from protocol import ProtocolError, parse_duration
-from server.worklist_export import to_csv, to_ics
+from flexmrt import engine
+from flexmrt.protocol import ProtocolError, parse_duration
+from flexmrt.server.worklist_export import to_csv, to_ics
 
 from .common import (
     UsageError,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from server.decision_log.chain import LogEntry, Problem, VerifyReport, verify_chain
-from server.decision_log.interface import DecisionLog, LogError, StoredCheckpoint
-from server.decision_log.sqlite import SQLiteLog
+from flexmrt.server.decision_log.chain import LogEntry, Problem, VerifyReport, verify_chain
+from flexmrt.server.decision_log.interface import DecisionLog, LogError, StoredCheckpoint
+from flexmrt.server.decision_log.sqlite import SQLiteLog
 
 __all__ = [
     "DecisionLog",
@@ -35,7 +35,7 @@ def open_log(location: str | Path, *, read_only: bool = False, wait_s: float = 3
     """
     text = str(location)
     if text.startswith(("postgres://", "postgresql://")):
-        from server.decision_log.postgres import PostgresLog
+        from flexmrt.server.decision_log.postgres import PostgresLog
 
         return PostgresLog(text, read_only=read_only)
     return SQLiteLog(Path(text), read_only=read_only, wait_s=wait_s)

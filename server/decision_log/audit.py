@@ -11,17 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from server.decision_log import open_log
-from server.decision_log.chain import Problem, VerifyReport
-from server.decision_log.checkpoint import (
+from flexmrt.server.decision_log import open_log
+from flexmrt.server.decision_log.chain import Problem, VerifyReport
+from flexmrt.server.decision_log.checkpoint import (
     Checkpoint,
     CheckpointError,
     Signer,
     load_public_key,
     verify_checkpoint,
 )
-from server.decision_log.interface import LogError
-from server.decision_log.merkle import TreeBuilder
+from flexmrt.server.decision_log.interface import LogError
+from flexmrt.server.decision_log.merkle import TreeBuilder
 
 __all__ = ["Migration", "export_checkpoint", "migrate", "sign_checkpoint", "verify_log"]
 

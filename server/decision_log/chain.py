@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
 
-from protocol import sha256_hex
-from server.decision_log.merkle import TreeBuilder, leaf_hash
+from flexmrt.protocol import sha256_hex
+from flexmrt.server.decision_log.merkle import TreeBuilder, leaf_hash
 
 __all__ = ["LogEntry", "Problem", "VerifyReport", "verify_chain"]
 

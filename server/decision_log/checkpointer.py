@@ -15,10 +15,10 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from server.decision_log.chain import LogEntry, VerifyReport
-from server.decision_log.checkpoint import Checkpoint, Signer
-from server.decision_log.interface import DecisionLog, LogError, StoredCheckpoint
-from server.decision_log.merkle import TreeBuilder, inclusion_proof, leaf_hash
+from flexmrt.server.decision_log.chain import LogEntry, VerifyReport
+from flexmrt.server.decision_log.checkpoint import Checkpoint, Signer
+from flexmrt.server.decision_log.interface import DecisionLog, LogError, StoredCheckpoint
+from flexmrt.server.decision_log.merkle import TreeBuilder, inclusion_proof, leaf_hash
 
 __all__ = ["CheckpointedLog", "InclusionProof", "prove"]
 

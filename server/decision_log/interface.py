@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-from server.decision_log.chain import LogEntry, VerifyReport
-from server.decision_log.merkle import TreeBuilder
+from flexmrt.server.decision_log.chain import LogEntry, VerifyReport
+from flexmrt.server.decision_log.merkle import TreeBuilder
 
 __all__ = ["DecisionLog", "LogError", "StoredCheckpoint"]
 

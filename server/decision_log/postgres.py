@@ -23,11 +23,11 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from server.decision_log.chain import LogEntry, VerifyReport, verify_chain
-from server.decision_log.interface import LogError, StoredCheckpoint
-from server.decision_log.merkle import TreeBuilder
-from server.decision_log.sqlite import utc_now
-from server.decision_log.writer import GroupCommit
+from flexmrt.server.decision_log.chain import LogEntry, VerifyReport, verify_chain
+from flexmrt.server.decision_log.interface import LogError, StoredCheckpoint
+from flexmrt.server.decision_log.merkle import TreeBuilder
+from flexmrt.server.decision_log.sqlite import utc_now
+from flexmrt.server.decision_log.writer import GroupCommit
 
 __all__ = ["PostgresLog", "is_postgres_url"]
 

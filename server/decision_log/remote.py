@@ -18,11 +18,11 @@ from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
 
-from server.decision_log.chain import LogEntry, VerifyReport
-from server.decision_log.interface import DecisionLog, LogError, StoredCheckpoint
-from server.decision_log.merkle import TreeBuilder
-from server.decision_log.sqlite import SQLiteLog
-from server.decision_log.writer import GroupCommit
+from flexmrt.server.decision_log.chain import LogEntry, VerifyReport
+from flexmrt.server.decision_log.interface import DecisionLog, LogError, StoredCheckpoint
+from flexmrt.server.decision_log.merkle import TreeBuilder
+from flexmrt.server.decision_log.sqlite import SQLiteLog
+from flexmrt.server.decision_log.writer import GroupCommit
 
 __all__ = ["LogWriterService", "RemoteLog"]
 

@@ -12,16 +12,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from protocol import ProtocolError, Registry, canonical_json
-from server.decision_log.chain import LogEntry
-from server.decision_log.interface import DecisionLog
+from flexmrt.protocol import ProtocolError, Registry, canonical_json
+from flexmrt.server.decision_log.chain import LogEntry
+from flexmrt.server.decision_log.interface import DecisionLog
 
 __all__ = ["count_entries", "iter_logged_cases", "replay", "replay_all"]
 
 
 def replay(entry: LogEntry, registry: Registry) -> str | None:
     """None when ``entry`` replays to the identical answer, else what differs."""
-    import engine
+    from flexmrt import engine
 
     if entry.engine_version != engine.ENGINE_VERSION:
         return (
@@ -48,7 +48,7 @@ def replay(entry: LogEntry, registry: Registry) -> str | None:
 
 def _log(source: str | Path | DecisionLog) -> DecisionLog:
     if isinstance(source, str | Path):
-        from server.decision_log import open_log
+        from flexmrt.server.decision_log import open_log
 
         return open_log(source, read_only=True)
     return source
@@ -65,7 +65,7 @@ def iter_logged_cases(source: str | Path | DecisionLog) -> Iterator[tuple[Any, d
 
     Memory holds one record, plus the (input sha256, date) pairs seen to skip repeats.
     """
-    import engine
+    from flexmrt import engine
 
     _require(source)
     seen: set[tuple[str, str]] = set()

@@ -15,10 +15,10 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
-from server.decision_log.chain import LogEntry, VerifyReport, verify_chain
-from server.decision_log.interface import LogError, StoredCheckpoint
-from server.decision_log.merkle import TreeBuilder
-from server.decision_log.writer import GroupCommit
+from flexmrt.server.decision_log.chain import LogEntry, VerifyReport, verify_chain
+from flexmrt.server.decision_log.interface import LogError, StoredCheckpoint
+from flexmrt.server.decision_log.merkle import TreeBuilder
+from flexmrt.server.decision_log.writer import GroupCommit
 
 __all__ = ["SQLiteLog", "verify_sqlite"]
 

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from server.decision_log.chain import LogEntry
+from flexmrt.server.decision_log.chain import LogEntry
 
 __all__ = ["GroupCommit"]
 

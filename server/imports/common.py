@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from protocol.errors import Issue, IssuesError
+from flexmrt.protocol.errors import Issue, IssuesError
 
 __all__ = ["ConversionError", "ImportNote", "ImportResult"]
 

@@ -19,8 +19,8 @@ import matplotlib.ticker as mticker
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from engine import Decision, Record, Schedule
-from engine.ctcae import grade_lab
+from flexmrt.engine import Decision, Record, Schedule
+from flexmrt.engine.ctcae import grade_lab
 
 __all__ = ["timeline_figure"]
 

@@ -17,11 +17,11 @@ from typing import Any
 import matplotlib.pyplot as plt
 import pydicom
 
-import engine
-from engine.answers import OrganAtRiskView, OrganLimit
-from protocol import Protocol, parse_duration
-from server.cli.common import overdue_text, units_in, words
-from server.cli.engine_cmds import evidence
+from flexmrt import engine
+from flexmrt.engine.answers import OrganAtRiskView, OrganLimit
+from flexmrt.protocol import Protocol, parse_duration
+from flexmrt.server.cli.common import overdue_text, units_in, words
+from flexmrt.server.cli.engine_cmds import evidence
 
 from .figure import timeline_figure
 

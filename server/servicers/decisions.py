@@ -17,17 +17,17 @@ from typing import Any
 
 import grpc
 
-import engine
-from protocol import Protocol, Registry, canonical_json, parse_duration
-from server import convert
-from server._gen.flexmrt.v1 import decision_pb2 as _pb
-from server._gen.flexmrt.v1 import decision_pb2_grpc as _grpc
-from server.deadline import interruptible
-from server.decision_log import DecisionLog, LogEntry, LogError
-from server.decision_log.checkpointer import prove
-from server.edge import current_caller
-from server.servicers.protocols import _ref
-from server.status import RequestError
+from flexmrt import engine
+from flexmrt.protocol import Protocol, Registry, canonical_json, parse_duration
+from flexmrt.server import convert
+from flexmrt.server._gen.flexmrt.v1 import decision_pb2 as _pb
+from flexmrt.server._gen.flexmrt.v1 import decision_pb2_grpc as _grpc
+from flexmrt.server.deadline import interruptible
+from flexmrt.server.decision_log import DecisionLog, LogEntry, LogError
+from flexmrt.server.decision_log.checkpointer import prove
+from flexmrt.server.edge import current_caller
+from flexmrt.server.servicers.protocols import _ref
+from flexmrt.server.status import RequestError
 
 __all__ = ["DecisionServicer"]
 

@@ -16,14 +16,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from gpu_dose import DoseError, Settings, compute_dose
-from gpu_dose.dicom_io import write_rt_dose
-from gpu_dose.dose_settings import dose_settings
-from protocol import Registry
-from server._gen.flexmrt.v1 import dosimetry_pb2 as _pb
-from server._gen.flexmrt.v1 import dosimetry_pb2_grpc as _grpc
-from server.servicers.protocols import _ref
-from server.status import RequestError
+from flexmrt.gpu_dose import DoseError, Settings, compute_dose
+from flexmrt.gpu_dose.dicom_io import write_rt_dose
+from flexmrt.gpu_dose.dose_settings import dose_settings
+from flexmrt.protocol import Registry
+from flexmrt.server._gen.flexmrt.v1 import dosimetry_pb2 as _pb
+from flexmrt.server._gen.flexmrt.v1 import dosimetry_pb2_grpc as _grpc
+from flexmrt.server.servicers.protocols import _ref
+from flexmrt.server.status import RequestError
 
 __all__ = ["DosimetryServicer"]
 

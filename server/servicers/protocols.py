@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from engine.amendment import compare_subject, summarise
-from protocol import Protocol, ProtocolError, Registry, diff_protocols, load_text
-from protocol.diff import format_diff
-from server import convert
-from server._gen.flexmrt.v1 import protocol_pb2 as _pb
-from server._gen.flexmrt.v1 import protocol_pb2_grpc as _grpc
-from server.deadline import interruptible
-from server.status import RequestError
+from flexmrt.engine.amendment import compare_subject, summarise
+from flexmrt.protocol import Protocol, ProtocolError, Registry, diff_protocols, load_text
+from flexmrt.protocol.diff import format_diff
+from flexmrt.server import convert
+from flexmrt.server._gen.flexmrt.v1 import protocol_pb2 as _pb
+from flexmrt.server._gen.flexmrt.v1 import protocol_pb2_grpc as _grpc
+from flexmrt.server.deadline import interruptible
+from flexmrt.server.status import RequestError
 
 __all__ = ["ProtocolServicer"]
 

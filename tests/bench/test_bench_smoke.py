@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 import scipy.fft
 
-import engine
-import protocol
-from gpu_dose.convolve import convolve_kernel
+from flexmrt import engine, protocol
+from flexmrt.gpu_dose.convolve import convolve_kernel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository: bench/
 from bench import decision_bench, dose_bench, gpu_bench, grpc_bench, lab_scaling_bench, oar_bench

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from kubernetes_validate import utils as kv
 
-from server.cli import build_parser
+from flexmrt.server.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = sorted((ROOT / "deploy" / "kubernetes").glob("*.yaml"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gpu_dose.backend import cuda_available, get_backend
+from flexmrt.gpu_dose.backend import cuda_available, get_backend
 
 _BACKENDS = [
     pytest.param("numpy", id="numpy"),

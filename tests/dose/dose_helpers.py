@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gpu_dose.backend import to_numpy
+from flexmrt.gpu_dose.backend import to_numpy
 
 #: Relative tolerance (of the maximum) for comparing results per dtype.
 RTOL = {"float32": 1e-5, "float64": 1e-12}

@@ -9,10 +9,10 @@ import json
 import pytest
 from distributed import Client, LocalCluster
 
-from gpu_dose import phantom
-from gpu_dose.batch import dose_study, find_studies, run_batch
-from gpu_dose.pipeline import Settings
-from server.cli import main
+from flexmrt.gpu_dose import phantom
+from flexmrt.gpu_dose.batch import dose_study, find_studies, run_batch
+from flexmrt.gpu_dose.pipeline import Settings
+from flexmrt.server.cli import main
 
 SETTINGS = Settings(dose_method="local", device="cpu")
 

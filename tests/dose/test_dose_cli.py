@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from gpu_dose import phantom
-from server.cli import main
+from flexmrt.gpu_dose import phantom
+from flexmrt.server.cli import main
 
 SHAPE = (24, 28, 32)
 

@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 from dose_helpers import RTOL, host
 
-from gpu_dose import kernel
-from gpu_dose.convolve import (
+from flexmrt.gpu_dose import kernel
+from flexmrt.gpu_dose.convolve import (
     MIN_DENSITY_G_ML,
     absorbed_dose,
     density_from_hu,
     local_deposition,
     medium_density,
 )
-from gpu_dose.errors import DoseError
-from gpu_dose.grid import Geometry
+from flexmrt.gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.grid import Geometry
 
 
 def cubic(shape, size=4.0):

@@ -13,13 +13,13 @@ import scipy.fft
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gpu_dose import dicom_io, phantom
-from gpu_dose.backend import NUMPY
-from gpu_dose.convolve import convolve_kernel, kernel_transform, medium_density
-from gpu_dose.errors import DoseError
-from gpu_dose.grid import Geometry, resample, resample_slabs
-from gpu_dose.pipeline import _density
-from gpu_dose.structures import add_bed, bed, structure_result
+from flexmrt.gpu_dose import dicom_io, phantom
+from flexmrt.gpu_dose.backend import NUMPY
+from flexmrt.gpu_dose.convolve import convolve_kernel, kernel_transform, medium_density
+from flexmrt.gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.grid import Geometry, resample, resample_slabs
+from flexmrt.gpu_dose.pipeline import _density
+from flexmrt.gpu_dose.structures import add_bed, bed, structure_result
 
 
 @pytest.fixture(scope="module")

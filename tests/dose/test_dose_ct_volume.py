@@ -9,8 +9,8 @@ import numpy as np
 import pydicom
 import pytest
 
-from gpu_dose import dicom_io, phantom
-from gpu_dose.errors import DoseError
+from flexmrt.gpu_dose import dicom_io, phantom
+from flexmrt.gpu_dose.errors import DoseError
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,9 @@ import numpy as np
 import pydicom
 import pytest
 
-from gpu_dose import phantom
-from gpu_dose.dicom_io.rtdose import RT_DOSE_STORAGE
-from gpu_dose.pipeline import Settings, run_study
+from flexmrt.gpu_dose import phantom
+from flexmrt.gpu_dose.dicom_io.rtdose import RT_DOSE_STORAGE
+from flexmrt.gpu_dose.pipeline import Settings, run_study
 
 DCIODVFY = shutil.which("dciodvfy")
 

@@ -21,7 +21,7 @@ from pydicom.pixels import get_decoder
 from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 
-from gpu_dose import DoseError, compute_dose, phantom
+from flexmrt.gpu_dose import DoseError, compute_dose, phantom
 
 HTJ2K = "1.2.840.10008.1.2.4.201"
 #: HTJ2K pixel data: refused as undecodable where no decoder plugin is installed, and
@@ -314,7 +314,7 @@ def test_the_unmutated_studies_are_accepted(studies):
 
 
 def test_the_size_limit_is_documented_and_a_whole_body_ct_fits():
-    from gpu_dose.dicom_io.header import MAX_VOXELS
+    from flexmrt.gpu_dose.dicom_io.header import MAX_VOXELS
 
     assert MAX_VOXELS == 512 * 512 * 1024
 
@@ -325,7 +325,7 @@ def test_the_size_limit_is_documented_and_a_whole_body_ct_fits():
 )
 def test_rt_dose_without_its_grid_attributes_is_refused(studies, tmp_path, keyword, code):
     """Was: AttributeError from pydicom in read_rt_dose."""
-    from gpu_dose.dicom_io import read_rt_dose, read_spect, write_rt_dose
+    from flexmrt.gpu_dose.dicom_io import read_rt_dose, read_spect, write_rt_dose
 
     image = read_spect(studies["multiframe"] / NM)
     path = write_rt_dose(tmp_path / "rd.dcm", image.bq_ml * 0 + 1.0, image.geometry, image)

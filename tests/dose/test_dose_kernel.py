@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from gpu_dose import kernel
-from gpu_dose.errors import DoseError
+from flexmrt.gpu_dose import kernel
+from flexmrt.gpu_dose.errors import DoseError
 
 
 def test_tables_are_symmetric_and_peaked():

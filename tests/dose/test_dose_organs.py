@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import engine
-from gpu_dose import uncertainty
-from gpu_dose.dose_settings import dose_settings
-from gpu_dose.phantom import make_phantom
-from gpu_dose.pipeline import compute_dose
-from gpu_dose.record import to_record_entry
-from gpu_dose.roles import is_marrow_voi, organ_ids, role_of
-from protocol import ORGANS_AT_RISK, resolve
+from flexmrt import engine
+from flexmrt.gpu_dose import uncertainty
+from flexmrt.gpu_dose.dose_settings import dose_settings
+from flexmrt.gpu_dose.phantom import make_phantom
+from flexmrt.gpu_dose.pipeline import compute_dose
+from flexmrt.gpu_dose.record import to_record_entry
+from flexmrt.gpu_dose.roles import is_marrow_voi, organ_ids, role_of
+from flexmrt.protocol import ORGANS_AT_RISK, resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -147,7 +147,7 @@ def test_the_record_entry_carries_every_organ_and_is_a_valid_record(oar_study):
 
 
 def test_patient_kinetics_come_from_fitted_earlier_cycles_only():
-    from gpu_dose.record import patient_kinetics
+    from flexmrt.gpu_dose.record import patient_kinetics
 
     spect = [
         {

@@ -9,13 +9,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from gpu_dose import dicom_io, phantom
-from gpu_dose.backend import cuda_available
-from gpu_dose.batch import run_batch
-from gpu_dose.errors import DoseError
-from gpu_dose.pipeline import Settings, compute_dose, run_study
-from gpu_dose.record import to_record_entry
-from gpu_dose.structures import bed
+from flexmrt.gpu_dose import dicom_io, phantom
+from flexmrt.gpu_dose.backend import cuda_available
+from flexmrt.gpu_dose.batch import run_batch
+from flexmrt.gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.pipeline import Settings, compute_dose, run_study
+from flexmrt.gpu_dose.record import to_record_entry
+from flexmrt.gpu_dose.structures import bed
 
 SHAPE = (32, 36, 40)
 TEFF = {"kidney": 40.0, "tumour_1": 60.0, "tumour_2": 80.0}
@@ -165,8 +165,8 @@ def test_batch_over_study_folders(tmp_path):
 
 
 def test_single_scan_before_48_h_warns_and_reports_the_cap_margin(study, tmp_path):
-    from gpu_dose.dose_settings import dose_settings
-    from protocol import resolve
+    from flexmrt.gpu_dose.dose_settings import dose_settings
+    from flexmrt.protocol import resolve
 
     settings = dose_settings(resolve("flex-mrt@1.0"))
     early = compute_dose(study.spect[:1], study.masks, settings=settings)

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from gpu_dose import phantom
-from gpu_dose.dose_settings import dose_settings
-from gpu_dose.pipeline import compute_dose
-from gpu_dose.record import to_record_entry
-from gpu_dose.regions import DEFAULTS, group_of, region_model
-from protocol import load_text, resolve
-from server.cli import main
+from flexmrt.gpu_dose import phantom
+from flexmrt.gpu_dose.dose_settings import dose_settings
+from flexmrt.gpu_dose.pipeline import compute_dose
+from flexmrt.gpu_dose.record import to_record_entry
+from flexmrt.gpu_dose.regions import DEFAULTS, group_of, region_model
+from flexmrt.protocol import load_text, resolve
+from flexmrt.server.cli import main
 
 SHAPE = (24, 28, 32)
 FLEX = Path(__file__).parents[2] / "protocol" / "revisions" / "flex-mrt-1.0.yaml"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gpu_dose.errors import DoseError
-from gpu_dose.structures import add_bed, bed, eubed, structure_result
+from flexmrt.gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.structures import add_bed, bed, eubed, structure_result
 
 
 def test_bed_worked_example():

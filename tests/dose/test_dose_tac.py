@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from gpu_dose.errors import DoseError
-from gpu_dose.phantom import make_phantom
-from gpu_dose.pipeline import Settings, compute_dose
-from gpu_dose.tac import choose_model
+from flexmrt.gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.phantom import make_phantom
+from flexmrt.gpu_dose.pipeline import Settings, compute_dose
+from flexmrt.gpu_dose.tac import choose_model
 
 T = np.array([4.0, 24.0, 48.0, 96.0, 168.0])
 LAM = math.log(2) / 40

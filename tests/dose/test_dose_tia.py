@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from dose_helpers import host
 
-from gpu_dose.tia import (
+from flexmrt.gpu_dose.tia import (
     LU177_HALF_LIFE_H,
     fit_mono_exponential,
     fit_with_rate,

@@ -9,12 +9,12 @@ import numpy as np
 import pydicom
 import pytest
 
-from gpu_dose import dicom_io, phantom
-from gpu_dose.dose_settings import dose_settings
-from gpu_dose.errors import DoseError
-from gpu_dose.pipeline import Settings, compute_dose
-from gpu_dose.record import injection_from_record
-from server.cli import main
+from flexmrt.gpu_dose import dicom_io, phantom
+from flexmrt.gpu_dose.dose_settings import dose_settings
+from flexmrt.gpu_dose.errors import DoseError
+from flexmrt.gpu_dose.pipeline import Settings, compute_dose
+from flexmrt.gpu_dose.record import injection_from_record
+from flexmrt.server.cli import main
 
 SHAPE = (24, 28, 32)
 LA = dt.timezone(dt.timedelta(hours=-8))  # Los Angeles in March 2024 before DST (10 March)
@@ -65,7 +65,7 @@ def test_explicit_injection_time_wins_and_is_named(study, tmp_path):
 
 
 def _record(tmp_path, dtc):
-    from server.cli.engine_cmds import read_record
+    from flexmrt.server.cli.engine_cmds import read_record
 
     text = (
         "record_version: 1\nsubject: {id: FLX-900, sex: M, birth_date: '1950-01-01'}\n"

@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from engine_cases import CASES, case_paths, read_yaml, run_case  # noqa: E402
 
-import engine  # noqa: E402
-from engine.amendment import assess_amendment, summarise  # noqa: E402
-from protocol import Registry, canonical_json, parse_duration  # noqa: E402
+from flexmrt import engine  # noqa: E402
+from flexmrt.engine.amendment import assess_amendment, summarise  # noqa: E402
+from flexmrt.protocol import Registry, canonical_json, parse_duration  # noqa: E402
 
 GOLDEN = Path(__file__).parent / "answers_golden.json"
 EXAMPLES = ROOT / "examples" / "patients"

@@ -37,8 +37,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-import engine
-from protocol import Registry, parse_duration
+from flexmrt import engine
+from flexmrt.protocol import Registry, parse_duration
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "tests" / "cases"

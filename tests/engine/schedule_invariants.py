@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from engine import Decision, Schedule
-from protocol import parse_duration
-from protocol.durations import add_duration
+from flexmrt.engine import Decision, Schedule
+from flexmrt.protocol import parse_duration
+from flexmrt.protocol.durations import add_duration
 
 _KINDS = {
     "DISCONTINUE": {"end_of_treatment", "labs"},

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-import engine
-from engine.amendment import assess_amendment, summarise
-from protocol import load_text, resolve
-from server.cli import main
+from flexmrt import engine
+from flexmrt.engine.amendment import assess_amendment, summarise
+from flexmrt.protocol import load_text, resolve
+from flexmrt.server.cli import main
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "protocol"))
 from protocol_helpers import amended, as_draft

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from answers_golden import documented
 
-import engine
-from engine.answers import Decision, Eligibility, Observation, RuleEntry, Source
-from protocol import Registry, canonical_json
+from flexmrt import engine
+from flexmrt.engine.answers import Decision, Eligibility, Observation, RuleEntry, Source
+from flexmrt.protocol import Registry, canonical_json
 
 _REGISTRY = Registry.bundled()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from server.cli import main
+from flexmrt.server.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 VALID = ROOT / "examples" / "patients" / "flx-001-eligible.yaml"

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from server.cli import main
+from flexmrt.server.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "patients"

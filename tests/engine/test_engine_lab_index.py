@@ -11,11 +11,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import engine
-import protocol
-from engine.context import Context, _LabSeries, window_start
-from engine.record import Lab, Record
-from protocol import parse_duration
+from flexmrt import engine, protocol
+from flexmrt.engine.context import Context, _LabSeries, window_start
+from flexmrt.engine.record import Lab, Record
+from flexmrt.protocol import parse_duration
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository: bench/
 from bench.lab_scaling_bench import scaling_record

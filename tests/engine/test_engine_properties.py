@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import engine
-from protocol import Registry, canonical_json
-from protocol.units import ANALYTES
+from flexmrt import engine
+from flexmrt.protocol import Registry, canonical_json
+from flexmrt.protocol.units import ANALYTES
 
 _REGISTRY = Registry.bundled()
 FLEX = _REGISTRY.resolve("flex-mrt")
@@ -163,7 +163,7 @@ def test_no_schema_valid_record_makes_the_engine_raise(doc: dict[str, Any], as_o
 
 
 def _horizon() -> Any:
-    from protocol import parse_duration
+    from flexmrt.protocol import parse_duration
 
     return parse_duration("P24W")
 

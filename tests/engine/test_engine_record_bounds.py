@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-import engine
-from protocol import ProtocolError
-from protocol.yamlio import read_yaml
+from flexmrt import engine
+from flexmrt.protocol import ProtocolError
+from flexmrt.protocol.yamlio import read_yaml
 
 BASE: dict[str, Any] = {
     "record_version": 1,

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-import engine
-from server.cli import main
+from flexmrt import engine
+from flexmrt.server.cli import main
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "patients" / "flx-009-holiday-recip-restart.yaml"
 _DATE_KEYS = {"dtc", "date", "birth_date", "start", "end"}

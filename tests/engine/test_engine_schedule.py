@@ -14,8 +14,8 @@ from hypothesis import given
 from schedule_invariants import assert_follows
 from test_engine_properties import FLEX, LABEL, SETTINGS, as_of_days, records
 
-import engine
-from protocol import Registry, load_text, parse_duration
+from flexmrt import engine
+from flexmrt.protocol import Registry, load_text, parse_duration
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "patients"

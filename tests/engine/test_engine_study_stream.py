@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import engine
-import protocol
+from flexmrt import engine, protocol
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples" / "patients").glob("*.yaml"))
 

@@ -64,7 +64,7 @@ _MASKS = {"seg": "masks", "rtstruct": "rtstruct"}
 
 def write_seed(root: Path = SEED) -> None:
     """Write the seed study (small: 12 × 16 × 20 SPECT voxels of 8 mm) under ``root``."""
-    from gpu_dose import dicom_io, phantom
+    from flexmrt.gpu_dose import dicom_io, phantom
 
     shutil.rmtree(root, ignore_errors=True)
     made = phantom.make_phantom(root, shape=(12, 16, 20), voxel_mm=8.0, rtstruct=True)
@@ -458,8 +458,8 @@ def _study(item: Input, root: Path, work: Path) -> Path:
 
 
 def _compute(study: Path, item: Input) -> Any:
-    from gpu_dose import Settings, compute_dose
-    from gpu_dose.dicom_io import write_rt_dose
+    from flexmrt.gpu_dose import Settings, compute_dose
+    from flexmrt.gpu_dose.dicom_io import write_rt_dose
 
     settings = Settings(method="prior-half-life")
     result = compute_dose(
@@ -486,7 +486,7 @@ def _leak(texts: list[str]) -> str:
 
 def classify(item: Input, root: Path = SEED, hang_s: float = HANG_S) -> Outcome:
     """Run one input; its outcome class."""
-    from gpu_dose import DoseError
+    from flexmrt.gpu_dose import DoseError
 
     handler = _Records()
     logger = logging.getLogger()

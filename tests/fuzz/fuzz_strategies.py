@@ -106,7 +106,7 @@ def _with_lists(doc: dict[str, Any]) -> dict[str, Any]:
     import importlib
 
     _, module, message = METHODS[doc["method"]]
-    pb = importlib.import_module(f"server._gen.flexmrt.v1.{module}_pb2")
+    pb = importlib.import_module(f"flexmrt.server._gen.flexmrt.v1.{module}_pb2")
     names = getattr(pb, message).DESCRIPTOR.fields_by_name
     doc["fields"] = {k: v for k, v in doc["fields"].items() if k in names}
     if doc["method"] in ("GetStudyStatus", "AssessAmendment") and "record_json" in doc["fields"]:

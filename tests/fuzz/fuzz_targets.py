@@ -126,7 +126,7 @@ def record_seeds() -> list[tuple[str, Any]]:
 
 @cache
 def _patients() -> list[Any]:
-    import engine
+    from flexmrt import engine
 
     names = ("flx-001-eligible.yaml", "flx-011-kidney-cap.yaml", "flx-008-holiday-psa-restart.yaml")
     folder = ROOT / "examples" / "patients"
@@ -134,9 +134,9 @@ def _patients() -> list[Any]:
 
 
 def protocol_target(text: str) -> str:
-    import engine
-    from protocol import ProtocolError, load_text
-    from server import convert
+    from flexmrt import engine
+    from flexmrt.protocol import ProtocolError, load_text
+    from flexmrt.server import convert
 
     try:
         protocol = load_text(text, "fuzz.yaml")
@@ -158,15 +158,15 @@ def protocol_target(text: str) -> str:
 
 @cache
 def _protocols() -> list[Any]:
-    from protocol import Registry
+    from flexmrt.protocol import Registry
 
     return list(Registry.bundled().all())
 
 
 def record_target(text: str, as_json: bool = True) -> str:
-    import engine
-    from protocol import parse_duration
-    from server import convert
+    from flexmrt import engine
+    from flexmrt.protocol import parse_duration
+    from flexmrt.server import convert
 
     try:
         record = (
@@ -209,7 +209,7 @@ class _Server:
     def __init__(self) -> None:
         import grpc
 
-        from server.app import create_server
+        from flexmrt.server.app import create_server
 
         self.folder = tempfile.TemporaryDirectory(prefix="flexmrt-fuzz-")
         self.service, port = create_server("127.0.0.1:0", db=Path(self.folder.name) / "log.sqlite")
@@ -238,7 +238,7 @@ def request_bytes(doc: dict[str, Any]) -> tuple[str, bytes]:
     _, module, message = METHODS[method]
     if "raw" in doc:
         return method, base64.b64decode(doc["raw"])
-    pb = importlib.import_module(f"server._gen.flexmrt.v1.{module}_pb2")
+    pb = importlib.import_module(f"flexmrt.server._gen.flexmrt.v1.{module}_pb2")
     request = getattr(pb, message)()
     for name, value in doc.get("fields", {}).items():
         field = request.DESCRIPTOR.fields_by_name.get(name)

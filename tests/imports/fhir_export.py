@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.imports.fhir import (
+from flexmrt.server.imports.fhir import (
     EXT,
     FLEXMRT,
     LAB_LOINC,

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from fhir_export import record_to_bundle
 
-from engine import eligibility, parse_record, read_record_text
-from protocol import Registry
-from protocol.canonical import canonical_json
-from server.imports import ConversionError
-from server.imports.fhir import LOINC, UCUM, bundle_to_record
+from flexmrt.engine import eligibility, parse_record, read_record_text
+from flexmrt.protocol import Registry
+from flexmrt.protocol.canonical import canonical_json
+from flexmrt.server.imports import ConversionError
+from flexmrt.server.imports.fhir import LOINC, UCUM, bundle_to_record
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples" / "patients").glob("*.yaml"))
@@ -129,7 +129,16 @@ def test_cli_import_fhir_writes_a_record_that_check_accepts(tmp_path: Path) -> N
     bundle.write_text(json.dumps(record_to_bundle(original.doc)), encoding="utf-8")
     out = tmp_path / "flx-010.yaml"
     run = subprocess.run(
-        [sys.executable, "-m", "server.cli", "import", "fhir", str(bundle), "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "flexmrt.server.cli",
+            "import",
+            "fhir",
+            str(bundle),
+            "--out",
+            str(out),
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -137,7 +146,7 @@ def test_cli_import_fhir_writes_a_record_that_check_accepts(tmp_path: Path) -> N
     assert run.returncode == 0, run.stderr
     assert read_record_text(out.read_text(encoding="utf-8")).canonical == original.canonical
     check = subprocess.run(
-        [sys.executable, "-m", "server.cli", "check", str(out)],
+        [sys.executable, "-m", "flexmrt.server.cli", "check", str(out)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -149,7 +158,7 @@ def test_cli_import_fhir_bad_input_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"resourceType": "Patient"}', encoding="utf-8")
     run = subprocess.run(
-        [sys.executable, "-m", "server.cli", "import", "fhir", str(bad), "--json"],
+        [sys.executable, "-m", "flexmrt.server.cli", "import", "fhir", str(bad), "--json"],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -15,12 +15,12 @@ import grpc
 import pytest
 from fhir_export import record_to_bundle
 
-from engine import read_record_text
-from server._gen.flexmrt.v1 import decision_pb2 as pb
-from server._gen.flexmrt.v1 import decision_pb2_grpc
-from server.app import create_server
-from server.imports import ConversionError
-from server.imports.fhir import LOINC, UCUM, bundle_to_record
+from flexmrt.engine import read_record_text
+from flexmrt.server._gen.flexmrt.v1 import decision_pb2 as pb
+from flexmrt.server._gen.flexmrt.v1 import decision_pb2_grpc
+from flexmrt.server.app import create_server
+from flexmrt.server.imports import ConversionError
+from flexmrt.server.imports.fhir import LOINC, UCUM, bundle_to_record
 
 ROOT = Path(__file__).resolve().parents[2]
 FLX_007 = ROOT / "examples" / "patients" / "flx-007-control-completed.yaml"
@@ -72,7 +72,7 @@ def _decide_cli(bundle: dict[str, Any], tmp_path: Path, name: str) -> dict[str, 
     source = tmp_path / f"{name}.json"
     source.write_text(json.dumps(bundle), encoding="utf-8")
     out = tmp_path / f"{name}.yaml"
-    cli = [sys.executable, "-m", "server.cli"]
+    cli = [sys.executable, "-m", "flexmrt.server.cli"]
     run = subprocess.run(
         [*cli, "import", "fhir", str(source), "--out", str(out)],
         capture_output=True,

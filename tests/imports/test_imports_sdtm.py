@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from sdtm_export import records_to_domains, write_csv, write_dataset_json
 
-from engine import read_record_text
-from protocol.canonical import canonical_json
-from server.imports import ConversionError
-from server.imports.sdtm import read_study
+from flexmrt.engine import read_record_text
+from flexmrt.protocol.canonical import canonical_json
+from flexmrt.server.imports import ConversionError
+from flexmrt.server.imports.sdtm import read_study
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples" / "patients").glob("*.yaml"))
@@ -65,7 +65,7 @@ def test_cli_import_sdtm_writes_one_record_per_subject(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "server.cli",
+            "flexmrt.server.cli",
             "import",
             "sdtm",
             str(tmp_path / "sdtm"),
@@ -80,7 +80,15 @@ def test_cli_import_sdtm_writes_one_record_per_subject(tmp_path: Path) -> None:
     written = sorted(p.name for p in (tmp_path / "records").glob("*.yaml"))
     assert len(written) == len(EXAMPLES)
     missing = subprocess.run(
-        [sys.executable, "-m", "server.cli", "import", "sdtm", str(tmp_path / "nope"), "--json"],
+        [
+            sys.executable,
+            "-m",
+            "flexmrt.server.cli",
+            "import",
+            "sdtm",
+            str(tmp_path / "nope"),
+            "--json",
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -6,7 +6,7 @@ from importlib import resources
 
 
 def bundled_text(name: str = "flex-mrt-1.0.yaml") -> str:
-    return resources.files("protocol").joinpath(f"revisions/{name}").read_text("utf-8")
+    return resources.files("flexmrt.protocol").joinpath(f"revisions/{name}").read_text("utf-8")
 
 
 def amended(old: str, new: str, text: str | None = None) -> str:

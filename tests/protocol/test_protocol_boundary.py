@@ -14,19 +14,12 @@ from decimal import Decimal
 
 import pytest
 
-import engine.activity
-import engine.bed
-import engine.decision
-import engine.exact
-import engine.response
-import engine.rules
-import engine.surveillance
-import protocol.units
-from protocol import Registry
-from protocol.boundary import generate
-from protocol.boundary import reference as ref
-from server.boundary import test_protocol
-from server.cli import main
+from flexmrt import engine, protocol
+from flexmrt.protocol import Registry
+from flexmrt.protocol.boundary import generate
+from flexmrt.protocol.boundary import reference as ref
+from flexmrt.server.boundary import test_protocol
+from flexmrt.server.cli import main
 
 _REVISIONS = Registry.bundled().all()
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from protocol_helpers import amended, as_draft, bundled_text
 
-from protocol import ProtocolError, Registry, load_text, resolve
-from protocol.canonical import sha256_hex
+from flexmrt.protocol import ProtocolError, Registry, load_text, resolve
+from flexmrt.protocol.canonical import sha256_hex
 
 
 def test_both_protocols_validate() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from protocol_helpers import amended
 
-from server.cli import main
+from flexmrt.server.cli import main
 
 
 def test_validate_bundled_passes(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from protocol_helpers import amended, as_draft, bundled_text
 
-from protocol import diff_protocols, load_text, resolve
-from server.cli import main
+from flexmrt.protocol import diff_protocols, load_text, resolve
+from flexmrt.server.cli import main
 
 
 def _holiday_amendment() -> str:

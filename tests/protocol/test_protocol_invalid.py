@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from protocol_helpers import amended
 
-from protocol import ProtocolError, load_text
-from protocol.yamlio import read_yaml
+from flexmrt.protocol import ProtocolError, load_text
+from flexmrt.protocol.yamlio import read_yaml
 
 CASES = sorted((Path(__file__).parent / "invalid").glob("*.yaml"))
 
@@ -88,7 +88,7 @@ def test_every_case_is_distinct_and_documented() -> None:
 
 def test_every_quantity_has_a_physical_range() -> None:
     """Each kind a protocol number can measure has its range (protocol/units.py RANGES)."""
-    from protocol.units import QUANTITIES, RANGES
+    from flexmrt.protocol.units import QUANTITIES, RANGES
 
     assert set(RANGES) == {*QUANTITIES, "relative", "concentration"}
     assert all(low < high for low, high, _ in RANGES.values())

@@ -17,13 +17,12 @@ from pathlib import Path
 import pytest
 from protocol_helpers import amended, bundled_text
 
-import engine
-import server.cli.common
-from protocol import canonical_json, load_text, sha256_hex
-from protocol.numbers import WrittenNumber, written
-from protocol.yamlio import read_yaml
-from server.boundary import test_protocol
-from server.cli import main
+from flexmrt import engine, server
+from flexmrt.protocol import canonical_json, load_text, sha256_hex
+from flexmrt.protocol.numbers import WrittenNumber, written
+from flexmrt.protocol.yamlio import read_yaml
+from flexmrt.server.boundary import test_protocol
+from flexmrt.server.cli import main
 
 _AS_OF = date(2025, 6, 16)
 _ROOT = Path(__file__).resolve().parents[2]

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from protocol_helpers import bundled_text
 
-from protocol import canonical_json, load_text, sha256_hex
-from protocol.yamlio import read_yaml
+from flexmrt.protocol import canonical_json, load_text, sha256_hex
+from flexmrt.protocol.yamlio import read_yaml
 
 # Printable text: YAML forbids most control characters (JSON escapes them).
 _text = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=12)
@@ -68,7 +68,7 @@ def test_canonical_number_round_trips_exactly(x: float) -> None:
 def test_control_characters_are_a_yaml_error_not_a_crash() -> None:
     import pytest
 
-    from protocol import ProtocolError
+    from flexmrt.protocol import ProtocolError
 
     with pytest.raises(ProtocolError) as caught:
         read_yaml("a: \x7f\n")
@@ -106,7 +106,7 @@ def test_protocol_load_canonical_load_is_identity(name: str, indent: int) -> Non
 @example(2.0**53)  # integral, at least 2^53, under 1e16: Python prints "….0", ES6 does not
 @example([1e15 + 0.5, -(2.0**60)])
 def test_fast_path_agrees_with_the_reference_serialiser(value: Any) -> None:
-    from protocol.canonical import _emit
+    from flexmrt.protocol.canonical import _emit
 
     assert canonical_json(value) == "".join(_emit(value))
 

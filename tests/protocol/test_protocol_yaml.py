@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from protocol import ProtocolError, add_duration, parse_datetime, parse_duration
-from protocol.yamlio import read_yaml
+from flexmrt.protocol import ProtocolError, add_duration, parse_datetime, parse_duration
+from flexmrt.protocol.yamlio import read_yaml
 
 
 def test_yaml12_scalars_without_surprises() -> None:

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from node_tools import AJV, node, packages, yaml_diagnostics
 
-from protocol.yamlio import read_yaml
-from server.cli import main
-from server.cli.schema_cmds import schema_text
+from flexmrt.protocol.yamlio import read_yaml
+from flexmrt.server.cli import main
+from flexmrt.server.cli.schema_cmds import schema_text
 
 ROOT = Path(__file__).resolve().parents[2]
 REVISIONS = ROOT / "protocol" / "revisions"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-import engine
-from protocol import resolve
-from server.cli import main
+from flexmrt import engine
+from flexmrt.protocol import resolve
+from flexmrt.server.cli import main
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples" / "patients").glob("*.yaml"))
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -70,7 +70,7 @@ def test_missing_data_still_renders_and_says_what_is_missing(tmp_path: Path) -> 
 
 
 def test_report_draws_dose_volume_histograms(tmp_path: Path) -> None:
-    from gpu_dose import make_phantom
+    from flexmrt.gpu_dose import make_phantom
 
     phantom = make_phantom(tmp_path / "study", shape=(24, 24, 28))
     assert (
@@ -222,7 +222,7 @@ def test_without_dose_results_the_section_says_none_were_given(tmp_path: Path) -
 def test_dose_table_per_structure_and_mismatches_warned(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from gpu_dose import make_phantom
+    from flexmrt.gpu_dose import make_phantom
 
     phantom = make_phantom(tmp_path / "study", shape=(24, 24, 28))
     dose = tmp_path / "dose"

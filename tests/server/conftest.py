@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from server.app import create_server
+from flexmrt.server.app import create_server
 
 
 @pytest.fixture

@@ -18,7 +18,17 @@ class Serve:
     """One `flexmrt serve` process on 127.0.0.1 (port 0: any free), started and ready."""
 
     def __init__(self, db: str, *args: str) -> None:
-        argv = [sys.executable, "-m", "server.cli", "serve", "--port", "0", "--db", db, *args]
+        argv = [
+            sys.executable,
+            "-m",
+            "flexmrt.server.cli",
+            "serve",
+            "--port",
+            "0",
+            "--db",
+            db,
+            *args,
+        ]
         self.proc = subprocess.Popen(
             argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )

@@ -9,8 +9,8 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from protocol.yamlio import read_yaml
-from server._gen.flexmrt.v1 import decision_pb2, decision_pb2_grpc, protocol_pb2_grpc
+from flexmrt.protocol.yamlio import read_yaml
+from flexmrt.server._gen.flexmrt.v1 import decision_pb2, decision_pb2_grpc, protocol_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "patients" / "flx-001-eligible.yaml"

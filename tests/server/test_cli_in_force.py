@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from server.cli import main
+from flexmrt.server.cli import main
 
 ROOT = Path(__file__).parents[2]
 RECORD = str(ROOT / "examples" / "patients" / "flx-001-eligible.yaml")

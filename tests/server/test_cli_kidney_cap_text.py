@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from server.cli import main
+from flexmrt.server.cli import main
 
 FLX011 = str(Path(__file__).parents[2] / "examples" / "patients" / "flx-011-kidney-cap.yaml")
 

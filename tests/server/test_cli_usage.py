@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from server.cli import main
-from server.cli.common import progress
+from flexmrt.server.cli import main
+from flexmrt.server.cli.common import progress
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "patients"
 FLX001 = str(EXAMPLES / "flx-001-eligible.yaml")

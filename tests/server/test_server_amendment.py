@@ -10,8 +10,8 @@ import pytest
 from ruamel.yaml import YAML
 from server_helpers import protocols, violations
 
-from protocol import resolve
-from server._gen.flexmrt.v1 import protocol_pb2 as pb
+from flexmrt.protocol import resolve
+from flexmrt.server._gen.flexmrt.v1 import protocol_pb2 as pb
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "patients"
 
@@ -98,9 +98,9 @@ def test_invalid_draft_yaml_lists_its_issues(channel):
 
 
 def test_replay_every_logged_decision(tmp_path, capsys):
-    from server._gen.flexmrt.v1 import decision_pb2, decision_pb2_grpc
-    from server.app import create_server
-    from server.cli import main
+    from flexmrt.server._gen.flexmrt.v1 import decision_pb2, decision_pb2_grpc
+    from flexmrt.server.app import create_server
+    from flexmrt.server.cli import main
 
     svc, port = create_server("127.0.0.1:0", db=tmp_path / "log.sqlite")
     svc.start()

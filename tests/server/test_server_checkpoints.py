@@ -24,11 +24,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from serve_processes import Serve
 from server_helpers import decisions, eligibility_request, example_record
 
-from server._gen.flexmrt.v1 import decision_pb2
-from server.app import CheckpointPolicy, create_server
-from server.cli import main
-from server.decision_log import LogEntry, open_log
-from server.decision_log.checkpoint import Signer
+from flexmrt.server._gen.flexmrt.v1 import decision_pb2
+from flexmrt.server.app import CheckpointPolicy, create_server
+from flexmrt.server.cli import main
+from flexmrt.server.decision_log import LogEntry, open_log
+from flexmrt.server.decision_log.checkpoint import Signer
 
 ORIGIN = "flexmrt.local/decision-log"
 

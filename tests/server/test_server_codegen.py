@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from server import codegen
+from flexmrt.server import codegen
 
 
 def _tree(root: Path) -> dict[str, str]:

@@ -9,9 +9,9 @@ from datetime import date
 
 from server_helpers import AS_OF, decisions, eligibility_request, example_record, record_json
 
-import engine
-from protocol import canonical_json, resolve
-from server._gen.flexmrt.v1 import decision_pb2 as pb
+from flexmrt import engine
+from flexmrt.protocol import canonical_json, resolve
+from flexmrt.server._gen.flexmrt.v1 import decision_pb2 as pb
 
 THREADS, CALLS = 8, 200
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from server.deadline import DeadlineExceeded, Deadlines, interruptible
+from flexmrt.server.deadline import DeadlineExceeded, Deadlines, interruptible
 
 
 class _Context:

@@ -20,7 +20,7 @@ import grpc
 import pytest
 from server_helpers import AS_OF, ROOT, decisions, eligibility_request, example_record
 
-from server._gen.flexmrt.v1 import decision_pb2
+from flexmrt.server._gen.flexmrt.v1 import decision_pb2
 
 pytestmark = pytest.mark.slow
 _LABS = 140_000
@@ -38,7 +38,16 @@ def _runaway_request() -> decision_pb2.DecideNextActionRequest:
 class _Server:
     def __init__(self, tmp_path, *args: str) -> None:
         self.db = tmp_path / "log.sqlite"
-        argv = [sys.executable, "-m", "server.cli", "serve", "--port", "0", "--db", str(self.db)]
+        argv = [
+            sys.executable,
+            "-m",
+            "flexmrt.server.cli",
+            "serve",
+            "--port",
+            "0",
+            "--db",
+            str(self.db),
+        ]
         self.proc = subprocess.Popen(
             [*argv, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
@@ -118,7 +127,16 @@ def test_sigterm_ends_a_loaded_server_within_the_grace_period(tmp_path, runaway)
     assert took < 1 + 5, f"exit took {took:.1f} s with --grace-seconds 1"
     assert acked, "the clients got no answer before the shutdown"
     audit = subprocess.run(
-        [sys.executable, "-m", "server.cli", "audit", "verify", "--db", str(server.db), "--json"],
+        [
+            sys.executable,
+            "-m",
+            "flexmrt.server.cli",
+            "audit",
+            "verify",
+            "--db",
+            str(server.db),
+            "--json",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

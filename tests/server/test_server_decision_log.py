@@ -10,8 +10,8 @@ import threading
 
 import pytest
 
-from server.decision_log import LogEntry, open_log
-from server.decision_log.sqlite import verify_sqlite
+from flexmrt.server.decision_log import LogEntry, open_log
+from flexmrt.server.decision_log.sqlite import verify_sqlite
 
 
 def _entry(i: int, subject: str = "S-1") -> LogEntry:
@@ -150,7 +150,7 @@ def test_rehashed_edit_breaks_the_link(db, tmp_path):
 
 def _audit(*args):
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", "audit", "verify", *args],
+        [sys.executable, "-m", "flexmrt.server.cli", "audit", "verify", *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -175,9 +175,9 @@ def test_a_decision_logged_by_the_previous_engine_is_named_on_replay():
     from datetime import date
     from pathlib import Path
 
-    import engine
-    from protocol import Registry, canonical_json
-    from server.decision_log.replay import replay
+    from flexmrt import engine
+    from flexmrt.protocol import Registry, canonical_json
+    from flexmrt.server.decision_log.replay import replay
 
     registry = Registry.bundled()
     protocol = registry.resolve("flex-mrt")

@@ -16,12 +16,12 @@ from server_helpers import (
     violations,
 )
 
-import engine
-from protocol import Registry, canonical_json, parse_duration, resolve
-from server import convert
-from server._gen.flexmrt.v1 import decision_pb2 as pb
-from server.decision_log import open_log
-from server.decision_log.replay import replay
+from flexmrt import engine
+from flexmrt.protocol import Registry, canonical_json, parse_duration, resolve
+from flexmrt.server import convert
+from flexmrt.server._gen.flexmrt.v1 import decision_pb2 as pb
+from flexmrt.server.decision_log import open_log
+from flexmrt.server.decision_log.replay import replay
 
 FLEX = resolve("flex-mrt", date.fromisoformat(AS_OF))
 
@@ -237,7 +237,7 @@ def test_bad_horizon_is_invalid_argument(channel):
 
 
 def test_log_survives_restart(tmp_path):
-    from server.app import create_server
+    from flexmrt.server.app import create_server
 
     db = tmp_path / "log.sqlite"
     for _ in range(2):

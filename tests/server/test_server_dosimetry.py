@@ -13,12 +13,12 @@ import pydicom
 import pytest
 from server_helpers import violations
 
-from gpu_dose import compute_dose, phantom
-from gpu_dose.dicom_io import read_rt_dose
-from gpu_dose.dose_settings import dose_settings
-from protocol import resolve
-from server._gen.flexmrt.v1 import dosimetry_pb2 as pb
-from server._gen.flexmrt.v1 import dosimetry_pb2_grpc
+from flexmrt.gpu_dose import compute_dose, phantom
+from flexmrt.gpu_dose.dicom_io import read_rt_dose
+from flexmrt.gpu_dose.dose_settings import dose_settings
+from flexmrt.protocol import resolve
+from flexmrt.server._gen.flexmrt.v1 import dosimetry_pb2 as pb
+from flexmrt.server._gen.flexmrt.v1 import dosimetry_pb2_grpc
 
 SHAPE = (24, 28, 32)
 CHUNK = 64 * 1024
@@ -206,7 +206,7 @@ def test_in_flight_call_finishes_during_graceful_stop(tmp_path, study):
     """SIGTERM path: health NOT_SERVING, the call under way completes, then the server stops."""
     from grpc_health.v1 import health_pb2
 
-    from server.app import create_server
+    from flexmrt.server.app import create_server
 
     svc, port = create_server("127.0.0.1:0", db=tmp_path / "log.sqlite")
     svc.start()

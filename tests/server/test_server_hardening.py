@@ -11,9 +11,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2
 from server_helpers import decisions, eligibility_request, violations
 
-from server._gen.flexmrt.v1 import decision_pb2
-from server.app import Limits, create_server
-from server.security import TokenStore
+from flexmrt.server._gen.flexmrt.v1 import decision_pb2
+from flexmrt.server.app import Limits, create_server
+from flexmrt.server.security import TokenStore
 
 TOKEN = "s3cret-token-for-edc-0001"
 DIGESTED = "another-token-0123456789"

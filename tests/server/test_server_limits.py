@@ -12,9 +12,9 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 )
 from server_helpers import decisions, eligibility_request, example_record, violations
 
-from server._gen.flexmrt.v1 import dosimetry_pb2 as dose_pb
-from server._gen.flexmrt.v1 import dosimetry_pb2_grpc
-from server.app import Limits, create_server
+from flexmrt.server._gen.flexmrt.v1 import dosimetry_pb2 as dose_pb
+from flexmrt.server._gen.flexmrt.v1 import dosimetry_pb2_grpc
+from flexmrt.server.app import Limits, create_server
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ import grpc
 import pytest
 from server_helpers import example_record
 
-from server._gen.flexmrt.v1 import decision_pb2, protocol_pb2
-from server.app import Limits, create_server
-from server.security import TokenStore
+from flexmrt.server._gen.flexmrt.v1 import decision_pb2, protocol_pb2
+from flexmrt.server.app import Limits, create_server
+from flexmrt.server.security import TokenStore
 
 MARK = "ZQXSENTINEL"
 TOKEN = "privacy-test-token-000001"

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from server_helpers import decisions, record_json
 
-import engine
-from protocol import resolve
-from server import convert
-from server._gen.flexmrt.v1 import decision_pb2 as pb
-from server.cli import main
+from flexmrt import engine
+from flexmrt.protocol import resolve
+from flexmrt.server import convert
+from flexmrt.server._gen.flexmrt.v1 import decision_pb2 as pb
+from flexmrt.server.cli import main
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
 _spec = importlib.util.spec_from_file_location(

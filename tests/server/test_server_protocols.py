@@ -8,8 +8,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from server_helpers import protocols, violations
 
-from protocol import Registry
-from server._gen.flexmrt.v1 import protocol_pb2 as pb
+from flexmrt.protocol import Registry
+from flexmrt.server._gen.flexmrt.v1 import protocol_pb2 as pb
 
 BUNDLED = Registry.bundled()
 
@@ -131,7 +131,7 @@ def test_reflection_lists_the_services(channel):
 
 
 def test_graceful_stop_turns_health_not_serving(tmp_path):
-    from server.app import create_server
+    from flexmrt.server.app import create_server
 
     svc, port = create_server("127.0.0.1:0", db=tmp_path / "log.sqlite")
     svc.start()

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from serve_processes import Acked, Serve, load, logged_subjects
 
-from server.decision_log import open_log
+from flexmrt.server.decision_log import open_log
 
 pytestmark = pytest.mark.slow
 

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from server_helpers import decisions
 
-import engine
-from protocol import Registry, parse_duration
-from protocol.yamlio import read_yaml
-from server import convert
-from server._gen.flexmrt.v1 import decision_pb2 as pb
-from server.cli import main
-from server.cli.common import overdue_text, words
-from server.report import render_report
+from flexmrt import engine
+from flexmrt.protocol import Registry, parse_duration
+from flexmrt.protocol.yamlio import read_yaml
+from flexmrt.server import convert
+from flexmrt.server._gen.flexmrt.v1 import decision_pb2 as pb
+from flexmrt.server.cli import main
+from flexmrt.server.cli.common import overdue_text, words
+from flexmrt.server.report import render_report
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "patients"

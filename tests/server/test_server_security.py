@@ -15,8 +15,8 @@ from cryptography.x509.oid import NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from server_helpers import decisions, eligibility_request
 
-from server.app import create_server
-from server.security import TokenStore, server_credentials
+from flexmrt.server.app import create_server
+from flexmrt.server.security import TokenStore, server_credentials
 
 TOKEN = "s3cret-token-for-edc-0001"
 

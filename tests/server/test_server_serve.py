@@ -11,11 +11,11 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from server_helpers import ROOT, decisions, eligibility_request
 
-from server._gen.flexmrt.v1 import protocol_pb2, protocol_pb2_grpc
+from flexmrt.server._gen.flexmrt.v1 import protocol_pb2, protocol_pb2_grpc
 
 
 def _cli(*args, **kwargs):
-    return [sys.executable, "-m", "server.cli", *args]
+    return [sys.executable, "-m", "flexmrt.server.cli", *args]
 
 
 def test_serve_answers_then_stops_cleanly_on_sigterm(tmp_path):

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from server_helpers import decisions
 
-import engine
-from protocol import Registry, parse_duration
-from server._gen.flexmrt.v1 import decision_pb2 as pb
-from server.cli import main
-from server.worklist_export import CSV_COLUMNS, to_csv, to_ics
+from flexmrt import engine
+from flexmrt.protocol import Registry, parse_duration
+from flexmrt.server._gen.flexmrt.v1 import decision_pb2 as pb
+from flexmrt.server.cli import main
+from flexmrt.server.worklist_export import CSV_COLUMNS, to_csv, to_ics
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples" / "patients").glob("*.yaml"))
@@ -132,7 +132,7 @@ def test_csv_round_trips_every_row() -> None:
 
 def _run(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", "worklist", *args],
+        [sys.executable, "-m", "flexmrt.server.cli", "worklist", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -176,7 +176,7 @@ def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "server.cli",
+            "flexmrt.server.cli",
             "worklist",
             *map(str, EXAMPLES),
             "--protocol",

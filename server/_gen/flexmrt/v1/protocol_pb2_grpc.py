@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from server._gen.flexmrt.v1 import protocol_pb2 as flexmrt_dot_v1_dot_protocol__pb2
+from flexmrt.server._gen.flexmrt.v1 import protocol_pb2 as flexmrt_dot_v1_dot_protocol__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
