@@ -30,6 +30,7 @@ from flexmrt.gpu_dose.errors import DoseError
 
 __all__ = [
     "DEVICES",
+    "PRECISIONS",
     "Backend",
     "astype",
     "cuda_available",
@@ -39,6 +40,8 @@ __all__ = [
 ]
 
 DEVICES = ("auto", "cpu", "gpu")
+#: The floating-point types dose maps are computed in (the CLI's --precision).
+PRECISIONS = ("float32", "float64")
 
 
 @dataclass(frozen=True)
