@@ -12,6 +12,7 @@ the evaluator do not know fails too, not only a set that differs.
 from __future__ import annotations
 
 import copy
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,14 @@ from flexmrt.engine.measures import MEASURE_HANDLERS
 from flexmrt.engine.record import read_record_text, record_schema
 from flexmrt.engine.rules import COLLECTIONS, RULE_HANDLERS, Evaluator
 from flexmrt.engine.tristate import RuleResult
-from flexmrt.protocol import ORGANS_AT_RISK, Protocol, load_text, protocol_schema, resolve
+from flexmrt.protocol import (
+    ORGANS_AT_RISK,
+    Protocol,
+    ProtocolError,
+    load_text,
+    protocol_schema,
+    resolve,
+)
 from flexmrt.protocol.organs import LIMIT_ACTIONS, LIMIT_QUANTITIES
 from flexmrt.protocol.units import ANALYTES, QUANTITIES
 from flexmrt.protocol.vocabulary import MEASURES, RULE_KINDS, declared
@@ -131,7 +139,12 @@ def _loaded(rule: dict[str, Any]) -> Protocol:
     Schema and every semantic check, as any protocol file is."""
     doc = copy.deepcopy(resolve("flex-mrt@1.1").doc)
     doc["rules"]["probe"] = rule
-    return load_text(yaml.safe_dump(doc, sort_keys=False), "probe.yaml")
+    return load_text(_text(doc), "probe.yaml")
+
+
+def _text(doc: dict[str, Any]) -> str:
+    """The document as YAML, without the anchors a shared object would get."""
+    return yaml.safe_dump(json.loads(json.dumps(doc)), sort_keys=False)
 
 
 def _evaluated(protocol: Protocol, rule: dict[str, Any]) -> RuleResult:
@@ -200,3 +213,33 @@ def test_every_collection_loads_and_evaluates(of: str) -> None:
         {"since": {"event": of, "op": ">=", "value": "P1D", "if_none": "met"}},
     ):
         assert isinstance(_evaluated(_loaded(rule), rule), RuleResult)
+
+
+# A rule of each kind whose window (or, for ``since``, whose duration) is the parameter
+# ``soon``, which is no duration: the semantic checks report it only if they look inside
+# that kind of rule. ``field`` has nothing but its path and value, ``ref`` only a name
+# (an unknown one is reported wherever it stands), so neither has a window to get wrong.
+_SOON = {"param": "soon"}
+_BAD_LAB = {"lab": {"test": "HGB", "op": "exists", "within": _SOON}}
+_BAD_WINDOW: dict[str, dict[str, Any]] = {
+    "all": {"all": [_BAD_LAB]},
+    "any": {"any": [_BAD_LAB]},
+    "not": {"not": _BAD_LAB},
+    "lab": _BAD_LAB,
+    "measure": {"measure": {"name": "ecog", "op": "<=", "value": 1, "within": _SOON}},
+    "grade": {"grade": {"of": "PLAT", "op": ">=", "value": 3, "within": _SOON}},
+    "count": {"count": {"of": "administrations", "op": ">=", "value": 1, "within": _SOON}},
+    "since": {"since": {"event": "holidays", "op": ">=", "value": _SOON, "if_none": "met"}},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(set(RULE) - {"field", "ref"}))
+def test_the_checks_look_inside_every_rule_kind(kind: str) -> None:
+    assert kind in _BAD_WINDOW, f"add a rule of kind {kind!r} with a bad window"
+    doc = copy.deepcopy(resolve("flex-mrt@1.1").doc)
+    doc["parameters"]["soon"] = {**doc["parameters"]["lookback"], "value": "soon"}
+    doc["rules"]["probe"] = _BAD_WINDOW[kind]
+    with pytest.raises(ProtocolError) as err:
+        load_text(_text(doc), "probe.yaml")
+    found = [(i.code, i.pointer) for i in err.value.issues]
+    assert ("invalid_duration", "/parameters/soon/value") in found, found
