@@ -18,7 +18,8 @@ __all__ = ["register"]
 class _Registered(Sequence[str]):
     """The names a gpu_dose registry holds, as argparse ``choices``: read on first use (a
     dose command, its help, a misspelt value), so that building the parser for every other
-    command does not import gpu_dose and its NumPy, SciPy and pydicom."""
+    command does not import gpu_dose and its NumPy, SciPy and pydicom. An option with these
+    choices needs a ``metavar`` (argparse reads the choices for a usage line otherwise)."""
 
     def __init__(self, names: Callable[[], Iterable[str]]) -> None:
         self._read = names
@@ -220,7 +221,8 @@ def _common(p: Any) -> None:
         "--method",
         choices=_Registered(_tia_methods),
         default="prior-half-life",
-        help="time-integrated activity method (default prior-half-life)",
+        metavar="METHOD",
+        help="time-integrated activity method: %(choices)s (default %(default)s)",
     )
     p.add_argument(
         "--teff-h",
@@ -229,13 +231,26 @@ def _common(p: Any) -> None:
         metavar="REGION=HOURS",
         help="effective half-life for a structure name, or kidney / tumour",
     )
-    p.add_argument("--dose-method", choices=_Registered(_dose_methods), default="kernel")
-    p.add_argument("--precision", choices=_Registered(_precisions), default="float32")
+    p.add_argument(
+        "--dose-method",
+        choices=_Registered(_dose_methods),
+        default="kernel",
+        metavar="METHOD",
+        help="absorbed-dose method: %(choices)s (default %(default)s)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=_Registered(_precisions),
+        default="float32",
+        metavar="DTYPE",
+        help="floating-point type of the dose maps: %(choices)s (default %(default)s)",
+    )
     p.add_argument(
         "--device",
         choices=_Registered(_devices),
         default=None,
-        help="array backend (default $FLEXMRT_DEVICE or auto)",
+        metavar="DEVICE",
+        help="array backend: %(choices)s (default $FLEXMRT_DEVICE or auto)",
     )
     p.add_argument("--json", action="store_true", help="print results as JSON")
 
