@@ -113,9 +113,9 @@ def get_backend(device: str | None = None) -> Backend:
     if choice not in DEVICES:
         raise DoseError(
             "unknown_device",
-            f"device {choice!r} is not one of {DEVICES}",
+            f"device {choice!r} is not one of {', '.join(DEVICES)}",
             tag="FLEXMRT_DEVICE/--device",
-            fix="use auto, cpu or gpu",
+            fix=f"use one of {', '.join(DEVICES)}",
         )
     if choice == "cpu":
         return NUMPY

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
+from flexmrt.engine import toxicity
 from flexmrt.engine.context import Context
 from flexmrt.engine.ctcae import LAB_TERMS
 from flexmrt.engine.decision import CATEGORIES
@@ -36,6 +37,7 @@ from flexmrt.protocol import (
     protocol_schema,
     resolve,
 )
+from flexmrt.protocol.boundary import builders
 from flexmrt.protocol.organs import LIMIT_ACTIONS, LIMIT_QUANTITIES
 from flexmrt.protocol.units import ANALYTES, QUANTITIES
 from flexmrt.protocol.vocabulary import MEASURES, RULE_KINDS, declared
@@ -97,6 +99,11 @@ def test_decision_categories_are_one_set() -> None:
     assert precedence["minItems"] == precedence["maxItems"] == len(CATEGORIES)
 
 
+def test_toxicity_actions_are_one_set() -> None:
+    """A toxicity row's action and the severities that rank actions (worst one wins)."""
+    _same(DEFS["action"]["enum"], toxicity._SEVERITY)
+
+
 def test_lab_tests_are_one_set() -> None:
     _same(RULE["lab"]["properties"]["test"]["enum"], ANALYTES)
     _same(
@@ -116,6 +123,15 @@ def test_organs_at_risk_are_one_set() -> None:
     _same(organ["limit"]["properties"]["action"]["enum"], LIMIT_ACTIONS)
     scan = RECORD["properties"]["spect_ct"]["items"]["properties"]
     _same(scan["organs_at_risk"]["propertyNames"]["enum"], ORGANS_AT_RISK)
+
+
+def test_the_boundary_generator_builds_declared_measures_in_their_units() -> None:
+    """protocol.boundary builds records for some measures: each one declared, and a unit it
+    names is the canonical unit of the measure's quantity."""
+    assert set(builders.MEASURES) | set(builders.DATED) | builders.WHOLE <= set(MEASURES)
+    for name, unit in builders.MEASURE_UNITS.items():
+        quantity = MEASURES[name].quantity
+        assert quantity is not None and unit == QUANTITIES[quantity][0], name
 
 
 def test_an_undeclared_name_is_refused_where_it_is_registered() -> None:
