@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from flexmrt.protocol import Protocol
 from flexmrt.protocol.durations import Duration, add_duration
@@ -39,21 +40,26 @@ from .toxicity import ToxicityFinding, assess_toxicities
 from .tristate import Outcome, RuleResult
 from .uncertainty import COVERAGE_K
 
-__all__ = ["WITHHOLD_RECHECK_DAYS_DEFAULT", "decide"]
+__all__ = ["CATEGORIES", "WITHHOLD_RECHECK_DAYS_DEFAULT", "decide"]
 
 # Days from a WITHHOLD to the re-check, for revisions without ``withhold_recheck_days``
 # (flex-mrt 1.0, pluvicto-label 1.0) [assumed: weekly, as blood counts recover].
 WITHHOLD_RECHECK_DAYS_DEFAULT = 7
 
-_CATEGORY_ACTION = {
-    "stop": "DISCONTINUE",
-    "discontinue": "DISCONTINUE",
-    "completed": "COMPLETED",
-    "kidney_cap": "DISCONTINUE",
-    "withhold": "WITHHOLD",
-    "need_data": "NEED_DATA",
-    "administer": "ADMINISTER",
-}
+#: The categories of fired rules that ``decision.precedence`` orders, and the action each
+#: gives (None: the rule names its own — START_HOLIDAY, CONTINUE_HOLIDAY or RESTART).
+CATEGORIES: Final[Mapping[str, str | None]] = MappingProxyType(
+    {
+        "stop": "DISCONTINUE",
+        "discontinue": "DISCONTINUE",
+        "completed": "COMPLETED",
+        "kidney_cap": "DISCONTINUE",
+        "withhold": "WITHHOLD",
+        "need_data": "NEED_DATA",
+        "holiday": None,
+        "administer": "ADMINISTER",
+    }
+)
 
 
 _ARM_SCHEDULE = "ARM-SCHEDULE"
@@ -78,8 +84,10 @@ class _State:
     confirm_psa_by: date | None = None
 
     def add(self, category: str, entry: RuleEntry, action: str | None = None) -> None:
-        action = action or _CATEGORY_ACTION[category]
-        self.fired.append(_Fired(category, action, entry.in_category(category)))
+        chosen = action or CATEGORIES[category]
+        if chosen is None:
+            raise ValueError(f"a rule of category {category!r} must name its action")
+        self.fired.append(_Fired(category, chosen, entry.in_category(category)))
 
     def rule(
         self,

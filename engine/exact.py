@@ -13,25 +13,29 @@ is read as that decimal, so a limit keeps the precision it is written with.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_EVEN, Context, Decimal
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from flexmrt.protocol.numbers import written
 from flexmrt.protocol.units import FIELD_UNITS, analyte_convert, quantity_convert
 
 from .record import Lab
 
-__all__ = ["as_decimal", "compare", "lab_in", "reference_in", "where_threshold"]
+__all__ = ["COMPARATORS", "as_decimal", "compare", "lab_in", "reference_in", "where_threshold"]
 
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
+#: The comparators a rule may write (the schema's ``op``), by their symbol.
+COMPARATORS: Final[Mapping[str, Callable[[Any, Any], bool]]] = MappingProxyType(
+    {
+        "<": operator.lt,
+        "<=": operator.le,
+        ">": operator.gt,
+        ">=": operator.ge,
+        "==": operator.eq,
+        "!=": operator.ne,
+    }
+)
 
 
 def as_decimal(number: Decimal | float | int | str) -> Decimal:
@@ -52,8 +56,8 @@ def compare(value: Decimal | float | int, op: str, threshold: Decimal | float | 
     """``value op threshold``, with ``value`` rounded to the threshold's precision + 1."""
     limit, number = as_decimal(threshold), as_decimal(value)
     if not (number.is_finite() and limit.is_finite()):
-        return _OPS[op](number, limit)
-    return _OPS[op](rounded(number, limit), limit)
+        return COMPARATORS[op](number, limit)
+    return COMPARATORS[op](rounded(number, limit), limit)
 
 
 def lab_in(lab: Lab, unit: str) -> Decimal:

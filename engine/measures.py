@@ -8,19 +8,36 @@ CKD-EPI 2021 (race-free) and Cockcroft-Gault (actual body weight) as in MISSION.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from flexmrt.protocol.durations import Duration
+from flexmrt.protocol.vocabulary import MEASURES, declared
 
 from .answers import Observation
 from .bed import kidney_bed
 from .context import Context, lab_evidence
 from .response import pcwg3, percent_change, psa_status, recip, tumour_change
 
-__all__ = ["Measured", "ckd_epi_2021", "cockcroft_gault", "measure"]
+__all__ = ["MEASURE_HANDLERS", "Measured", "ckd_epi_2021", "cockcroft_gault", "measure"]
+
+_Compute = Callable[[Context, Duration | None, str, date], "Measured"]
+_MEASURES: dict[str, _Compute] = {}
+#: How each measure (protocol.vocabulary.MEASURES) is computed, by name.
+MEASURE_HANDLERS: Final[Mapping[str, _Compute]] = MappingProxyType(_MEASURES)
+
+
+def _register(name: str) -> Callable[[_Compute], _Compute]:
+    """Register the decorated function as how measure ``name`` is computed."""
+
+    def register(compute: _Compute) -> _Compute:
+        _MEASURES[declared("measure", name, MEASURES)] = compute
+        return compute
+
+    return register
 
 
 @dataclass
@@ -54,6 +71,7 @@ def measure(ctx: Context, name: str, within: Duration | None, scan: str, at: dat
     return _MEASURES[name](ctx, within, scan, at)
 
 
+@_register("age")
 def _age(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
     age = ctx.age_on(at)
     if age is None:
@@ -61,6 +79,7 @@ def _age(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured
     return Measured(age, "years", [Observation("age", age, "years", pointer="/subject")])
 
 
+@_register("ecog")
 def _ecog(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
     from .context import window_start
 
@@ -119,14 +138,17 @@ def _renal(
     return Measured(round(formula(*args), 3), unit, observed)
 
 
+@_register("egfr_ckd_epi_2021")
 def _egfr(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
     return _renal(ctx, within, at, ckd_epi_2021, False, "mL/min/1.73m2")
 
 
+@_register("crcl_cockcroft_gault")
 def _crcl(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
     return _renal(ctx, within, at, cockcroft_gault, True, "mL/min")
 
 
+@_register("crcl_change_from_baseline")
 def _crcl_change(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
     now = _crcl(ctx, within, scan, at)
     base_lab = ctx.baseline_lab("CREAT")
@@ -164,6 +186,7 @@ def _psa_change(reference: str) -> Callable[..., Measured]:
     return compute
 
 
+@_register("pcwg3_progression")
 def _pcwg3(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
     result = pcwg3(ctx)
     if result.missing:
@@ -184,6 +207,7 @@ def _tumour(reference: str) -> Callable[..., Measured]:
     return compute
 
 
+@_register("spect_new_lesions")
 def _new_lesions(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
     scans = list(ctx.record.spect or ())
     if not scans:
@@ -214,6 +238,7 @@ def _new_lesions(ctx: Context, within: Duration | None, scan: str, at: date) -> 
     )
 
 
+@_register("recip")
 def _recip(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
     r = recip(ctx)
     if r.missing:
@@ -224,6 +249,7 @@ def _recip(ctx: Context, within: Duration | None, scan: str, at: date) -> Measur
     return Measured(r.category, "", observed)
 
 
+@_register("cumulative_kidney_bed")
 def _kidney_bed(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
     account = kidney_bed(ctx, ctx.standard_activity)
     if account is None:
@@ -242,6 +268,7 @@ def _kidney_bed(ctx: Context, within: Duration | None, scan: str, at: date) -> M
     )
 
 
+@_register("delay_past_due")
 def _delay(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
     if ctx.due is None:
         return Measured(None, "d", missing="n/a: no cycle given yet")
@@ -260,6 +287,7 @@ def _delay(ctx: Context, within: Duration | None, scan: str, at: date) -> Measur
     )
 
 
+@_register("cycles_given")
 def _cycles(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
     return Measured(
         ctx.cycles_given,
@@ -268,20 +296,7 @@ def _cycles(ctx: Context, within: Duration | None, scan: str, at: date) -> Measu
     )
 
 
-_MEASURES: dict[str, Callable[[Context, Duration | None, str, date], Measured]] = {
-    "age": _age,
-    "ecog": _ecog,
-    "egfr_ckd_epi_2021": _egfr,
-    "crcl_cockcroft_gault": _crcl,
-    "crcl_change_from_baseline": _crcl_change,
-    "psa_change_from_baseline": _psa_change("baseline"),
-    "psa_change_from_nadir": _psa_change("nadir"),
-    "pcwg3_progression": _pcwg3,
-    "tumour_volume_change": _tumour("cycle1"),
-    "tumour_volume_change_from_nadir": _tumour("nadir"),
-    "spect_new_lesions": _new_lesions,
-    "recip": _recip,
-    "cumulative_kidney_bed": _kidney_bed,
-    "delay_past_due": _delay,
-    "cycles_given": _cycles,
-}
+_register("psa_change_from_baseline")(_psa_change("baseline"))
+_register("psa_change_from_nadir")(_psa_change("nadir"))
+_register("tumour_volume_change")(_tumour("cycle1"))
+_register("tumour_volume_change_from_nadir")(_tumour("nadir"))

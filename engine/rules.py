@@ -9,16 +9,15 @@ evaluation day, is ongoing and lasts until that day), field (plain record fields
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final, TypeVar
 
 from flexmrt.protocol import Protocol
 from flexmrt.protocol.durations import Duration, add_duration
-from flexmrt.protocol.model import MEASURE_KINDS
 from flexmrt.protocol.units import (
     ANALYTES,
     QUANTITIES,
@@ -27,34 +26,56 @@ from flexmrt.protocol.units import (
     quantity_convert,
     to_canonical,
 )
+from flexmrt.protocol.vocabulary import MEASURES, RULE_KINDS, declared
 
 from .answers import Observation
 from .context import Context, lab_evidence, window_start
 from .ctcae import LAB_TERMS, grade_lab
-from .exact import as_decimal, compare, lab_in, reference_in, where_threshold
+from .exact import COMPARATORS, as_decimal, compare, lab_in, reference_in, where_threshold
 from .measures import measure
 from .record import AdverseEvent, Lab, Record
 from .tristate import RuleResult, combine_all, combine_any, negate
 
-__all__ = ["Evaluator", "evaluate_rule"]
+__all__ = ["COLLECTIONS", "RULE_HANDLERS", "Evaluator", "evaluate_rule"]
 
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "==": operator.eq,
-    "!=": operator.ne,
-    "in": lambda a, b: a in b,
-}
-_COLLECTION_NAMES = {
-    "prior_therapies": "prior therapy history",
-    "psma_positive_lesions": "screening PSMA PET read",
-    "psma_negative_lesions": "screening PSMA PET read",
-    "adverse_events": "adverse event history",
-    "administrations": "administration history",
-    "holidays": "holiday history",
-}
+# Comparators of plain values (exact decimals are compared by engine.exact.compare); a
+# measure rule's ``in`` tests membership of a list.
+_OPS: Final[Mapping[str, Callable[[Any, Any], bool]]] = MappingProxyType(
+    {**COMPARATORS, "in": lambda a, b: a in b}
+)
+# (fields, the item's last day or None when undated, pointer) of one collection entry.
+_Item = tuple[dict[str, Any], date | None, str]
+_Handler = TypeVar("_Handler", bound=Callable[..., Any])
+_HANDLERS: dict[str, Callable[..., RuleResult]] = {}
+_COLLECTIONS: dict[str, tuple[str, Callable[..., list[_Item] | None]]] = {}
+#: The evaluator's handler of each rule kind (protocol.vocabulary.RULE_KINDS), by name.
+RULE_HANDLERS: Final[Mapping[str, Callable[..., RuleResult]]] = MappingProxyType(_HANDLERS)
+#: The record collections ``count`` and ``since`` rules read: name → (what a missing one
+#: is called, its items).
+COLLECTIONS: Final[Mapping[str, tuple[str, Callable[..., list[_Item] | None]]]] = MappingProxyType(
+    _COLLECTIONS
+)
+
+
+def _kind(name: str) -> Callable[[_Handler], _Handler]:
+    """Register the decorated method as the handler of rule kind ``name``."""
+
+    def register(handler: _Handler) -> _Handler:
+        _HANDLERS[declared("rule kind", name, RULE_KINDS)] = handler
+        return handler
+
+    return register
+
+
+def _collection(name: str, label: str) -> Callable[[_Handler], _Handler]:
+    """Register the decorated method as the items of record collection ``name``; ``label``
+    says what is not recorded when the record lacks it."""
+
+    def register(items: _Handler) -> _Handler:
+        _COLLECTIONS[name] = (label, items)
+        return items
+
+    return register
 
 
 def evaluate_rule(
@@ -74,19 +95,22 @@ class Evaluator:
 
     def evaluate(self, rule: dict[str, Any]) -> RuleResult:
         kind, body = next(iter(rule.items()))
-        handler: Callable[[Any], RuleResult] = getattr(self, f"_{kind}")
-        return handler(body)
+        return _HANDLERS[kind](self, body)
 
     # -- combinators ------------------------------------------------------------
+    @_kind("all")
     def _all(self, body: list[dict[str, Any]]) -> RuleResult:
         return combine_all([self.evaluate(r) for r in body])
 
+    @_kind("any")
     def _any(self, body: list[dict[str, Any]]) -> RuleResult:
         return combine_any([self.evaluate(r) for r in body])
 
+    @_kind("not")
     def _not(self, body: dict[str, Any]) -> RuleResult:
         return negate(self.evaluate(body))
 
+    @_kind("ref")
     def _ref(self, name: str) -> RuleResult:
         return self.evaluate(self.protocol.doc["rules"][name])
 
@@ -94,6 +118,7 @@ class Evaluator:
     def _within(self, body: dict[str, Any]) -> Duration | None:
         return self.protocol.duration(body["within"]) if "within" in body else None
 
+    @_kind("lab")
     def _lab(self, body: dict[str, Any]) -> RuleResult:
         test, op = body["test"], body["op"]
         within = self._within(body)
@@ -142,6 +167,7 @@ class Evaluator:
         shown = analyte_to_canonical(test, float(ref), lab.written_unit)
         return as_decimal(value) * ref, lab.written_unit, f"{value:g} × {label} {shown:g}", ""
 
+    @_kind("measure")
     def _measure(self, body: dict[str, Any]) -> RuleResult:
         name, op = body["name"], body["op"]
         m = measure(self.ctx, name, self._within(body), body.get("scan", "latest"), self.at)
@@ -159,7 +185,7 @@ class Evaluator:
         )
 
     def _measure_target(self, name: str, body: dict[str, Any]) -> Any:
-        kind = MEASURE_KINDS[name]
+        kind = MEASURES[name].quantity
         if kind == "duration":
             return self.protocol.duration(body["value"]).days
         value, _ = self.protocol.raw(body["value"])
@@ -171,7 +197,7 @@ class Evaluator:
 
     def _measure_compare(self, name: str, body: dict[str, Any], value: Any, target: Any) -> bool:
         """Numbers compare in the threshold's written unit and precision (see engine.exact)."""
-        op, kind = body["op"], MEASURE_KINDS[name]
+        op, kind = body["op"], MEASURES[name].quantity
         if kind is None or not _is_number(value) or isinstance(target, list | str | bool):
             return bool(_OPS[op](value, target))
         if kind == "duration":
@@ -181,6 +207,7 @@ class Evaluator:
         in_unit = quantity_convert(as_decimal(value), QUANTITIES[kind][0], unit, kind)
         return compare(in_unit, op, as_decimal(written))
 
+    @_kind("grade")
     def _grade(self, body: dict[str, Any]) -> RuleResult:
         of, op, target = body["of"], body["op"], body["value"]
         if of in ANALYTES:
@@ -210,71 +237,76 @@ class Evaluator:
         """
         return self.at if end is None or end > self.at else end
 
-    def _items(self, of: str) -> list[tuple[dict[str, Any], date | None, str]] | None:
-        """(fields, the item's last day or None when undated, pointer) of a collection;
-        intervals that start after ``at`` are not yet known."""
-        rec = self.ctx.record
-        if of == "prior_therapies":
-            return (
-                None
-                if rec.therapies is None
-                else [
-                    (
-                        {"class": t.cls, "agent": t.agent},
-                        self._last_day(t.end),
-                        f"/history/prior_therapies/{t.index}",
-                    )
-                    for t in rec.therapies
-                    if t.start <= self.at
-                ]
-            )
-        if of in ("psma_positive_lesions", "psma_negative_lesions"):
-            if rec.screening_pet is None:
-                return None
-            return [
-                (dict(x), None, f"/screening_pet/{of}/{i}")
-                for i, x in enumerate(rec.screening_pet[of])
-            ]
-        if of == "adverse_events":
-            return (
-                None
-                if rec.adverse_events is None
-                else [
-                    (
-                        {"term": a.term, "grade": a.grade},
-                        self._last_day(a.end),
-                        f"/adverse_events/{a.index}",
-                    )
-                    for a in rec.adverse_events
-                    if a.start <= self.at
-                ]
-            )
-        if of == "administrations":
-            return (
-                None
-                if rec.administrations is None
-                else [
-                    (
-                        {"cycle": a.cycle, "activity_gbq": a.activity_gbq},
-                        a.day,
-                        f"/administrations/{a.index}",
-                    )
-                    for a in rec.administrations
-                ]
-            )
-        return (
-            None
-            if rec.holidays is None
-            else [
-                ({"start": h.start.isoformat()}, self._last_day(h.end), f"/holidays/{i}")
-                for i, h in enumerate(rec.holidays)
-                if h.start <= self.at
-            ]
-        )
+    def _items(self, of: str) -> list[_Item] | None:
+        """The entries of collection ``of``; None when the record does not hold it.
+        Intervals that start after ``at`` are not yet known."""
+        items: list[_Item] | None = _COLLECTIONS[of][1](self, of)
+        return items
 
-    def _matching(
-        self, body: dict[str, Any], of: str
-    ) -> list[tuple[dict[str, Any], date | None, str]] | None:
+    @_collection("prior_therapies", "prior therapy history")
+    def _prior_therapies(self, of: str) -> list[_Item] | None:
+        therapies = self.ctx.record.therapies
+        if therapies is None:
+            return None
+        return [
+            (
+                {"class": t.cls, "agent": t.agent},
+                self._last_day(t.end),
+                f"/history/prior_therapies/{t.index}",
+            )
+            for t in therapies
+            if t.start <= self.at
+        ]
+
+    @_collection("psma_positive_lesions", "screening PSMA PET read")
+    @_collection("psma_negative_lesions", "screening PSMA PET read")
+    def _lesions(self, of: str) -> list[_Item] | None:
+        pet = self.ctx.record.screening_pet
+        if pet is None:
+            return None
+        return [(dict(x), None, f"/screening_pet/{of}/{i}") for i, x in enumerate(pet[of])]
+
+    @_collection("adverse_events", "adverse event history")
+    def _adverse_events(self, of: str) -> list[_Item] | None:
+        events = self.ctx.record.adverse_events
+        if events is None:
+            return None
+        return [
+            (
+                {"term": a.term, "grade": a.grade},
+                self._last_day(a.end),
+                f"/adverse_events/{a.index}",
+            )
+            for a in events
+            if a.start <= self.at
+        ]
+
+    @_collection("administrations", "administration history")
+    def _administrations(self, of: str) -> list[_Item] | None:
+        given = self.ctx.record.administrations
+        if given is None:
+            return None
+        return [
+            (
+                {"cycle": a.cycle, "activity_gbq": a.activity_gbq},
+                a.day,
+                f"/administrations/{a.index}",
+            )
+            for a in given
+        ]
+
+    @_collection("holidays", "holiday history")
+    def _holidays(self, of: str) -> list[_Item] | None:
+        holidays = self.ctx.record.holidays
+        if holidays is None:
+            return None
+        return [
+            ({"start": h.start.isoformat()}, self._last_day(h.end), f"/holidays/{i}")
+            for i, h in enumerate(holidays)
+            if h.start <= self.at
+        ]
+
+    def _matching(self, body: dict[str, Any], of: str) -> list[_Item] | None:
         items = self._items(of)
         if items is None:
             return None
@@ -296,11 +328,12 @@ class Evaluator:
             return bool(_OPS[op](actual, number))
         return bool(actual == cond)
 
+    @_kind("count")
     def _count(self, body: dict[str, Any]) -> RuleResult:
         of = body["of"]
         matching = self._matching(body, of)
         if matching is None:
-            return RuleResult.unknown(f"{_COLLECTION_NAMES[of]} not recorded")
+            return RuleResult.unknown(f"{_COLLECTIONS[of][0]} not recorded")
         within = self._within(body)
         if within is not None:
             start = add_duration(self.at, within, -1)
@@ -309,11 +342,12 @@ class Evaluator:
         observed = [Observation(of, len(matching), "count", matches=tuple(m[2] for m in matching))]
         return RuleResult.of(_OPS[body["op"]](len(matching), target), observed)
 
+    @_kind("since")
     def _since(self, body: dict[str, Any]) -> RuleResult:
         of = body["event"]
         matching = self._matching(body, of)
         if matching is None:
-            return RuleResult.unknown(f"{_COLLECTION_NAMES[of]} not recorded")
+            return RuleResult.unknown(f"{_COLLECTIONS[of][0]} not recorded")
         dated = [m for m in matching if m[1] is not None]
         if not dated:
             return RuleResult.of(body["if_none"] == "met", [], [f"no matching {of}"])
@@ -326,6 +360,7 @@ class Evaluator:
             [Observation(f"days since {of}", days, "d", pointer=last[2])],
         )
 
+    @_kind("field")
     def _field(self, body: dict[str, Any]) -> RuleResult:
         path, op = body["path"], body["op"]
         value: Any = self.ctx.record.doc

@@ -13,26 +13,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
-from .answers import Schedule
+from .answers import Schedule, ScheduledEvent
 
 __all__ = ["worklist"]
-
-# Row keys copied from a schedule event, in the order a table shows them.
-_EVENT_KEYS = (
-    "date",
-    "window_start",
-    "window_end",
-    "kind",
-    "what",
-    "cycle",
-    "phase",
-    "overdue",
-    "days_past_due",
-    "overdue_limit_days",
-    "pending_data",
-)
 
 
 def worklist(schedules: Iterable[Schedule], as_of: str, horizon: str) -> dict[str, Any]:
@@ -41,11 +27,10 @@ def worklist(schedules: Iterable[Schedule], as_of: str, horizon: str) -> dict[st
     patients: list[dict[str, Any]] = []
     protocols: set[str] = set()
     for n, schedule in enumerate(schedules):
-        answer = schedule.to_json()
-        _same_day(answer, as_of, n)
-        protocols.add(answer["protocol"]["ref"])
-        patients.append(_patient(answer))
-        rows.extend(_row(answer, event) for event in answer["events"])
+        _same_day(schedule, as_of, n)
+        protocols.add(schedule.envelope.protocol.ref)
+        patients.append(_patient(schedule))
+        rows.extend(_row(schedule, event) for event in schedule.events)
     rows.sort(key=_order)
     counts = Counter(p["subject_id"] for p in patients)
     return {
@@ -59,36 +44,53 @@ def worklist(schedules: Iterable[Schedule], as_of: str, horizon: str) -> dict[st
     }
 
 
-def _same_day(answer: dict[str, Any], as_of: str, n: int) -> None:
-    if answer["as_of"] != as_of:
-        raise ValueError(f"schedule {n} is for {answer['as_of']}, the worklist for {as_of}")
+def _same_day(schedule: Schedule, as_of: str, n: int) -> None:
+    day = schedule.envelope.as_of.isoformat()
+    if day != as_of:
+        raise ValueError(f"schedule {n} is for {day}, the worklist for {as_of}")
 
 
-def _patient(answer: dict[str, Any]) -> dict[str, Any]:
+def _patient(schedule: Schedule) -> dict[str, Any]:
     return {
-        "subject_id": answer["subject_id"],
-        "action": answer["action"],
-        "phase": answer["phase"],
-        "follows_decision": answer["follows_decision"],
-        "missing": _missing(answer),
-        "events": len(answer["events"]),
+        "subject_id": schedule.envelope.subject_id,
+        "action": schedule.action,
+        "phase": schedule.phase,
+        "follows_decision": schedule.follows_decision,
+        "missing": _missing(schedule),
+        "events": len(schedule.events),
     }
 
 
-def _row(answer: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
-    row: dict[str, Any] = {"subject_id": answer["subject_id"]}
-    row.update({key: event.get(key) for key in _EVENT_KEYS})
-    row["overdue"] = bool(row["overdue"])
-    row["pending_data"] = bool(row["pending_data"])
-    row["action"] = answer["action"]
-    row["follows_decision"] = answer["follows_decision"]
-    row["missing"] = _missing(answer)
-    return row
+def _row(schedule: Schedule, event: ScheduledEvent) -> dict[str, Any]:
+    """One table row: the event's fields in the order a table shows them (None where the
+    event has none), then the decision it follows and what that decision waits for."""
+    window = event.window_start is not None and event.window_end is not None
+    return {
+        "subject_id": schedule.envelope.subject_id,
+        "date": event.date.isoformat(),
+        "window_start": _iso(event.window_start) if window else None,
+        "window_end": _iso(event.window_end) if window else None,
+        "kind": event.kind,
+        "what": event.what,
+        "cycle": event.cycle,
+        "phase": event.phase,
+        "overdue": event.overdue is not None,
+        "days_past_due": None if event.overdue is None else event.overdue.days_past_due,
+        "overdue_limit_days": None if event.overdue is None else event.overdue.limit_days,
+        "pending_data": event.pending_data,
+        "action": schedule.action,
+        "follows_decision": schedule.follows_decision,
+        "missing": _missing(schedule),
+    }
 
 
-def _missing(answer: dict[str, Any]) -> list[str]:
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _missing(schedule: Schedule) -> list[str]:
     """The data the decision waits for: its missing items under NEED_DATA, else none."""
-    return list(answer.get("missing") or []) if answer["action"] == "NEED_DATA" else []
+    return list(schedule.missing) if schedule.action == "NEED_DATA" else []
 
 
 def _order(row: dict[str, Any]) -> tuple[bool, str, str, str, int]:

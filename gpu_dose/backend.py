@@ -30,6 +30,7 @@ from flexmrt.gpu_dose.errors import DoseError
 
 __all__ = [
     "DEVICES",
+    "PRECISIONS",
     "Backend",
     "astype",
     "cuda_available",
@@ -39,6 +40,8 @@ __all__ = [
 ]
 
 DEVICES = ("auto", "cpu", "gpu")
+#: The floating-point types dose maps are computed in (the CLI's --precision).
+PRECISIONS = ("float32", "float64")
 
 
 @dataclass(frozen=True)
@@ -110,9 +113,9 @@ def get_backend(device: str | None = None) -> Backend:
     if choice not in DEVICES:
         raise DoseError(
             "unknown_device",
-            f"device {choice!r} is not one of {DEVICES}",
+            f"device {choice!r} is not one of {', '.join(DEVICES)}",
             tag="FLEXMRT_DEVICE/--device",
-            fix="use auto, cpu or gpu",
+            fix=f"use one of {', '.join(DEVICES)}",
         )
     if choice == "cpu":
         return NUMPY

@@ -39,7 +39,9 @@ import contextlib
 import math
 import os
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, Final
 
 import numpy as np
 
@@ -67,7 +69,11 @@ HU_DENSITY_TABLE = ((-1000.0, 0.0012), (0.0, 1.0), (1000.0, 1.6), (3000.0, 2.8))
 KERNEL_MEDIUM_HU = {"soft": 40.0, "bone": 1500.0}
 #: Lowest density used for dose and mass, g/cm³ (ICRP lung) [assumed dose parameter].
 MIN_DENSITY_G_ML = 0.26
-METHODS = ("kernel", "local")
+_DoseMethod = Callable[[Any, Geometry, str, Any], Any]
+_METHODS: dict[str, _DoseMethod] = {}
+#: The absorbed-dose methods, by name (the CLI's --dose-method, DosimetryService's
+#: DoseMethod): ``kernel`` (DVK convolution) and ``local`` (local deposition).
+METHODS: Final[Mapping[str, _DoseMethod]] = MappingProxyType(_METHODS)
 _HALF = 5  # kernel half-width in voxels (11×11×11)
 _CACHE: OrderedDict[tuple, Any] = OrderedDict()
 _CACHE_SIZE = 8
@@ -200,6 +206,17 @@ def _convolve_any_grid(tia: Any, geometry: Geometry, tissue: str) -> Any:
     return astype(resample(dose_cubic, cubic, geometry, order=1), tia.dtype)
 
 
+def _dose_method(name: str) -> Callable[[_DoseMethod], _DoseMethod]:
+    """Register the decorated function (TIA, geometry, tissue, density → dose in Gy) as
+    dose method ``name``."""
+
+    def register(method: _DoseMethod) -> _DoseMethod:
+        _METHODS[name] = method
+        return method
+
+    return register
+
+
 def absorbed_dose(
     tia: Any,
     geometry: Geometry,
@@ -219,10 +236,13 @@ def absorbed_dose(
             "unknown_dose_method",
             f"dose method {method!r} is unknown",
             tag="method",
-            fix=f"use one of {METHODS}",
+            fix=f"use one of {', '.join(METHODS)}",
         )
-    if method == "local":
-        return astype(local_deposition(tia, geometry.voxel_volume_ml, density), tia.dtype)
+    return METHODS[method](tia, geometry, tissue, density)
+
+
+@_dose_method("kernel")
+def _kernel_dose(tia: Any, geometry: Geometry, tissue: str, density: Any) -> Any:
     dose = _convolve_any_grid(tia, geometry, tissue)
     if density is not None:
         rho_kernel = _kernel.KERNEL_DENSITY_G_ML[tissue]
@@ -232,3 +252,8 @@ def absorbed_dose(
             part = (slice(start, min(start + 16, dose.shape[0])), ...)
             dose[part] *= rho_kernel / xp.maximum(density[part], floor)
     return astype(dose, tia.dtype)
+
+
+@_dose_method("local")
+def _local(tia: Any, geometry: Geometry, tissue: str, density: Any) -> Any:
+    return astype(local_deposition(tia, geometry.voxel_volume_ml, density), tia.dtype)

@@ -27,14 +27,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 import numpy as np
 
 from flexmrt.gpu_dose import dicom_io, tac, tia, uncertainty
-from flexmrt.gpu_dose.backend import Backend, get_backend
+from flexmrt.gpu_dose.backend import PRECISIONS, Backend, get_backend
 from flexmrt.gpu_dose.convolve import absorbed_dose, medium_density
 from flexmrt.gpu_dose.errors import DoseError
 from flexmrt.gpu_dose.grid import resample_slabs
@@ -56,7 +58,10 @@ __all__ = [
     "run_study",
 ]
 
-TIA_METHODS = ("hanscheid", "prior-half-life", "fit")
+_TIA: dict[str, Any] = {}
+#: The time-integrated activity methods, by name (the CLI's --method, DosimetryService's
+#: TiaMethod): each takes the scans and returns the TIA map and the regional fits.
+TIA_METHODS: Final[Mapping[str, Any]] = MappingProxyType(_TIA)
 #: Scans outside these hours after injection are refused (MISSION.md, settled).
 SCAN_LIMITS_H = (0.0, 168.0)
 #: FLEX-MRT post-cycle SPECT/CT window, h (Holzgreve 2025); outside it: a warning.
@@ -66,6 +71,16 @@ STP_BEST_H = 48.0
 #: True kidney T_eff range for the single-time-point error, h [assumed: spread of
 #: per-patient kidney T_eff around the 35.5 h median; replace with the trial's own].
 STP_TEFF_RANGE_H = (20.0, 60.0)
+
+
+def _tia_method(name: str):
+    """Register the decorated function as TIA method ``name``."""
+
+    def register(method):
+        _TIA[name] = method
+        return method
+
+    return register
 
 
 @dataclass(frozen=True)
@@ -201,24 +216,45 @@ def _check_time_points(images: list[dicom_io.SpectImage]) -> None:
 def _tia_map(be: Backend, images, masks, settings: Settings, unions=frozenset()):
     """TIA (MBq·h per voxel) on the backend, and the regional fits when fitting."""
     xp, dtype = be.xp, getattr(be.xp, settings.dtype)
-    if settings.method == "fit":
-        if len(images) < 2:
-            raise DoseError(
-                "too_few_time_points",
-                "a fit needs two or more SPECT time points",
-                path=images[0].path,
-                tag="--spect",
-                fix="give more --spect, or use --method hanscheid or prior-half-life",
-            )
-        times = [im.hours_post_injection for im in images]
-        stack = np.stack([im.activity_mbq() for im in images])
-        fits, lam, fit_u = _region_fits(times, stack, masks, unions)
-        fit = tia.fit_with_rate(times, xp.asarray(stack, dtype=dtype), xp.asarray(lam, dtype=dtype))
-        tacs = {
-            name: tac.choose_model(times, stack[:, m].sum(axis=1), name)
-            for name, m in masks.items()
-        }
-        return _apply_models(xp, fit.tia, masks, unions, tacs), fits, fit_u, tacs
+    return _TIA[settings.method](xp, dtype, images, masks, settings, unions)
+
+
+@_tia_method("hanscheid")
+def _tia_hanscheid(xp, dtype, images, masks, settings: Settings, unions):
+    im = _single_scan(images, settings)
+    a = xp.asarray(im.activity_mbq(), dtype=dtype)
+    return tia.hanscheid(a, im.hours_post_injection), {}, {}, {}
+
+
+@_tia_method("prior-half-life")
+def _tia_prior_half_life(xp, dtype, images, masks, settings: Settings, unions):
+    im = _single_scan(images, settings)
+    a = xp.asarray(im.activity_mbq(), dtype=dtype)
+    teff = xp.asarray(_teff_map(masks, im.geometry.shape, settings), dtype=dtype)
+    return tia.prior_half_life(a, im.hours_post_injection, teff), {}, {}, {}
+
+
+@_tia_method("fit")
+def _tia_fit(xp, dtype, images, masks, settings: Settings, unions):
+    if len(images) < 2:
+        raise DoseError(
+            "too_few_time_points",
+            "a fit needs two or more SPECT time points",
+            path=images[0].path,
+            tag="--spect",
+            fix="give more --spect, or use --method hanscheid or prior-half-life",
+        )
+    times = [im.hours_post_injection for im in images]
+    stack = np.stack([im.activity_mbq() for im in images])
+    fits, lam, fit_u = _region_fits(times, stack, masks, unions)
+    fit = tia.fit_with_rate(times, xp.asarray(stack, dtype=dtype), xp.asarray(lam, dtype=dtype))
+    tacs = {
+        name: tac.choose_model(times, stack[:, m].sum(axis=1), name) for name, m in masks.items()
+    }
+    return _apply_models(xp, fit.tia, masks, unions, tacs), fits, fit_u, tacs
+
+
+def _single_scan(images, settings: Settings):
     if len(images) != 1:
         raise DoseError(
             "too_many_time_points",
@@ -227,12 +263,7 @@ def _tia_map(be: Backend, images, masks, settings: Settings, unions=frozenset())
             tag="--spect",
             fix="use --method fit",
         )
-    im = images[0]
-    a = xp.asarray(im.activity_mbq(), dtype=dtype)
-    if settings.method == "hanscheid":
-        return tia.hanscheid(a, im.hours_post_injection), {}, {}, {}
-    teff = xp.asarray(_teff_map(masks, im.geometry.shape, settings), dtype=dtype)
-    return tia.prior_half_life(a, im.hours_post_injection, teff), {}, {}, {}
+    return images[0]
 
 
 def _apply_models(xp, tia_map, masks, unions, tacs):
@@ -340,7 +371,14 @@ def compute_dose(
             "unknown_tia_method",
             f"TIA method {settings.method!r} is unknown",
             tag="--method",
-            fix=f"use one of {TIA_METHODS}",
+            fix=f"use one of {', '.join(TIA_METHODS)}",
+        )
+    if settings.dtype not in PRECISIONS:
+        raise DoseError(
+            "unknown_precision",
+            f"precision {settings.dtype!r} is unknown",
+            tag="--precision",
+            fix=f"use one of {', '.join(PRECISIONS)}",
         )
     be = get_backend(settings.device)
     images, warnings = _read_images([Path(p) for p in spect_paths], settings)

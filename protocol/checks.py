@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .durations import parse_duration
 from .errors import Issue
-from .model import MEASURE_KINDS, MEASURE_VALUES
 from .units import (
     ANALYTES,
     FIELD_UNITS,
@@ -31,6 +30,7 @@ from .units import (
     quantity_of,
     to_canonical,
 )
+from .vocabulary import MEASURES, RULE_KINDS
 
 __all__ = ["MAX_CYCLES", "semantic_issues"]
 
@@ -290,9 +290,9 @@ class _Checker:
 
     def _measure(self, body: dict[str, Any], at: tuple[str, ...]) -> Iterator[Issue]:
         name, value = body["name"], body["value"]
-        kind = MEASURE_KINDS[name]
+        kind = MEASURES[name].quantity
         if kind is None:
-            allowed = MEASURE_VALUES[name]
+            allowed = MEASURES[name].values
             values = value if isinstance(value, list) else [value]
             bad = [v for v in values if v not in allowed]
             if bad or isinstance(value, dict):
@@ -545,7 +545,7 @@ class _Checker:
             quantity = "relative" if unit in RELATIVE_UNITS else "concentration"
             yield from _in_range(value, quantity, at, f"lab threshold on {body['test']}")
         elif kind == "measure":
-            measure = MEASURE_KINDS.get(body["name"])
+            measure = MEASURES[body["name"]].quantity
             if measure in RANGES and measure in QUANTITIES:
                 unit = unit if unit in QUANTITIES[measure][1] else QUANTITIES[measure][0]
                 number = to_canonical(value, unit, measure)
@@ -651,15 +651,12 @@ def _match(node: Any, pattern: tuple[str, ...], path: tuple[str, ...] = ()) -> I
             yield from _match(item, rest, (*path, str(i)))
 
 
-_RULE_KINDS = {"all", "any", "not", "ref", "lab", "measure", "grade", "count", "since", "field"}
-
-
 def _find_rules(node: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
     """Every leaf rule in the document (inside criteria, named rules and triggers)."""
     if isinstance(node, dict):
         if (
             len(node) == 1
-            and next(iter(node)) in _RULE_KINDS
+            and next(iter(node)) in RULE_KINDS
             and path
             and (path[-1] in ("rule", "not") or path[-2:-1] in (("all",), ("any",), ("rules",)))
         ):

@@ -14,30 +14,6 @@ from .units import QUANTITIES, quantity_convert, to_canonical
 
 __all__ = ["KidneyLQ", "Parameter", "Protocol"]
 
-# Which quantity each measure is expressed in (None: not a number).
-MEASURE_KINDS: dict[str, str | None] = {
-    "age": "years",
-    "ecog": "score",
-    "egfr_ckd_epi_2021": "egfr",
-    "crcl_cockcroft_gault": "clearance",
-    "crcl_change_from_baseline": "percent",
-    "psa_change_from_baseline": "percent",
-    "psa_change_from_nadir": "percent",
-    "pcwg3_progression": None,
-    "tumour_volume_change": "percent",
-    "tumour_volume_change_from_nadir": "percent",
-    "spect_new_lesions": None,
-    "recip": None,
-    "cumulative_kidney_bed": "dose",
-    "delay_past_due": "duration",
-    "cycles_given": "count",
-}
-MEASURE_VALUES: dict[str, tuple[Any, ...]] = {
-    "pcwg3_progression": ("none", "unconfirmed", "confirmed"),
-    "recip": ("CR", "PR", "SD", "PD", "NE"),
-    "spect_new_lesions": (True, False),
-}
-
 
 @dataclass(frozen=True)
 class Parameter:

@@ -9,11 +9,60 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, overload
 
 __all__ = ["register"]
 
-_METHODS = ("hanscheid", "prior-half-life", "fit")
+
+class _Registered(Sequence[str]):
+    """The names a gpu_dose registry holds, as argparse ``choices``: read on first use (a
+    dose command, its help, a misspelt value), so that building the parser for every other
+    command does not import gpu_dose and its NumPy, SciPy and pydicom. An option with these
+    choices needs a ``metavar`` (argparse reads the choices for a usage line otherwise)."""
+
+    def __init__(self, names: Callable[[], Iterable[str]]) -> None:
+        self._read = names
+        self._names: tuple[str, ...] | None = None
+
+    def _all(self) -> tuple[str, ...]:
+        if self._names is None:
+            self._names = tuple(self._read())
+        return self._names
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+def _tia_methods() -> Iterable[str]:
+    from flexmrt.gpu_dose.pipeline import TIA_METHODS
+
+    return TIA_METHODS
+
+
+def _dose_methods() -> Iterable[str]:
+    from flexmrt.gpu_dose.convolve import METHODS
+
+    return METHODS
+
+
+def _precisions() -> Iterable[str]:
+    from flexmrt.gpu_dose.backend import PRECISIONS
+
+    return PRECISIONS
+
+
+def _devices() -> Iterable[str]:
+    from flexmrt.gpu_dose.backend import DEVICES
+
+    return DEVICES
 
 
 def register(sub: Any) -> None:
@@ -170,9 +219,10 @@ def _common(p: Any) -> None:
     )
     p.add_argument(
         "--method",
-        choices=_METHODS,
+        choices=_Registered(_tia_methods),
         default="prior-half-life",
-        help="time-integrated activity method (default prior-half-life)",
+        metavar="METHOD",
+        help="time-integrated activity method: %(choices)s (default %(default)s)",
     )
     p.add_argument(
         "--teff-h",
@@ -181,13 +231,26 @@ def _common(p: Any) -> None:
         metavar="REGION=HOURS",
         help="effective half-life for a structure name, or kidney / tumour",
     )
-    p.add_argument("--dose-method", choices=("kernel", "local"), default="kernel")
-    p.add_argument("--precision", choices=("float32", "float64"), default="float32")
+    p.add_argument(
+        "--dose-method",
+        choices=_Registered(_dose_methods),
+        default="kernel",
+        metavar="METHOD",
+        help="absorbed-dose method: %(choices)s (default %(default)s)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=_Registered(_precisions),
+        default="float32",
+        metavar="DTYPE",
+        help="floating-point type of the dose maps: %(choices)s (default %(default)s)",
+    )
     p.add_argument(
         "--device",
-        choices=("auto", "cpu", "gpu"),
+        choices=_Registered(_devices),
         default=None,
-        help="array backend (default $FLEXMRT_DEVICE or auto)",
+        metavar="DEVICE",
+        help="array backend: %(choices)s (default $FLEXMRT_DEVICE or auto)",
     )
     p.add_argument("--json", action="store_true", help="print results as JSON")
 

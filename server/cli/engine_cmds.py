@@ -12,6 +12,7 @@ from typing import Any
 from flexmrt import engine
 from flexmrt.engine.answers import Envelope, KidneyBedView, OrganAtRiskView
 from flexmrt.protocol import Protocol, ProtocolError, parse_duration
+from flexmrt.protocol.vocabulary import MEASURES
 
 from .common import (
     UsageError,
@@ -145,25 +146,8 @@ def _check(args: argparse.Namespace) -> int:
     return report_files(results, args.json, lambda r: r["subject_id"])
 
 
-# The engine's measure names (engine/measures.py) as a person says them.
-_MEASURES = {
-    "age": "age",
-    "ecog": "ECOG",
-    "egfr_ckd_epi_2021": "eGFR (CKD-EPI 2021)",
-    "crcl_cockcroft_gault": "CrCl (Cockcroft-Gault)",
-    "crcl_change_from_baseline": "CrCl change from baseline",
-    "psa_change_from_baseline": "PSA change from baseline",
-    "psa_change_from_nadir": "PSA change from nadir",
-    "pcwg3_progression": "PCWG3 PSA progression",
-    "tumour_volume_change": "tumour volume change from cycle 1",
-    "tumour_volume_change_from_nadir": "tumour volume change from nadir",
-    "spect_new_lesions": "new lesions on SPECT/CT",
-    "recip": "RECIP 1.0",
-    "cumulative_kidney_bed": "cumulative kidney BED",
-    "delay_past_due": "days past due",
-    "cycles_given": "cycles given",
-    "cap": "cap",
-}
+# The engine's measure names (protocol.vocabulary) as a person says them.
+_MEASURES = {**{m.name: m.label for m in MEASURES.values()}, "cap": "cap"}
 _MEASURE_WORDS = re.compile(r"\b(" + "|".join(sorted(_MEASURES, key=len, reverse=True)) + r")\b")
 
 

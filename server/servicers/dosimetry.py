@@ -13,12 +13,15 @@ import math
 import re
 import tempfile
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from flexmrt.gpu_dose import DoseError, Settings, compute_dose
+from flexmrt.gpu_dose.convolve import METHODS as DOSE_METHODS
 from flexmrt.gpu_dose.dicom_io import write_rt_dose
 from flexmrt.gpu_dose.dose_settings import dose_settings
+from flexmrt.gpu_dose.pipeline import TIA_METHODS
 from flexmrt.protocol import Registry
 from flexmrt.server._gen.flexmrt.v1 import dosimetry_pb2 as _pb
 from flexmrt.server._gen.flexmrt.v1 import dosimetry_pb2_grpc as _grpc
@@ -29,17 +32,21 @@ __all__ = ["DosimetryServicer"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 _ROLES = {_pb.FILE_ROLE_SPECT: "spect", _pb.FILE_ROLE_MASKS: "masks", _pb.FILE_ROLE_CT: "ct"}
-_TIA = {
-    _pb.TIA_METHOD_UNSPECIFIED: "prior-half-life",
-    _pb.TIA_METHOD_HANSCHEID: "hanscheid",
-    _pb.TIA_METHOD_PRIOR_HALF_LIFE: "prior-half-life",
-    _pb.TIA_METHOD_FIT: "fit",
-}
-_DOSE = {
-    _pb.DOSE_METHOD_UNSPECIFIED: "kernel",
-    _pb.DOSE_METHOD_KERNEL: "kernel",
-    _pb.DOSE_METHOD_LOCAL: "local",
-}
+
+
+def _wire_names(enum: Any, prefix: str, names: Iterable[str], default: str) -> dict[int, str]:
+    """Proto enum value → the gpu_dose registry's name: ``TIA_METHOD_PRIOR_HALF_LIFE`` is
+    ``prior-half-life``; ``…_UNSPECIFIED`` is ``default``."""
+    wire = {enum.Value(f"{prefix}_UNSPECIFIED"): default}
+    for name in names:
+        key = f"{prefix}_{name.upper().replace('-', '_')}"
+        if key in enum.DESCRIPTOR.values_by_name:
+            wire[enum.Value(key)] = name
+    return wire
+
+
+_TIA = _wire_names(_pb.TiaMethod, "TIA_METHOD", TIA_METHODS, Settings.method)
+_DOSE = _wire_names(_pb.DoseMethod, "DOSE_METHOD", DOSE_METHODS, Settings.dose_method)
 _MAX_UPLOAD_BYTES = 4 * 1024**3
 
 
@@ -84,9 +91,9 @@ class DosimetryServicer(_grpc.DosimetryServiceServicer):  # type: ignore[misc]
             return dose_settings(
                 protocol,
                 site_time_zone=s.site_time_zone or None,
-                method=_TIA[s.tia_method],
+                method=_method(_TIA, s.tia_method, "settings.tia_method", _pb.TiaMethod),
                 teff_h=teff,
-                dose_method=_DOSE[s.dose_method],
+                dose_method=_method(_DOSE, s.dose_method, "settings.dose_method", _pb.DoseMethod),
                 dtype="float64" if s.float64 else "float32",
                 injection_time=_injection_time(s.injection_time),
                 injection_source="settings.injection_time",
@@ -96,6 +103,14 @@ class DosimetryServicer(_grpc.DosimetryServiceServicer):  # type: ignore[misc]
             raise RequestError.invalid(
                 "settings.site_time_zone", str(error), reason=error.code
             ) from None
+
+
+def _method(wire: dict[int, str], value: int, field: str, enum: Any) -> str:
+    """The method a request names; a value this server does not know is INVALID_ARGUMENT."""
+    if value not in wire:
+        known = ", ".join(enum.Name(v) for v in wire)
+        raise RequestError.invalid(field, f"unknown value {value}: use one of {known}")
+    return wire[value]
 
 
 def _receive(requests: Any, root: Path) -> Any:
