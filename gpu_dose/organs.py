@@ -51,7 +51,7 @@ def _structure_of(organ: str, masks: dict[str, Any]) -> str | None:
     return names[0] if len(names) == 1 else None
 
 
-def organ_results(structures: dict[str, Any], masks: dict[str, Any], settings: Any) -> dict:
+def organ_results(structures: dict[str, Any], settings: Any) -> dict:
     """Per organ at risk present: its structure(s), mean dose and BED, T_eff, uncertainty."""
     out = {}
     for organ in sorted({organ_of(n) for n in structures} - {None}):

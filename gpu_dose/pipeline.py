@@ -171,10 +171,6 @@ def _teff_for(name: str, settings: Settings, fits: dict[str, float]) -> tuple[fl
     return settings.regions.for_structure(name).population_teff_h.value, "population"
 
 
-def _is_tumour(name: str) -> bool:
-    return group_of(name) == "tumour"
-
-
 def _teff_map(masks: dict[str, np.ndarray], shape, settings: Settings) -> np.ndarray:
     teff = np.full(shape, settings.regions.for_structure("").population_teff_h.value)
     for name, mask in masks.items():
@@ -363,7 +359,7 @@ def compute_dose(
         warnings += stp_warnings
     result = DoseResult(images, settings, be.name, structures, be.asnumpy(dose), warnings)
     result.single_time_point = stp
-    result.organs_at_risk = organ_results(structures, masks, settings)
+    result.organs_at_risk = organ_results(structures, settings)
     return result
 
 
