@@ -27,9 +27,10 @@ from flexmrt.gpu_dose.structures import StructureResult
 if TYPE_CHECKING:
     from flexmrt.gpu_dose.pipeline import Settings
 
-Masks = dict[str, NDArray[np.bool_]]
+__all__ = ["Masks", "organ_results", "with_organs"]
 
-__all__ = ["organ_results", "with_organs"]
+#: Boolean masks on the SPECT grid, by structure name.
+Masks = dict[str, NDArray[np.bool_]]
 
 
 def _parts(masks: Mapping[str, object]) -> dict[str, list[str]]:
