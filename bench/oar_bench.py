@@ -83,7 +83,7 @@ def _stages(study: Any, out: Path) -> dict[str, float]:
             res.uncertainty = pipeline._uncertainty(
                 name, res, masks[name], images[0], settings, fit_u
             )
-        return structures, organs.organ_results(structures, masks, settings)
+        return structures, organs.organ_results(structures, settings)
 
     t["statistics, uncertainty, organs"], (structures, oar) = timed(statistics)
 

@@ -20,18 +20,21 @@ import functools
 import os
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol, TypeAlias
 
 import numpy as np
 import scipy.fft
 import scipy.ndimage
+from numpy.typing import NDArray
 
 from flexmrt.gpu_dose.errors import DoseError
 
 __all__ = [
     "DEVICES",
     "PRECISIONS",
+    "Array",
     "Backend",
+    "Ndimage",
     "astype",
     "cuda_available",
     "get_backend",
@@ -43,20 +46,35 @@ DEVICES = ("auto", "cpu", "gpu")
 #: The floating-point types dose maps are computed in (the CLI's --precision).
 PRECISIONS = ("float32", "float64")
 
+#: An array of a backend's namespace (NumPy, CuPy or array-api-strict). The three share no
+#: static type and CuPy and array-api-strict ship none, so it is ``Any`` under a name that
+#: says which values are arrays on the backend (host-only arrays are ``NDArray``).
+Array: TypeAlias = Any
+
+
+class Ndimage(Protocol):
+    """The ndimage functions the algorithms use (SciPy's, CuPy's, or :class:`_HostNdimage`),
+    called as ``scipy.ndimage`` documents them."""
+
+    def affine_transform(self, *args: Any, **kwargs: Any) -> Array: ...
+
+    def map_coordinates(self, *args: Any, **kwargs: Any) -> Array: ...
+
 
 @dataclass(frozen=True)
 class Backend:
     """An array namespace with its FFT and ndimage modules."""
 
-    name: str  # "numpy" or "cupy"
+    name: str  # "numpy", "cupy" or "array_api_strict"
     xp: ModuleType
     fft: ModuleType
-    ndimage: Any  # a module, or a host-side stand-in (_HostNdimage)
+    ndimage: Ndimage  # a module, or a host-side stand-in (_HostNdimage)
 
-    def asnumpy(self, array: Any) -> np.ndarray:
+    def asnumpy(self, array: Array) -> NDArray[Any]:
         """Copy an array of this backend to host memory (a no-op for NumPy)."""
         if self.name == "cupy":
-            return array.get()
+            host: NDArray[Any] = array.get()
+            return host
         return np.from_dlpack(array) if self.name == "array_api_strict" else np.asarray(array)
 
 
@@ -70,21 +88,30 @@ class _HostNdimage:
     def __init__(self, xp: ModuleType) -> None:
         self._xp = xp
 
-    def affine_transform(self, volume: Any, matrix: Any, offset: Any = 0.0, **kw: Any) -> Any:
-        host = [np.from_dlpack(a) for a in (volume, matrix, offset)]
-        return self._xp.asarray(scipy.ndimage.affine_transform(host[0], host[1], host[2], **kw))
+    def affine_transform(
+        self, volume: Array, matrix: Array, /, offset: Array = 0.0, **kw: Any
+    ) -> Array:
+        host = np.from_dlpack(volume)
+        result = scipy.ndimage.affine_transform(host, _host64(matrix), _host64(offset), **kw)
+        return self._xp.asarray(result)
 
-    def map_coordinates(self, volume: Any, coordinates: Any, **kw: Any) -> Any:
-        host = [np.from_dlpack(a) for a in (volume, coordinates)]
-        return self._xp.asarray(scipy.ndimage.map_coordinates(host[0], host[1], **kw))
+    def map_coordinates(self, volume: Array, coordinates: Array, /, **kw: Any) -> Array:
+        host = np.from_dlpack(volume)
+        return self._xp.asarray(scipy.ndimage.map_coordinates(host, _host64(coordinates), **kw))
+
+
+def _host64(array: Array) -> NDArray[np.float64]:
+    """A host view (DLPack) of a float64 array: the matrices and coordinates of resampling."""
+    return np.asarray(np.from_dlpack(array), dtype=np.float64)
 
 
 @functools.cache
 def _strict_backend() -> Backend:
     import array_api_strict
 
-    ndimage: Any = _HostNdimage(array_api_strict)
-    return Backend("array_api_strict", array_api_strict, array_api_strict.fft, ndimage)
+    return Backend(
+        "array_api_strict", array_api_strict, array_api_strict.fft, _HostNdimage(array_api_strict)
+    )
 
 
 @functools.cache
@@ -130,7 +157,7 @@ def get_backend(device: str | None = None) -> Backend:
     return gpu or NUMPY
 
 
-def namespace(*arrays: Any) -> Backend:
+def namespace(*arrays: Array) -> Backend:
     """The backend that owns ``arrays`` (CuPy if any of them is a CuPy array)."""
     for array in arrays:
         module = type(array).__module__.split(".")[0]
@@ -143,7 +170,7 @@ def namespace(*arrays: Any) -> Backend:
     return NUMPY
 
 
-def astype(array: Any, dtype: Any) -> Any:
+def astype(array: Array, dtype: Any) -> Array:
     """``array`` as ``dtype`` (no copy when it already is): the standard's ``xp.astype``."""
     xp = namespace(array).xp
     if hasattr(xp, "astype"):
@@ -151,6 +178,6 @@ def astype(array: Any, dtype: Any) -> Any:
     return array.astype(dtype, copy=False)  # CuPy before the standard's function
 
 
-def to_numpy(array: Any) -> np.ndarray:
+def to_numpy(array: Array) -> NDArray[Any]:
     """Host copy of a NumPy or CuPy array."""
     return namespace(array).asnumpy(array)

@@ -20,10 +20,13 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from flexmrt.gpu_dose.errors import DoseError
 from flexmrt.gpu_dose.pipeline import Settings, run_study
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = ["dose_study", "find_studies", "run_batch", "study_inputs"]
 
@@ -68,10 +71,10 @@ def run_batch(
     settings: Settings | None = None,
     *,
     use_ct: bool = True,
-    progress: TextIO | str | None = "stderr",
+    progress: TextIO | Literal["stderr"] | None = "stderr",
     scheduler: str | None = None,
     workers: int = 1,
-    client: Any = None,
+    client: Client | None = None,
 ) -> list[dict[str, Any]]:
     """Run every study under ``root`` on Dask; one summary per study (``ok`` or ``error``),
     in study order, each also appended to ``<out_root>/batch.jsonl`` as it finishes.
@@ -81,16 +84,15 @@ def run_batch(
     for this batch. ``progress`` is a text stream for the progress bar, ``"stderr"``
     (the default, looked up at call time) or None for silence.
     """
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, LocalCluster
 
-    if progress == "stderr":
-        progress = sys.stderr
+    stream = sys.stderr if isinstance(progress, str) else progress
     studies = find_studies(Path(root))
     out = Path(out_root)
     out.mkdir(parents=True, exist_ok=True)
     own = None
     if client is None:
-        own = (
+        own = client = (
             Client(scheduler)
             if scheduler
             else Client(
@@ -103,7 +105,7 @@ def run_batch(
             )
         )
     try:
-        summaries = _run(own or client, studies, out, settings, use_ct, progress, as_completed)
+        summaries = _run(client, studies, out, settings, use_ct, stream)
     finally:
         if own is not None:
             cluster = own.cluster
@@ -114,15 +116,25 @@ def run_batch(
     return sorted(summaries, key=lambda s: order[s["study"]])
 
 
-def _run(client, studies, out, settings, use_ct, progress, as_completed) -> list[dict[str, Any]]:
+def _run(
+    client: Client,
+    studies: list[Path],
+    out: Path,
+    settings: Settings | None,
+    use_ct: bool,
+    progress: TextIO | None,
+) -> list[dict[str, Any]]:
+    from distributed import as_completed
+
     futures = [
         client.submit(dose_study, folder, out / folder.name, settings, use_ct, pure=False)
         for folder in studies
     ]
-    summaries, started = [], time.monotonic()
+    summaries: list[dict[str, Any]] = []
+    started = time.monotonic()
     with (out / "batch.jsonl").open("w", encoding="utf-8") as log:
         for n, future in enumerate(as_completed(futures), start=1):
-            summary = future.result()
+            summary: dict[str, Any] = future.result()
             log.write(json.dumps(summary, sort_keys=True, default=str) + "\n")
             log.flush()
             summaries.append(summary)

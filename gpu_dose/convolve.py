@@ -40,13 +40,13 @@ import math
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
 from typing import Any, Final
 
 import numpy as np
 
 from flexmrt.gpu_dose import kernel as _kernel
-from flexmrt.gpu_dose.backend import Backend, astype, namespace
+from flexmrt.gpu_dose.backend import Array, Backend, astype, namespace
 from flexmrt.gpu_dose.errors import DoseError
 from flexmrt.gpu_dose.grid import Geometry, resample
 
@@ -75,11 +75,11 @@ _METHODS: dict[str, _DoseMethod] = {}
 #: DoseMethod): ``kernel`` (DVK convolution) and ``local`` (local deposition).
 METHODS: Final[Mapping[str, _DoseMethod]] = MappingProxyType(_METHODS)
 _HALF = 5  # kernel half-width in voxels (11×11×11)
-_CACHE: OrderedDict[tuple, Any] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, tuple[int, ...], float, str, str], Array] = OrderedDict()
 _CACHE_SIZE = 8
 
 
-def _table_density(hu: Any, xp: Any) -> Any:
+def _table_density(hu: Array, xp: ModuleType) -> Array:
     """Piecewise-linear :data:`HU_DENSITY_TABLE`, clamped, in array-API calls only."""
     (x0, rho), rest = HU_DENSITY_TABLE[0], HU_DENSITY_TABLE[1:]
     out = xp.zeros_like(hu) + rho
@@ -90,12 +90,12 @@ def _table_density(hu: Any, xp: Any) -> Any:
     return out
 
 
-def density_from_hu(hu: Any) -> Any:
+def density_from_hu(hu: Array) -> Array:
     """Mass density (g/cm³) from CT numbers by :data:`HU_DENSITY_TABLE` (the raw table)."""
     return _table_density(hu, namespace(hu).xp)
 
 
-def medium_density(hu: Any, tissue: str = "soft") -> Any:
+def medium_density(hu: Array, tissue: str = "soft") -> Array:
     """ρ_eff (g/cm³): the table referenced to the kernel medium, floored (module doc)."""
     xp = namespace(hu).xp
     reference = float(_table_density(np.asarray([KERNEL_MEDIUM_HU[tissue]]), np)[0])
@@ -128,7 +128,7 @@ def _all_cores(be: Backend) -> contextlib.AbstractContextManager[Any]:
 
 def kernel_transform(
     be: Backend, shape: tuple[int, ...], voxel_mm: float, tissue: str, dtype: str
-) -> Any:
+) -> Array:
     """rFFT of the kernel placed with its centre at index 0 of the padded grid (cached)."""
     key = (be.name, tuple(shape), round(float(voxel_mm), 6), tissue, str(dtype))
     if key in _CACHE:
@@ -144,7 +144,7 @@ def kernel_transform(
     return _CACHE[key]
 
 
-def convolve_kernel(tia: Any, voxel_mm: float, tissue: str = "soft") -> Any:
+def convolve_kernel(tia: Array, voxel_mm: float, tissue: str = "soft") -> Array:
     """Dose (Gy) = TIA (MBq·h per voxel) ⊛ DVK on a cubic grid, same shape and dtype.
 
     Linear convolution (zero outside the grid), clipped at 0 against FFT round-off.
@@ -168,7 +168,7 @@ def convolve_kernel(tia: Any, voxel_mm: float, tissue: str = "soft") -> Any:
     return astype(be.xp.maximum(dose[crop], zero), tia.dtype)
 
 
-def _inverse_size(be: Backend, shape: tuple[int, ...], dtype: Any) -> Any:
+def _inverse_size(be: Backend, shape: tuple[int, ...], dtype: Any) -> Array:
     """1 / (number of points) in ``dtype``, rounded once from extended precision, as
     pocketfft scales its inverse transforms."""
     name = str(dtype).rsplit(".", 1)[-1]
@@ -176,15 +176,15 @@ def _inverse_size(be: Backend, shape: tuple[int, ...], dtype: Any) -> Any:
     return be.xp.asarray(float(scale), dtype=dtype)
 
 
-def _dtype_name(array: Any) -> str:
+def _dtype_name(array: Array) -> str:
     """``float32`` or ``float64`` for an array of any backend."""
     return str(array.dtype).rsplit(".", 1)[-1]
 
 
-def local_deposition(tia: Any, voxel_ml: float, density: Any = None) -> Any:
+def local_deposition(tia: Array, voxel_ml: float, density: Array | None = None) -> Array:
     """Dose (Gy) with all electron energy absorbed in the source voxel (MIRD, 147.92 keV)."""
     if density is None:
-        rho: Any = _kernel.KERNEL_DENSITY_G_ML["soft"]
+        rho: Array | float = _kernel.KERNEL_DENSITY_G_ML["soft"]
     else:
         xp = namespace(density).xp
         rho = xp.maximum(density, xp.asarray(MIN_DENSITY_G_ML, dtype=density.dtype))
@@ -196,7 +196,7 @@ def _cubic_size(geometry: Geometry) -> float:
     return float(np.clip(min(geometry.spacing_mm), lo, hi))
 
 
-def _convolve_any_grid(tia: Any, geometry: Geometry, tissue: str) -> Any:
+def _convolve_any_grid(tia: Array, geometry: Geometry, tissue: str) -> Array:
     if geometry.is_cubic:
         return convolve_kernel(tia, geometry.spacing_mm[0], tissue)
     cubic = geometry.with_spacing(_cubic_size(geometry))
@@ -218,13 +218,13 @@ def _dose_method(name: str) -> Callable[[_DoseMethod], _DoseMethod]:
 
 
 def absorbed_dose(
-    tia: Any,
+    tia: Array,
     geometry: Geometry,
     *,
     method: str = "kernel",
     tissue: str = "soft",
-    density: Any = None,
-) -> Any:
+    density: Array | None = None,
+) -> Array:
     """Absorbed dose (Gy) on ``geometry`` from TIA (MBq·h per voxel).
 
     ``method`` is ``kernel`` (DVK convolution) or ``local`` (local deposition);

@@ -11,16 +11,19 @@ cap and no kidney parameters) never claims one: the notes say "default".
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flexmrt.gpu_dose.dicom_io.common import site_zone
 from flexmrt.gpu_dose.pipeline import Settings
 from flexmrt.gpu_dose.regions import Sourced, region_model
 
+if TYPE_CHECKING:
+    from flexmrt.protocol import Protocol
+
 __all__ = ["dose_settings"]
 
 
-def _kidney_cap(protocol: Any) -> tuple[float | None, str]:
+def _kidney_cap(protocol: Protocol | None) -> tuple[float | None, str]:
     if protocol is None or "kidney_bed" not in protocol.doc.get("organ_limits", {}):
         ref = "" if protocol is None else f" in {protocol.ref}"
         return None, f"kidney BED cap: none{ref}"
@@ -28,7 +31,7 @@ def _kidney_cap(protocol: Any) -> tuple[float | None, str]:
     return cap, f"kidney BED cap {cap:g} Gy from protocol {protocol.ref}"
 
 
-def _marrow_scaling(protocol: Any) -> dict[str, Any]:
+def _marrow_scaling(protocol: Protocol | None) -> dict[str, Any]:
     """Image-based marrow: the protocol's ``marrow_voi_scaling`` with its source, if any."""
     if protocol is None or "marrow_voi_scaling" not in protocol.doc.get("parameters", {}):
         return {}
@@ -43,7 +46,7 @@ def _marrow_scaling(protocol: Any) -> dict[str, Any]:
 
 
 def dose_settings(
-    protocol: Any = None, *, site_time_zone: str | None = None, **options: Any
+    protocol: Protocol | None = None, *, site_time_zone: str | None = None, **options: Any
 ) -> Settings:
     """Settings for ``protocol`` (a :class:`protocol.Protocol`, or None for defaults).
 

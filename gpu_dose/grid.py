@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
-from flexmrt.gpu_dose.backend import namespace
+from flexmrt.gpu_dose.backend import Array, namespace
 
 __all__ = ["Geometry", "resample", "resample_slabs"]
 
@@ -25,7 +26,7 @@ class Geometry:
     """Shape (k, i, j), affine (index → patient mm) and frame of reference UID."""
 
     shape: tuple[int, int, int]
-    affine: np.ndarray = field(repr=False)
+    affine: NDArray[np.float64] = field(repr=False)
     frame_of_reference_uid: str = ""
 
     @classmethod
@@ -46,12 +47,14 @@ class Geometry:
         affine[:3, 1] = col_dir * float(pixel_spacing[0])
         affine[:3, 2] = row_dir * float(pixel_spacing[1])
         affine[:3, 3] = np.asarray(first_position, float)
-        return cls(tuple(int(n) for n in shape), affine, frame_of_reference_uid)
+        k, i, j = shape
+        return cls((int(k), int(i), int(j)), affine, frame_of_reference_uid)
 
     @property
     def spacing_mm(self) -> tuple[float, float, float]:
         """Voxel size along (slice, row, column), mm."""
-        return tuple(float(v) for v in np.linalg.norm(self.affine[:3, :3], axis=0))
+        dz, dy, dx = (float(v) for v in np.linalg.norm(self.affine[:3, :3], axis=0))
+        return dz, dy, dx
 
     @property
     def voxel_volume_ml(self) -> float:
@@ -67,28 +70,28 @@ class Geometry:
         """Cubic grid of ``spacing_mm`` covering the same box, same directions."""
         scale = spacing_mm / np.asarray(self.spacing_mm)
         extent = np.asarray(self.shape) * np.asarray(self.spacing_mm)
-        shape = tuple(max(1, int(np.ceil(e / spacing_mm - 1e-6))) for e in extent)
+        k, i, j = (max(1, int(np.ceil(e / spacing_mm - 1e-6))) for e in extent)
         affine = self.affine.copy()
         affine[:3, :3] = self.affine[:3, :3] * scale
         # keep the box's outer corner (index −½) where it was
         corner = self.affine[:3, :3] @ np.full(3, -0.5) + self.affine[:3, 3]
         affine[:3, 3] = corner + affine[:3, :3] @ np.full(3, 0.5)
-        return Geometry(shape, affine, self.frame_of_reference_uid)
+        return Geometry((k, i, j), affine, self.frame_of_reference_uid)
 
-    def index_to_patient(self, kij: np.ndarray) -> np.ndarray:
+    def index_to_patient(self, kij: ArrayLike) -> NDArray[np.float64]:
         """(N, 3) voxel indices → (N, 3) patient coordinates, mm."""
-        kij = np.asarray(kij, float)
-        return kij @ self.affine[:3, :3].T + self.affine[:3, 3]
+        return np.asarray(kij, float) @ self.affine[:3, :3].T + self.affine[:3, 3]
 
-    def patient_to_index(self, xyz: np.ndarray) -> np.ndarray:
+    def patient_to_index(self, xyz: ArrayLike) -> NDArray[np.float64]:
         """(N, 3) patient coordinates (mm) → fractional (k, i, j) indices."""
         inverse = np.linalg.inv(self.affine)
-        return np.asarray(xyz, float) @ inverse[:3, :3].T + inverse[:3, 3]
+        kij: NDArray[np.float64] = np.asarray(xyz, float) @ inverse[:3, :3].T + inverse[:3, 3]
+        return kij
 
 
 def resample(
-    volume: Any, source: Geometry, target: Geometry, *, order: int = 1, fill: float = 0.0
-) -> Any:
+    volume: Array, source: Geometry, target: Geometry, *, order: int = 1, fill: float = 0.0
+) -> Array:
     """Sample ``volume`` (on ``source``) at the voxel centres of ``target``.
 
     Trilinear for ``order=1``, nearest for ``order=0``; points outside the source
@@ -108,13 +111,13 @@ def resample(
 
 
 def resample_slabs(
-    read: Callable[[int, int], Any],
+    read: Callable[[int, int], Array],
     source: Geometry,
     target: Geometry,
     *,
     fill: float = 0.0,
     slab: int = 16,
-) -> Any:
+) -> Array:
     """:func:`resample` (trilinear) of a volume read a slab at a time: the same values.
 
     ``read(start, stop)`` returns source slices [start, stop) (axis 0) on the backend and
@@ -147,8 +150,11 @@ def resample_slabs(
 
 
 def _source_coordinates(
-    matrix: np.ndarray, shift: np.ndarray, slices: tuple[int, int], shape: tuple[int, ...]
-) -> np.ndarray:
+    matrix: NDArray[np.float64],
+    shift: NDArray[np.float64],
+    slices: tuple[int, int],
+    shape: tuple[int, ...],
+) -> NDArray[np.float64]:
     """(3, k, i, j) source indices of target slices [start, stop), float64, summed in
     scipy's order: shift, + k·m0, + i·m1, + j·m2."""
     k = np.arange(*slices, dtype=np.float64)[:, None, None]

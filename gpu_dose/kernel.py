@@ -27,8 +27,10 @@ import functools
 import math
 import re
 from importlib import resources
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from flexmrt.gpu_dose.errors import DoseError
 
@@ -84,7 +86,7 @@ def tabulated_sizes(tissue: str = "soft") -> tuple[float, ...]:
 
 
 @functools.cache
-def load_table(size_mm: float, tissue: str = "soft") -> np.ndarray:
+def load_table(size_mm: float, tissue: str = "soft") -> NDArray[np.float64]:
     """The tabulated 11×11×11 kernel, S in mGy/(MBq·s), float64, read-only."""
     name = _table_files()[(tissue, float(size_mm))]
     text = (resources.files("flexmrt.gpu_dose") / "data" / "vsv" / name).read_text()
@@ -97,10 +99,11 @@ def load_table(size_mm: float, tissue: str = "soft") -> np.ndarray:
     return full
 
 
-def _mirror(octant: np.ndarray) -> np.ndarray:
+def _mirror(octant: NDArray[np.float64]) -> NDArray[np.float64]:
     """Full symmetric kernel from the octant i, j, k ≥ 0."""
     idx = np.abs(np.arange(-5, 6))
-    return octant[np.ix_(idx, idx, idx)]
+    full: NDArray[np.float64] = octant[np.ix_(idx, idx, idx)]
+    return full
 
 
 def _bracket(size_mm: float, tissue: str) -> tuple[float, float]:
@@ -117,7 +120,7 @@ def _bracket(size_mm: float, tissue: str) -> tuple[float, float]:
     return lower, upper
 
 
-def interpolated_table(size_mm: float, tissue: str = "soft") -> np.ndarray:
+def interpolated_table(size_mm: float, tissue: str = "soft") -> NDArray[np.float64]:
     """S in mGy/(MBq·s) for any cubic size in the tabulated range (see module doc)."""
     _check_tissue(tissue)
     lower, upper = _bracket(float(size_mm), tissue)
@@ -129,8 +132,8 @@ def interpolated_table(size_mm: float, tissue: str = "soft") -> np.ndarray:
 
 
 def loglog_between(
-    s1: np.ndarray, d1: float, s2: np.ndarray, d2: float, size_mm: float
-) -> np.ndarray:
+    s1: NDArray[np.float64], d1: float, s2: NDArray[np.float64], d2: float, size_mm: float
+) -> NDArray[np.float64]:
     """S at ``size_mm`` from tables ``s1`` (size ``d1``) and ``s2`` (``d2``), log–log.
 
     Per offset, ln(S·d³) is linear in ln d; the result is then scaled so that its
@@ -145,10 +148,14 @@ def loglog_between(
     w_lin = (size_mm - d1) / (d2 - d1)
     energy = np.where(positive, np.exp(log_e), (1 - w_lin) * e1 + w_lin * e2)
     total = math.exp((1 - w) * math.log(e1.sum()) + w * math.log(e2.sum()))
-    return energy * (total / energy.sum()) / size_mm**3
+    table: NDArray[np.float64] = energy * (total / energy.sum()) / size_mm**3
+    return table
 
 
-def dose_voxel_kernel(size_mm: float, tissue: str = "soft", dtype: str = "float32") -> np.ndarray:
+def dose_voxel_kernel(
+    size_mm: float, tissue: str = "soft", dtype: str = "float32"
+) -> NDArray[np.floating[Any]]:
     """Kernel in Gy/(MBq·h) for a cubic voxel of ``size_mm`` (NumPy, host memory)."""
     table = interpolated_table(size_mm, tissue)
-    return (table * _S_PER_H / _MGY_PER_GY).astype(dtype)
+    kernel: NDArray[np.floating[Any]] = (table * _S_PER_H / _MGY_PER_GY).astype(dtype)
+    return kernel

@@ -15,17 +15,25 @@ is reported with the organ.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from flexmrt.gpu_dose.roles import is_marrow_voi, organ_of
-from flexmrt.gpu_dose.structures import bed
+from flexmrt.gpu_dose.structures import StructureResult
 
-__all__ = ["organ_results", "with_organs"]
+if TYPE_CHECKING:
+    from flexmrt.gpu_dose.pipeline import Settings
+
+__all__ = ["Masks", "organ_results", "with_organs"]
+
+#: Boolean masks on the SPECT grid, by structure name.
+Masks = dict[str, NDArray[np.bool_]]
 
 
-def _parts(masks: dict[str, np.ndarray]) -> dict[str, list[str]]:
+def _parts(masks: Mapping[str, object]) -> dict[str, list[str]]:
     parts: dict[str, list[str]] = {}
     for name in masks:
         organ = organ_of(name)
@@ -34,7 +42,7 @@ def _parts(masks: dict[str, np.ndarray]) -> dict[str, list[str]]:
     return parts
 
 
-def with_organs(masks: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], frozenset[str]]:
+def with_organs(masks: Masks) -> tuple[Masks, frozenset[str]]:
     """``masks`` plus one union per organ drawn in several parts, and the union names."""
     unions = {
         organ: np.logical_or.reduce([masks[n] for n in names])
@@ -44,34 +52,38 @@ def with_organs(masks: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], fr
     return {**masks, **unions}, frozenset(unions)
 
 
-def _structure_of(organ: str, masks: dict[str, Any]) -> str | None:
-    if organ in masks:
+def _structure_of(organ: str, structures: Mapping[str, object]) -> str | None:
+    if organ in structures:
         return organ
-    names = _parts(masks).get(organ, [])
+    names = _parts(structures).get(organ, [])
     return names[0] if len(names) == 1 else None
 
 
-def organ_results(structures: dict[str, Any], masks: dict[str, Any], settings: Any) -> dict:
+def organ_results(
+    structures: dict[str, StructureResult], settings: Settings
+) -> dict[str, dict[str, Any]]:
     """Per organ at risk present: its structure(s), mean dose and BED, T_eff, uncertainty."""
     out = {}
-    for organ in sorted({organ_of(n) for n in structures} - {None}):
-        name = _structure_of(str(organ), structures)
+    for organ in sorted({o for n in structures if (o := organ_of(n)) is not None}):
+        name = _structure_of(organ, structures)
         if name is None:
             continue
-        out[str(organ)] = _summary(str(organ), name, structures, settings)
+        out[organ] = _summary(organ, name, structures, settings)
     return out
 
 
-def _bed(s: Any, scale: float) -> float | None:
+def _bed(s: StructureResult, scale: float) -> float | None:
     """Mean BED; for a scaled VOI the BED of the scaled mean dose (BED is not linear)."""
     if s.mean_bed_gy is None:
         return None
     if scale == 1.0:
         return round(s.mean_bed_gy, 6)
-    return round(float(bed(s.mean_gy * scale, s.teff_h, s.alpha_beta_gy, s.repair_half_time_h)), 6)
+    return round(s.bed_of(s.mean_gy * scale), 6)
 
 
-def _summary(organ: str, name: str, structures: dict[str, Any], settings: Any) -> dict:
+def _summary(
+    organ: str, name: str, structures: dict[str, StructureResult], settings: Settings
+) -> dict[str, Any]:
     s = structures[name]
     parts = _parts(structures).get(organ, [name])
     scale, method = 1.0, None

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from flexmrt.gpu_dose import dicom_io
 from flexmrt.gpu_dose.grid import Geometry
@@ -87,12 +88,13 @@ def spect_geometry(shape: tuple[int, int, int], voxel_mm: float, frame_uid: str)
     return Geometry(shape, affine, frame_uid)
 
 
-def region_mask(region: Region, geometry: Geometry) -> np.ndarray:
+def region_mask(region: Region, geometry: Geometry) -> NDArray[np.bool_]:
     """Voxels whose centre lies inside ``region``."""
     kij = np.indices(geometry.shape).reshape(3, -1).T
     xyz = geometry.index_to_patient(kij)
     r2 = (((xyz - region.centre_mm) / region.semi_axes_mm) ** 2).sum(axis=1)
-    return (r2 <= 1.0).reshape(geometry.shape)
+    mask: NDArray[np.bool_] = (r2 <= 1.0).reshape(geometry.shape)
+    return mask
 
 
 def _truth(region: Region, mask: np.ndarray, geometry: Geometry) -> dict[str, float]:
@@ -122,10 +124,21 @@ def _upsample(volume: np.ndarray) -> np.ndarray:
     return np.repeat(np.repeat(volume, 2, axis=1), 2, axis=2)
 
 
-def _write_spect(root: Path, activity, geometry, study, times_h, layout, injected_mbq, when):
+def _write_spect(
+    root: Path,
+    activity: list[tuple[Region, NDArray[np.bool_]]],
+    geometry: Geometry,
+    study: dicom_io.Study,
+    times_h: tuple[float, ...],
+    layout: str,
+    injected_mbq: float,
+    when: dt.datetime,
+) -> list[Path]:
     paths = []
     for t in times_h:
-        values = sum(np.where(m, r.a0_bq_ml * 2 ** (-t / r.teff_h), 0.0) for r, m in activity)
+        values = np.zeros(geometry.shape)
+        for r, m in activity:
+            values += np.where(m, r.a0_bq_ml * 2 ** (-t / r.teff_h), 0.0)
         acquired = when + dt.timedelta(hours=t)
         folder = root / f"spect_{t:g}h"
         if layout == "multiframe":

@@ -27,24 +27,25 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
 from typing import Any, Final
 
 import numpy as np
+from numpy.typing import NDArray
 
 from flexmrt.gpu_dose import dicom_io, tac, tia, uncertainty
-from flexmrt.gpu_dose.backend import PRECISIONS, Backend, get_backend
+from flexmrt.gpu_dose.backend import PRECISIONS, Array, Backend, get_backend
 from flexmrt.gpu_dose.convolve import absorbed_dose, medium_density
 from flexmrt.gpu_dose.errors import DoseError
 from flexmrt.gpu_dose.grid import resample_slabs
 from flexmrt.gpu_dose.kernel import KERNEL_DENSITY_G_ML
-from flexmrt.gpu_dose.organs import organ_results, with_organs
+from flexmrt.gpu_dose.organs import Masks, organ_results, with_organs
 from flexmrt.gpu_dose.regions import RegionModel, group_of, region_model
 from flexmrt.gpu_dose.roles import role_of
-from flexmrt.gpu_dose.structures import StructureResult, add_bed, bed, structure_result
+from flexmrt.gpu_dose.structures import StructureResult, add_bed, structure_result
 
 __all__ = [
     "SCAN_LIMITS_H",
@@ -58,10 +59,10 @@ __all__ = [
     "run_study",
 ]
 
-_TIA: dict[str, Any] = {}
+_TIA: dict[str, _TiaMethod] = {}
 #: The time-integrated activity methods, by name (the CLI's --method, DosimetryService's
 #: TiaMethod): each takes the scans and returns the TIA map and the regional fits.
-TIA_METHODS: Final[Mapping[str, Any]] = MappingProxyType(_TIA)
+TIA_METHODS: Final[Mapping[str, _TiaMethod]] = MappingProxyType(_TIA)
 #: Scans outside these hours after injection are refused (MISSION.md, settled).
 SCAN_LIMITS_H = (0.0, 168.0)
 #: FLEX-MRT post-cycle SPECT/CT window, h (Holzgreve 2025); outside it: a warning.
@@ -71,12 +72,22 @@ STP_BEST_H = 48.0
 #: True kidney T_eff range for the single-time-point error, h [assumed: spread of
 #: per-patient kidney T_eff around the 35.5 h median; replace with the trial's own].
 STP_TEFF_RANGE_H = (20.0, 60.0)
+#: A value per structure name (fitted T_eff in h, or a fit's u_rel of the TIA).
+Fits = dict[str, float]
 
 
-def _tia_method(name: str):
+#: A TIA method's answer: the TIA map (MBq·h per voxel), each structure's fitted T_eff (h),
+#: its fit's u_rel of the TIA, and its time-activity model (empty unless fitting).
+_TiaResult = tuple[Array, Fits, Fits, dict[str, tac.TacChoice]]
+_TiaMethod = Callable[
+    [ModuleType, Any, list[dicom_io.SpectImage], Masks, "Settings", frozenset[str]], _TiaResult
+]
+
+
+def _tia_method(name: str) -> Callable[[_TiaMethod], _TiaMethod]:
     """Register the decorated function as TIA method ``name``."""
 
-    def register(method):
+    def register(method: _TiaMethod) -> _TiaMethod:
         _TIA[name] = method
         return method
 
@@ -186,11 +197,7 @@ def _teff_for(name: str, settings: Settings, fits: dict[str, float]) -> tuple[fl
     return settings.regions.for_structure(name).population_teff_h.value, "population"
 
 
-def _is_tumour(name: str) -> bool:
-    return group_of(name) == "tumour"
-
-
-def _teff_map(masks: dict[str, np.ndarray], shape, settings: Settings) -> np.ndarray:
+def _teff_map(masks: Masks, shape: tuple[int, int, int], settings: Settings) -> NDArray[np.float64]:
     teff = np.full(shape, settings.regions.for_structure("").population_teff_h.value)
     for name, mask in masks.items():
         teff[mask] = _teff_for(name, settings, {})[0]
@@ -213,21 +220,42 @@ def _check_time_points(images: list[dicom_io.SpectImage]) -> None:
             )
 
 
-def _tia_map(be: Backend, images, masks, settings: Settings, unions=frozenset()):
-    """TIA (MBq·h per voxel) on the backend, and the regional fits when fitting."""
+def _tia_map(
+    be: Backend,
+    images: list[dicom_io.SpectImage],
+    masks: Masks,
+    settings: Settings,
+    unions: frozenset[str] = frozenset(),
+) -> tuple[Array, Fits, Fits, dict[str, tac.TacChoice]]:
+    """TIA (MBq·h per voxel) on the backend; when fitting, each structure's fitted T_eff
+    (h), fit u_rel of TIA and time-activity model."""
     xp, dtype = be.xp, getattr(be.xp, settings.dtype)
     return _TIA[settings.method](xp, dtype, images, masks, settings, unions)
 
 
 @_tia_method("hanscheid")
-def _tia_hanscheid(xp, dtype, images, masks, settings: Settings, unions):
+def _tia_hanscheid(
+    xp: ModuleType,
+    dtype: Any,
+    images: list[dicom_io.SpectImage],
+    masks: Masks,
+    settings: Settings,
+    unions: frozenset[str],
+) -> _TiaResult:
     im = _single_scan(images, settings)
     a = xp.asarray(im.activity_mbq(), dtype=dtype)
     return tia.hanscheid(a, im.hours_post_injection), {}, {}, {}
 
 
 @_tia_method("prior-half-life")
-def _tia_prior_half_life(xp, dtype, images, masks, settings: Settings, unions):
+def _tia_prior_half_life(
+    xp: ModuleType,
+    dtype: Any,
+    images: list[dicom_io.SpectImage],
+    masks: Masks,
+    settings: Settings,
+    unions: frozenset[str],
+) -> _TiaResult:
     im = _single_scan(images, settings)
     a = xp.asarray(im.activity_mbq(), dtype=dtype)
     teff = xp.asarray(_teff_map(masks, im.geometry.shape, settings), dtype=dtype)
@@ -235,7 +263,14 @@ def _tia_prior_half_life(xp, dtype, images, masks, settings: Settings, unions):
 
 
 @_tia_method("fit")
-def _tia_fit(xp, dtype, images, masks, settings: Settings, unions):
+def _tia_fit(
+    xp: ModuleType,
+    dtype: Any,
+    images: list[dicom_io.SpectImage],
+    masks: Masks,
+    settings: Settings,
+    unions: frozenset[str],
+) -> _TiaResult:
     if len(images) < 2:
         raise DoseError(
             "too_few_time_points",
@@ -254,7 +289,7 @@ def _tia_fit(xp, dtype, images, masks, settings: Settings, unions):
     return _apply_models(xp, fit.tia, masks, unions, tacs), fits, fit_u, tacs
 
 
-def _single_scan(images, settings: Settings):
+def _single_scan(images: list[dicom_io.SpectImage], settings: Settings) -> dicom_io.SpectImage:
     if len(images) != 1:
         raise DoseError(
             "too_many_time_points",
@@ -266,7 +301,13 @@ def _single_scan(images, settings: Settings):
     return images[0]
 
 
-def _apply_models(xp, tia_map, masks, unions, tacs):
+def _apply_models(
+    xp: ModuleType,
+    tia_map: Array,
+    masks: Masks,
+    unions: frozenset[str],
+    tacs: dict[str, tac.TacChoice],
+) -> Array:
     """Each structure's time-activity model by AICc (gpu_dose.tac); where it is not the
     mono-exponential the voxels keep their shape and take the model's regional TIA."""
     for name, mask in masks.items():
@@ -282,11 +323,16 @@ def _apply_models(xp, tia_map, masks, unions, tacs):
 
 
 def _region_fits(
-    times, stack: np.ndarray, masks, unions=frozenset()
-) -> tuple[dict[str, float], np.ndarray, dict]:
+    times: list[float],
+    stack: NDArray[np.float64],
+    masks: Masks,
+    unions: frozenset[str] = frozenset(),
+) -> tuple[Fits, NDArray[np.float64], Fits]:
     """Per-structure fitted T_eff, a λ map (each structure's λ, the rest's elsewhere) and
     each structure's fit u_rel of TIA (covariance of the log-linear fit)."""
-    fits, lam, fit_u = {}, np.zeros(stack.shape[1:]), {}
+    fits: Fits = {}
+    fit_u: Fits = {}
+    lam = np.zeros(stack.shape[1:])
     outside = ~np.logical_or.reduce(list(masks.values())) if masks else np.ones(lam.shape, bool)
     rest = tia.fit_mono_exponential(times, stack[:, outside].sum(axis=1))
     lam[:] = math.log(2) / float(rest.teff_h)
@@ -300,7 +346,11 @@ def _region_fits(
     return fits, lam, fit_u
 
 
-def _density(be: Backend, ct_path, spect: dicom_io.SpectImage, dtype: str):
+def _density(
+    be: Backend, ct_path: str | Path | None, spect: dicom_io.SpectImage, dtype: str
+) -> tuple[Array | None, Array | float]:
+    """ρ_eff on the SPECT grid for the dose (None without a CT) and for the masses
+    (the kernel medium's density without a CT)."""
     if ct_path is None:
         return None, float(KERNEL_DENSITY_G_ML["soft"])
     ct = dicom_io.open_ct(ct_path)  # read a slab at a time: the whole CT is never in memory
@@ -321,7 +371,9 @@ def _density(be: Backend, ct_path, spect: dicom_io.SpectImage, dtype: str):
     return rho, rho
 
 
-def _read_images(spect_paths, settings: Settings) -> tuple[list[dicom_io.SpectImage], list[str]]:
+def _read_images(
+    spect_paths: Iterable[str | Path], settings: Settings
+) -> tuple[list[dicom_io.SpectImage], list[str]]:
     images = [
         dicom_io.read_spect(
             p,
@@ -362,7 +414,10 @@ def _scan_window(im: dicom_io.SpectImage) -> str:
 
 
 def compute_dose(
-    spect_paths, masks_path, ct_path=None, settings: Settings | None = None
+    spect_paths: Iterable[str | Path],
+    masks_path: str | Path,
+    ct_path: str | Path | None = None,
+    settings: Settings | None = None,
 ) -> DoseResult:
     """Dose and BED per structure for one study (see :class:`Settings`)."""
     settings = settings or Settings()
@@ -401,11 +456,21 @@ def compute_dose(
         warnings += stp_warnings
     result = DoseResult(images, settings, be.name, structures, be.asnumpy(dose), warnings)
     result.single_time_point = stp
-    result.organs_at_risk = organ_results(structures, masks, settings)
+    result.organs_at_risk = organ_results(structures, settings)
     return result
 
 
-def _structure(be, name, mask, dose, tia_map, rho, image, settings, fits) -> StructureResult:
+def _structure(
+    be: Backend,
+    name: str,
+    mask: NDArray[np.bool_],
+    dose: Array,
+    tia_map: Array,
+    rho: Array | float,
+    image: dicom_io.SpectImage,
+    settings: Settings,
+    fits: Fits,
+) -> StructureResult:
     m = be.xp.asarray(mask)
     gbq = None if image.injected_mbq is None else image.injected_mbq / 1000.0
     voxel_ml = image.geometry.voxel_volume_ml
@@ -428,11 +493,19 @@ def _structure(be, name, mask, dose, tia_map, rho, image, settings, fits) -> Str
     return add_bed(res, dose, m, voxel_ml, rho, res.teff_h, ab, trep)
 
 
-def _uncertainty(name, res, mask, image, settings: Settings, fit_u) -> dict[str, Any]:
+def _uncertainty(
+    name: str,
+    res: StructureResult,
+    mask: NDArray[np.bool_],
+    image: dicom_io.SpectImage,
+    settings: Settings,
+    fit_u: Fits,
+) -> dict[str, Any]:
     """The mean dose's relative standard uncertainty by component (gpu_dose.uncertainty)."""
     if name in fit_u:
         time_u, basis = fit_u[name], "log-linear fit covariance"
     else:
+        assert res.teff_h is not None and res.teff_source is not None  # set by _structure
         time_u, basis = uncertainty.single_time_point_u_rel(
             settings.method, image.hours_post_injection, res.teff_h, res.teff_source
         )
@@ -481,9 +554,8 @@ def _single_time_point(
 
 def _cap_margin(kidney: StructureResult, under: float, cap_gy: float | None) -> dict[str, Any]:
     """This cycle's kidney BED at the point value and with the dose raised by ``under``."""
-    ab, trep, teff = kidney.alpha_beta_gy, kidney.repair_half_time_h, kidney.teff_h
-    point = float(bed(kidney.mean_gy, teff, ab, trep))
-    upper = float(bed(kidney.mean_gy * (1.0 + under), teff, ab, trep))
+    point = kidney.bed_of(kidney.mean_gy)
+    upper = kidney.bed_of(kidney.mean_gy * (1.0 + under))
     out: dict[str, Any] = {
         "mean_gy": round(kidney.mean_gy, 4),
         "bed_gy": round(point, 4),
@@ -497,7 +569,11 @@ def _cap_margin(kidney: StructureResult, under: float, cap_gy: float | None) -> 
 
 
 def run_study(
-    spect_paths, masks_path, out_dir, ct_path=None, settings: Settings | None = None
+    spect_paths: Iterable[str | Path],
+    masks_path: str | Path,
+    out_dir: str | Path,
+    ct_path: str | Path | None = None,
+    settings: Settings | None = None,
 ) -> tuple[DoseResult, dict[str, Path]]:
     """Compute one study and write ``rtdose.dcm`` and ``results.json`` under ``out_dir``."""
     result = compute_dose(spect_paths, masks_path, ct_path, settings)

@@ -35,9 +35,12 @@ the generic ``organ_*`` ones.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from flexmrt.gpu_dose.roles import role_of
+
+if TYPE_CHECKING:
+    from flexmrt.protocol import Protocol
 
 __all__ = [
     "DEFAULTS",
@@ -76,11 +79,15 @@ DEFAULTS: dict[str, dict[str, tuple[float, str]]] = {
 }
 
 
-@dataclass(frozen=True)
-class Sourced:
-    """A value with where it came from; ``assumed`` unless a verified protocol parameter."""
+_V = TypeVar("_V", float, str)
 
-    value: float
+
+@dataclass(frozen=True)
+class Sourced(Generic[_V]):
+    """A value (a number, or the site time zone's name) with where it came from;
+    ``assumed`` unless a verified protocol parameter."""
+
+    value: _V
     source: str
     assumed: bool = True
 
@@ -93,9 +100,9 @@ class RegionParameters:
     """LQ parameters and population effective half-life of one group."""
 
     group: str
-    alpha_beta_gy: Sourced
-    repair_half_time_h: Sourced
-    population_teff_h: Sourced
+    alpha_beta_gy: Sourced[float]
+    repair_half_time_h: Sourced[float]
+    population_teff_h: Sourced[float]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,7 +118,7 @@ class RegionModel:
     """Parameters per group, and the site time zone (IANA name or None) with its source."""
 
     groups: dict[str, RegionParameters] = field(default_factory=dict)
-    site_time_zone: Sourced | None = None
+    site_time_zone: Sourced[str] | None = None
     organs: dict[str, RegionParameters] = field(default_factory=dict)  # by organ-at-risk id
 
     def for_structure(self, name: str) -> RegionParameters:
@@ -142,19 +149,19 @@ def group_of(name: str) -> str:
     return "organ"
 
 
-def _default(group: str, quantity: str) -> Sourced:
+def _default(group: str, quantity: str) -> Sourced[float]:
     value, why = DEFAULTS[group][quantity]
     return Sourced(value, f"default [assumed]: {why}", True)
 
 
-def _kidney_bed_param(protocol: Any, quantity: str) -> str | None:
+def _kidney_bed_param(protocol: Protocol, quantity: str) -> str | None:
     """The parameter name organ_limits.kidney_bed references for ``quantity``, if any."""
     key = "effective_half_life_default" if quantity == "teff_default" else quantity
     ref = protocol.doc.get("organ_limits", {}).get("kidney_bed", {}).get(key)
     return ref["param"] if isinstance(ref, dict) and "param" in ref else None
 
 
-def _from_protocol(protocol: Any, group: str, quantity: str) -> Sourced:
+def _from_protocol(protocol: Protocol, group: str, quantity: str) -> Sourced[float]:
     name = (_kidney_bed_param(protocol, quantity) if group == "kidney" else None) or (
         f"{group}_{quantity}"
     )
@@ -167,7 +174,7 @@ def _from_protocol(protocol: Any, group: str, quantity: str) -> Sourced:
     return Sourced(value, f"protocol {protocol.ref} parameter {name} [{note}]", assumed)
 
 
-def _time_zone(protocol: Any) -> Sourced | None:
+def _time_zone(protocol: Protocol | None) -> Sourced[str] | None:
     if protocol is None or "site_time_zone" not in protocol.doc.get("parameters", {}):
         return None
     p = protocol.parameter("site_time_zone")
@@ -176,7 +183,7 @@ def _time_zone(protocol: Any) -> Sourced | None:
     )
 
 
-def _param_sourced(protocol: Any, ref: Any, kind: str) -> Sourced:
+def _param_sourced(protocol: Protocol, ref: Any, kind: str) -> Sourced[float]:
     name = ref["param"] if isinstance(ref, dict) and "param" in ref else None
     value = protocol.quantity(ref, kind)
     if name is None:
@@ -186,7 +193,7 @@ def _param_sourced(protocol: Any, ref: Any, kind: str) -> Sourced:
     return Sourced(value, f"protocol {protocol.ref} parameter {name} [{note}]", assumed)
 
 
-def _organs(protocol: Any) -> dict[str, RegionParameters]:
+def _organs(protocol: Protocol) -> dict[str, RegionParameters]:
     """Each organ at risk of ``protocol`` with its own parameters (by organ id)."""
     out = {}
     for raw in protocol.doc.get("organ_limits", {}).get("organs_at_risk") or ():
@@ -200,7 +207,7 @@ def _organs(protocol: Any) -> dict[str, RegionParameters]:
     return out
 
 
-def region_model(protocol: Any = None) -> RegionModel:
+def region_model(protocol: Protocol | None = None) -> RegionModel:
     """Per-group parameters from ``protocol`` (a :class:`protocol.Protocol`) or defaults."""
     groups = {}
     for group in GROUPS:

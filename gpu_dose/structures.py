@@ -17,8 +17,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from flexmrt.gpu_dose.backend import astype, namespace, to_numpy
+from flexmrt.gpu_dose.backend import Array, astype, namespace, to_numpy
 from flexmrt.gpu_dose.errors import DoseError
 
 __all__ = [
@@ -39,17 +40,17 @@ DEFAULT_ALPHA_PER_GY = 0.3
 
 
 def bed(
-    dose_gy: Any,
-    teff_h: Any,
+    dose_gy: Array | float,
+    teff_h: Array | float,
     alpha_beta_gy: float = DEFAULT_ALPHA_BETA_GY,
     repair_half_time_h: float = DEFAULT_REPAIR_HALF_TIME_H,
-) -> Any:
+) -> Array | float:
     """BED (Gy) = D + D²·T_rep/((α/β)·(T_rep + T_eff)); scalars or arrays."""
     factor = repair_half_time_h / (alpha_beta_gy * (repair_half_time_h + teff_h))
     return dose_gy + dose_gy * dose_gy * factor
 
 
-def eubed(bed_gy: Any, weights: Any, alpha_per_gy: float = DEFAULT_ALPHA_PER_GY) -> float:
+def eubed(bed_gy: Array, weights: Array, alpha_per_gy: float = DEFAULT_ALPHA_PER_GY) -> float:
     """Equivalent uniform BED (Gy) of voxel BEDs with (mass) ``weights``."""
     xp = namespace(bed_gy).xp
     b, w = astype(bed_gy, xp.float64), astype(weights, xp.float64)
@@ -107,18 +108,26 @@ class StructureResult:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def bed_of(self, dose_gy: float) -> float:
+        """BED (Gy) of a uniform ``dose_gy`` at this structure's T_eff, α/β and T_rep (the
+        values :func:`add_bed` recorded)."""
+        teff, ab, trep = self.teff_h, self.alpha_beta_gy, self.repair_half_time_h
+        if teff is None or ab is None or trep is None:
+            raise ValueError(f"structure {self.name!r} has no T_eff, α/β and T_rep yet")
+        return float(bed(dose_gy, teff, ab, trep))
 
-def _selected(mask: Any, *arrays: Any) -> list[np.ndarray]:
+
+def _selected(mask: Array, *arrays: Array) -> list[NDArray[np.float64]]:
     return [to_numpy(a[mask]).astype(np.float64) for a in arrays]
 
 
 def structure_result(
     name: str,
-    dose_gy: Any,
-    tia: Any,
-    mask: Any,
+    dose_gy: Array,
+    tia: Array,
+    mask: Array,
     voxel_ml: float,
-    density: Any,
+    density: Array | float,
     *,
     injected_gbq: float | None = None,
 ) -> StructureResult:
@@ -155,11 +164,11 @@ def structure_result(
 
 def add_bed(
     result: StructureResult,
-    dose_gy: Any,
-    mask: Any,
+    dose_gy: Array,
+    mask: Array,
     voxel_ml: float,
-    density: Any,
-    teff_h: Any,
+    density: Array | float,
+    teff_h: Array,
     alpha_beta_gy: float = DEFAULT_ALPHA_BETA_GY,
     repair_half_time_h: float = DEFAULT_REPAIR_HALF_TIME_H,
 ) -> StructureResult:

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import curve_fit
 
 from flexmrt.gpu_dose.errors import DoseError
@@ -73,7 +74,9 @@ class TacChoice:
         }
 
 
-def _checked(times_h: Any, activities: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
+def _checked(
+    times_h: ArrayLike, activities: ArrayLike, where: str
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     t, a = np.asarray(times_h, dtype=float), np.asarray(activities, dtype=float)
     if t.size != a.size or np.unique(t).size < 2:
         raise DoseError(
@@ -164,7 +167,7 @@ def _trapezoid(t: np.ndarray, a: np.ndarray) -> TacFit:
     return TacFit("trapezoid", area + tail, params, 0)
 
 
-def choose_model(times_h: Any, activities: Any, where: str = "region") -> TacChoice:
+def choose_model(times_h: ArrayLike, activities: ArrayLike, where: str = "region") -> TacChoice:
     """Fit every model the data allow; the lowest AICc wins, else the one that fits."""
     t, a = _checked(times_h, activities, where)
     candidates, notes = [], []

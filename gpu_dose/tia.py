@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
-from flexmrt.gpu_dose.backend import namespace
+from numpy.typing import ArrayLike
+
+from flexmrt.gpu_dose.backend import Array, namespace
 
 __all__ = [
     "LU177_HALF_LIFE_H",
@@ -44,12 +45,12 @@ LU177_HALF_LIFE_H = 159.53
 _LN2 = math.log(2.0)
 
 
-def hanscheid(activity: Any, time_h: float) -> Any:
+def hanscheid(activity: Array, time_h: float) -> Array:
     """TIA (MBq·h) = A(t)·2t/ln 2 for one scan at ``time_h`` hours post-injection."""
     return activity * (2.0 * time_h / _LN2)
 
 
-def prior_half_life(activity: Any, time_h: float, teff_h: Any) -> Any:
+def prior_half_life(activity: Array, time_h: float, teff_h: Array | float) -> Array:
     """TIA (MBq·h) = A(t)·e^{λt}/λ with λ = ln 2/``teff_h`` (scalar or array)."""
     if isinstance(teff_h, (int, float)):
         lam = _LN2 / min(float(teff_h), LU177_HALF_LIFE_H)
@@ -63,12 +64,12 @@ def prior_half_life(activity: Any, time_h: float, teff_h: Any) -> Any:
 class MonoExpFit:
     """Fitted A₀ (MBq), effective half-life (h) and TIA (MBq·h); arrays or floats."""
 
-    a0: Any
-    teff_h: Any
-    tia: Any
+    a0: Array
+    teff_h: Array
+    tia: Array
 
 
-def fit_mono_exponential(times_h: Any, activities: Any) -> MonoExpFit:
+def fit_mono_exponential(times_h: ArrayLike, activities: Array) -> MonoExpFit:
     """Fit A(t) = A₀e^{−λt} to ``activities`` of shape (n_times, ...) by log-linear LSQ.
 
     λ is floored at ln 2/159.53 h (physical decay); where it is, A₀ is refitted
@@ -88,7 +89,7 @@ def fit_mono_exponential(times_h: Any, activities: Any) -> MonoExpFit:
     return MonoExpFit(a0=a0, teff_h=_LN2 / lam, tia=a0 / lam)
 
 
-def fit_with_rate(times_h: Any, activities: Any, lam_per_h: Any) -> MonoExpFit:
+def fit_with_rate(times_h: ArrayLike, activities: Array, lam_per_h: Array | float) -> MonoExpFit:
     """A₀ per element by linear least squares with the clearance rate ``lam_per_h`` fixed.
 
     ``activities`` has shape (n_times, ...); ``lam_per_h`` broadcasts against one

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from flexmrt.gpu_dose import tia
 
@@ -100,7 +101,9 @@ def single_time_point_u_rel(
     )
 
 
-def fit_u_rel(times_h: Any, activities: Any, activity_u_rel: float = ACTIVITY_U_REL) -> float:
+def fit_u_rel(
+    times_h: ArrayLike, activities: ArrayLike, activity_u_rel: float = ACTIVITY_U_REL
+) -> float:
     """u_rel of TIA = A₀/λ from a log-linear fit's covariance (delta method).
 
     With y = ln A = ln A₀ − λt: ln TIA = ln A₀ − ln λ, so

@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 import pydicom
+from numpy.typing import NDArray
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian
+from pydicom.uid import UID, ExplicitVRLittleEndian
 
 from flexmrt.gpu_dose.dicom_io.header import (
     check_geometry,
@@ -227,7 +228,9 @@ def _dt(value: str, path: str, tag: str) -> pydicom.valuerep.DT:
         ) from None
 
 
-def _slice_step(items: list[tuple[Path, Dataset]], normal: np.ndarray) -> np.ndarray:
+def _slice_step(
+    items: list[tuple[Path, Dataset]], normal: NDArray[np.float64]
+) -> NDArray[np.float64]:
     positions = np.array([numbers(ds, "ImagePositionPatient", p, 3) for p, ds in items])
     gaps = np.diff(positions @ normal)
     if len(gaps) and np.abs(gaps).min() < 1e-3:
@@ -252,10 +255,13 @@ def _slice_step(items: list[tuple[Path, Dataset]], normal: np.ndarray) -> np.nda
         return normal * number(
             items[0][1], "SliceThickness", items[0][0], default=1.0, positive=True
         )
-    return (positions[-1] - positions[0]) / (len(positions) - 1)
+    step: NDArray[np.float64] = (positions[-1] - positions[0]) / (len(positions) - 1)
+    return step
 
 
-def series_geometry(items: list[tuple[Path, Dataset]]) -> tuple[list, Geometry]:
+def series_geometry(
+    items: list[tuple[Path, Dataset]],
+) -> tuple[list[tuple[Path, Dataset]], Geometry]:
     """Sort single-frame slices along their normal; check spacing; return (sorted, geometry)."""
     path, first = items[0]
     iop = orientation(first, path)
@@ -297,8 +303,8 @@ def new_dataset(sop_class_uid: str, sop_instance_uid: str) -> Dataset:
     """An empty dataset with file meta for explicit VR little endian."""
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = sop_class_uid
-    ds.file_meta.MediaStorageSOPInstanceUID = sop_instance_uid
+    ds.file_meta.MediaStorageSOPClassUID = UID(sop_class_uid)
+    ds.file_meta.MediaStorageSOPInstanceUID = UID(sop_instance_uid)
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.SOPClassUID, ds.SOPInstanceUID = sop_class_uid, sop_instance_uid
     return ds

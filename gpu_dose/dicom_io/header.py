@@ -18,8 +18,9 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pydicom
@@ -61,7 +62,14 @@ _MAX_POSITION_MM = 1e5
 #: magnitude are refused before any arithmetic on them can overflow.
 _MAX_NUMBER = 1e9
 
-_REQUIRED = object()
+
+class _Required(Enum):
+    """The ``default`` of a reader whose attribute must be present."""
+
+    TOKEN = 0
+
+
+_REQUIRED = _Required.TOKEN
 _MONOCHROME = ("MONOCHROME1", "MONOCHROME2")
 _QUOTED = re.compile(r"""b?'[^']*'|b?"[^"]*\"""")
 _TAG_IN_TEXT = re.compile(r"\(([0-9A-Fa-f]{4}),\s*([0-9A-Fa-f]{4})\)")
@@ -79,8 +87,9 @@ def _fix(keyword: str) -> str:
     return f"re-export the file from the source system with a valid {keyword}"
 
 
-def _value(ds: Dataset, keyword: str, path: Path | str, default: Any) -> Any:
-    """The value of ``keyword`` in ``ds``; ``default`` when absent or empty (else an error)."""
+def _value(ds: Dataset, keyword: str, path: Path | str, *, required: bool) -> Any:
+    """The value of ``keyword`` in ``ds``; None when absent or empty (an error if
+    ``required``)."""
     try:
         value = ds[keyword].value if keyword in ds else None
     except Exception as error:  # pydicom could not decode the element's bytes
@@ -92,7 +101,7 @@ def _value(ds: Dataset, keyword: str, path: Path | str, default: Any) -> Any:
             fix=_fix(keyword),
         ) from error
     if value is None or value == "" or (isinstance(value, (list, MultiValue)) and not value):
-        if default is _REQUIRED:
+        if required:
             raise DoseError(
                 "missing_attribute",
                 f"{keyword} is missing",
@@ -100,7 +109,7 @@ def _value(ds: Dataset, keyword: str, path: Path | str, default: Any) -> Any:
                 tag=tag_name(keyword),
                 fix=_fix(keyword),
             )
-        return default
+        return None
     return value
 
 
@@ -124,40 +133,62 @@ def _single(value: Any, keyword: str, path: Path | str, expected: str) -> Any:
     return value
 
 
+def _real(value: Any, keyword: str, path: Path | str, expected: str) -> float:
+    """``value`` (one value of ``keyword``) as a finite float, else the attribute's error."""
+    try:
+        result = float(_single(value, keyword, path, expected))
+    except (TypeError, ValueError, OverflowError):
+        raise _bad(keyword, path, expected) from None
+    if not math.isfinite(result):
+        raise _bad(keyword, path, expected)
+    return result
+
+
+@overload
 def number(
     ds: Dataset,
     keyword: str,
     path: Path | str,
     *,
-    default: Any = _REQUIRED,
+    default: float | _Required = ...,
+    positive: bool = ...,
+) -> float: ...
+
+
+@overload
+def number(
+    ds: Dataset, keyword: str, path: Path | str, *, default: None, positive: bool = ...
+) -> float | None: ...
+
+
+def number(
+    ds: Dataset,
+    keyword: str,
+    path: Path | str,
+    *,
+    default: float | _Required | None = _REQUIRED,
     positive: bool = False,
-) -> float:
+) -> float | None:
     """One finite number (DS, IS, FD, FL, US …); ``positive``: also > 0."""
-    value = _value(ds, keyword, path, default)
-    if value is default and default is not _REQUIRED:
-        return value  # type: ignore[no-any-return]
+    value = _value(ds, keyword, path, required=isinstance(default, _Required))
+    if value is None and not isinstance(default, _Required):
+        return default
     expected = "a positive number" if positive else "a finite number"
-    try:
-        result = float(_single(value, keyword, path, expected))
-    except (TypeError, ValueError, OverflowError):
-        raise _bad(keyword, path, expected) from None
-    if not math.isfinite(result) or (positive and result <= 0):
+    result = _real(value, keyword, path, expected)
+    if positive and result <= 0:
         raise _bad(keyword, path, expected)
     return result
 
 
 def numbers(ds: Dataset, keyword: str, path: Path | str, count: int | None) -> list[float]:
     """Exactly ``count`` finite numbers (e.g. ImagePositionPatient: 3); any count for None."""
-    value = _value(ds, keyword, path, _REQUIRED)
+    value = _value(ds, keyword, path, required=True)
     values = list(value) if isinstance(value, (list, MultiValue)) else [value]
     expected = f"{count or 'one or more'} finite numbers within ±{_MAX_NUMBER:g}"
     if count is not None and len(values) != count:
         raise _bad(keyword, path, expected)
-    try:
-        result = [float(_single(v, keyword, path, expected)) for v in values]
-    except (TypeError, ValueError, OverflowError):
-        raise _bad(keyword, path, expected) from None
-    if not all(math.isfinite(v) and abs(v) <= _MAX_NUMBER for v in result):
+    result = [_real(v, keyword, path, expected) for v in values]
+    if not all(abs(v) <= _MAX_NUMBER for v in result):
         raise _bad(keyword, path, expected)
     return result
 
@@ -167,21 +198,18 @@ def integer(
     keyword: str,
     path: Path | str,
     *,
-    default: Any = _REQUIRED,
+    default: int | _Required = _REQUIRED,
     low: int | None = None,
     high: int | None = None,
 ) -> int:
     """One whole number within [``low``, ``high``]."""
-    value = _value(ds, keyword, path, default)
-    if value is default and default is not _REQUIRED:
-        return value  # type: ignore[no-any-return]
+    value = _value(ds, keyword, path, required=isinstance(default, _Required))
+    if value is None and not isinstance(default, _Required):
+        return default
     span = f" in {low if low is not None else '…'}–{high if high is not None else '…'}"
     expected = "a whole number" + (span if low is not None or high is not None else "")
-    try:
-        real = float(_single(value, keyword, path, expected))
-    except (TypeError, ValueError, OverflowError):
-        raise _bad(keyword, path, expected) from None
-    if not math.isfinite(real) or real != int(real):
+    real = _real(value, keyword, path, expected)
+    if real != int(real):
         raise _bad(keyword, path, expected)
     result = int(real)
     if (low is not None and result < low) or (high is not None and result > high):
@@ -189,17 +217,25 @@ def integer(
     return result
 
 
-def text(ds: Dataset, keyword: str, path: Path | str, default: Any = "") -> str:
+@overload
+def text(ds: Dataset, keyword: str, path: Path | str, default: str = ...) -> str: ...
+
+
+@overload
+def text(ds: Dataset, keyword: str, path: Path | str, default: None) -> str | None: ...
+
+
+def text(ds: Dataset, keyword: str, path: Path | str, default: str | None = "") -> str | None:
     """One string value, stripped (``default`` when absent)."""
-    value = _value(ds, keyword, path, default)
-    if value is default:
-        return value  # type: ignore[no-any-return]
+    value = _value(ds, keyword, path, required=False)
+    if value is None:
+        return default
     return str(_single(value, keyword, path, "one text value")).strip()
 
 
 def first_item(ds: Dataset, keyword: str, path: Path | str, *, required: bool = True) -> Any:
     """The first item of sequence ``keyword`` (None when absent and not ``required``)."""
-    value = _value(ds, keyword, path, _REQUIRED if required else None)
+    value = _value(ds, keyword, path, required=required)
     if value is None:
         return None
     if not isinstance(value, Sequence):
@@ -307,7 +343,7 @@ def image_header(ds: Dataset, path: Path | str) -> ImageHeader:
 
 def _check_pixel_data(ds: Dataset, path: Path | str, header: ImageHeader) -> None:
     """Native pixel data holds the bytes the header describes; encapsulated data can be decoded."""
-    data = _value(ds, "PixelData", path, _REQUIRED)
+    data = _value(ds, "PixelData", path, required=True)
     syntax = _transfer_syntax(ds, path)
     if syntax.is_encapsulated:
         _check_decoder(syntax, path)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import highdicom as hd
 import numpy as np
+from numpy.typing import NDArray
 from pydicom.dataset import Dataset
 
 from flexmrt.gpu_dose.dicom_io.common import any_value, load_datasets, modality
@@ -39,8 +40,8 @@ def _check_frame(path: Path, uid: str, target: Geometry, tag: str = _FOR_TAG) ->
 
 
 def _on_target(
-    path: Path, name: str, fraction: np.ndarray, source: Geometry, target: Geometry
-) -> np.ndarray:
+    path: Path, name: str, fraction: NDArray[np.bool_], source: Geometry, target: Geometry
+) -> NDArray[np.bool_]:
     """Resample a 0–1 mask; error when nothing of it lands inside the SPECT image."""
     if not fraction.any():
         raise DoseError(
@@ -50,7 +51,7 @@ def _on_target(
             tag=name,
             fix="remove the empty segment or fix the segmentation",
         )
-    mask = resample(fraction.astype(np.float32), source, target, order=1) >= 0.5
+    mask: NDArray[np.bool_] = resample(fraction.astype(np.float32), source, target, order=1) >= 0.5
     if not mask.any():
         raise DoseError(
             "mask_outside_image",
@@ -62,19 +63,19 @@ def _on_target(
     return mask
 
 
-def _read_seg(path: Path, ds: Dataset, target: Geometry) -> dict[str, np.ndarray]:
+def _read_seg(path: Path, ds: Dataset, target: Geometry) -> dict[str, NDArray[np.bool_]]:
     seg = hd.seg.Segmentation.from_dataset(ds)
     _check_frame(path, str(any_value(ds, "FrameOfReferenceUID", "")), target)
     masks = {}
     for item in ds.SegmentSequence:
         number, label = int(item.SegmentNumber), str(item.SegmentLabel)
         volume = seg.get_volume(segment_numbers=[number], combine_segments=True)
-        source = Geometry(tuple(volume.spatial_shape), np.asarray(volume.affine))
+        source = Geometry(volume.spatial_shape, np.asarray(volume.affine))
         masks[label] = _on_target(path, label, np.asarray(volume.array) > 0, source, target)
     return masks
 
 
-def _inside(points_ij: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+def _inside(points_ij: NDArray[np.float64], polygon: NDArray[np.float64]) -> NDArray[np.bool_]:
     """Even-odd point-in-polygon test for (N, 2) points against an (M, 2) polygon."""
     y, x = points_ij[:, 0:1], points_ij[:, 1:2]
     y0, x0 = polygon[:, 0], polygon[:, 1]
@@ -82,19 +83,22 @@ def _inside(points_ij: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     crosses = (y0 > y) != (y1 > y)
     with np.errstate(divide="ignore", invalid="ignore"):
         x_cross = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
-    return (crosses & (x < x_cross)).sum(axis=1) % 2 == 1
+    odd: NDArray[np.bool_] = (crosses & (x < x_cross)).sum(axis=1) % 2 == 1
+    return odd
 
 
-def _planes(contours: list[np.ndarray], target: Geometry) -> dict[float, list[np.ndarray]]:
+def _planes(
+    contours: list[NDArray[np.float64]], target: Geometry
+) -> dict[float, list[NDArray[np.float64]]]:
     """Contours grouped by their SPECT slice coordinate k (fractional), as (i, j) polygons."""
-    planes: dict[float, list[np.ndarray]] = {}
+    planes: dict[float, list[NDArray[np.float64]]] = {}
     for xyz in contours:
         kij = target.patient_to_index(xyz)
         planes.setdefault(round(float(kij[:, 0].mean()), 3), []).append(kij[:, 1:])
     return planes
 
 
-def _rasterise(contours: list[np.ndarray], target: Geometry) -> np.ndarray:
+def _rasterise(contours: list[NDArray[np.float64]], target: Geometry) -> NDArray[np.bool_]:
     planes = _planes(contours, target)
     ks = np.array(sorted(planes))
     half = (np.diff(ks).min() / 2) if len(ks) > 1 else 0.5
@@ -112,7 +116,7 @@ def _rasterise(contours: list[np.ndarray], target: Geometry) -> np.ndarray:
     return mask
 
 
-def _read_rtstruct(path: Path, ds: Dataset, target: Geometry) -> dict[str, np.ndarray]:
+def _read_rtstruct(path: Path, ds: Dataset, target: Geometry) -> dict[str, NDArray[np.bool_]]:
     names = {
         int(r.ROINumber): (str(r.ROIName), str(any_value(r, "ReferencedFrameOfReferenceUID", "")))
         for r in ds.StructureSetROISequence
@@ -145,9 +149,9 @@ def _read_rtstruct(path: Path, ds: Dataset, target: Geometry) -> dict[str, np.nd
     return masks
 
 
-def read_masks(path: str | Path, target: Geometry) -> dict[str, np.ndarray]:
+def read_masks(path: str | Path, target: Geometry) -> dict[str, NDArray[np.bool_]]:
     """Boolean masks by structure name, on the SPECT grid ``target``, from SEG/RTSTRUCT files."""
-    masks: dict[str, np.ndarray] = {}
+    masks: dict[str, NDArray[np.bool_]] = {}
     readers = {"SEG": _read_seg, "RTSTRUCT": _read_rtstruct}
     checks = {"SEG": check_seg, "RTSTRUCT": check_rtstruct}
     for file, ds in load_datasets(path):

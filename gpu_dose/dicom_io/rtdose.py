@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+from numpy.typing import NDArray
 from pydicom.uid import generate_uid
 
 from flexmrt.gpu_dose.dicom_io.common import ds_number, new_dataset, write
@@ -102,7 +103,7 @@ def write_rt_dose(
     ds.DoseGridScaling = ds_number(scaling)
     scaling = float(ds.DoseGridScaling)  # the value as written (DS has 16 characters)
     _set_geometry(ds, geometry)
-    stored = np.empty(np.shape(dose_gy), np.uint32)
+    stored: NDArray[np.uint32] = np.empty(np.shape(dose_gy), np.uint32)
     for k, plane in enumerate(dose_gy):  # a slice at a time: no float64 copy of the volume
         dose = np.maximum(np.asarray(plane, np.float64), 0.0)
         stored[k] = np.minimum(np.round(dose / scaling), 2**32 - 1)

@@ -349,10 +349,9 @@ def _injection(
 
 
 def _acquired(path: Path, ds: Dataset, zone: Zone) -> dt.datetime:
-    kw = {"zone": zone, "path": str(path)}
     when = parse_datetime(
-        ds, "AcquisitionDateTime", "AcquisitionDate", "AcquisitionTime", **kw
-    ) or parse_datetime(ds, "", "SeriesDate", "SeriesTime", **kw)
+        ds, "AcquisitionDateTime", "AcquisitionDate", "AcquisitionTime", zone=zone, path=str(path)
+    ) or parse_datetime(ds, "", "SeriesDate", "SeriesTime", zone=zone, path=str(path))
     if when is None:
         raise DoseError(
             "missing_acquisition_time",
