@@ -16,9 +16,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from flexmrt.gpu_dose import DoseError, Settings, compute_dose
+from flexmrt.gpu_dose import DoseError, DoseResult, Settings, compute_dose
 from flexmrt.gpu_dose.dicom_io import write_rt_dose
 from flexmrt.gpu_dose.dose_settings import dose_settings
+from flexmrt.gpu_dose.structures import StructureResult
 from flexmrt.protocol import Registry
 from flexmrt.server._gen.flexmrt.v1 import dosimetry_pb2 as _pb
 from flexmrt.server._gen.flexmrt.v1 import dosimetry_pb2_grpc as _grpc
@@ -43,7 +44,7 @@ _DOSE = {
 _MAX_UPLOAD_BYTES = 4 * 1024**3
 
 
-class DosimetryServicer(_grpc.DosimetryServiceServicer):  # type: ignore[misc]
+class DosimetryServicer(_grpc.DosimetryServiceServicer):
     def __init__(self, registry: Registry, max_jobs: int = 1) -> None:
         self._registry = registry
         self._jobs = threading.BoundedSemaphore(max_jobs)
@@ -154,7 +155,7 @@ def _positive(field: str, value: float, high: float, unit: str) -> None:
         )
 
 
-def _target(chunk: Any, root: Path) -> Path:
+def _target(chunk: _pb.FileChunk, root: Path) -> Path:
     role = _ROLES.get(chunk.role)
     if role is None:
         raise RequestError.invalid("chunk.role", "role must be SPECT, MASKS or CT")
@@ -196,7 +197,7 @@ def _injection_time(text: str) -> dt.datetime | None:
     return when
 
 
-def _rt_dose(result: Any, root: Path) -> bytes:
+def _rt_dose(result: DoseResult, root: Path) -> bytes:
     path = write_rt_dose(
         root / "rtdose.dcm",
         result.dose_gy,
@@ -219,8 +220,8 @@ def _relative(path: str, root: Path) -> str:
     return path.replace(f"{root}/", "")
 
 
-def _response(result: Any, root: Path, rt_dose: bytes) -> _pb.ComputeDoseResponse:
-    summary = result.to_dict()
+def _response(result: DoseResult, root: Path, rt_dose: bytes) -> _pb.ComputeDoseResponse:
+    scan = result.scan
     structures = [_structure(s) for _, s in sorted(result.structures.items())]
     spect = [
         _pb.TimePoint(
@@ -236,16 +237,16 @@ def _response(result: Any, root: Path, rt_dose: bytes) -> _pb.ComputeDoseRespons
     return _pb.ComputeDoseResponse(
         structures=structures,
         spect=spect,
-        injected_gbq=(summary["injected_mbq"] or 0.0) / 1000.0,
-        injected=summary["injected"],
+        injected_gbq=(scan.injected_mbq or 0.0) / 1000.0,
+        injected=scan.injected.isoformat(),
         backend=result.backend,
         alpha_beta_gy=result.settings.alpha_beta_gy,
         repair_half_time_h=result.settings.repair_half_time_h,
         notes=[*result.settings.notes, *extra],
         warnings=[_relative(w, root) for w in result.warnings],
         rt_dose_dicom=rt_dose,
-        injection_time_source=summary["injection_time_source"],
-        time_zone=summary["time_zone"],
+        injection_time_source=scan.injection_source,
+        time_zone=scan.time_zone,
     )
 
 
@@ -271,7 +272,7 @@ def _stp_note(stp: dict[str, Any]) -> str:
     return text
 
 
-def _structure(s: Any) -> _pb.StructureDose:
+def _structure(s: StructureResult) -> _pb.StructureDose:
     out = _pb.StructureDose(
         name=s.name,
         voxels=s.voxels,

@@ -21,7 +21,7 @@ from flexmrt.server.status import RequestError
 __all__ = ["ProtocolServicer"]
 
 
-class ProtocolServicer(_grpc.ProtocolServiceServicer):  # type: ignore[misc]
+class ProtocolServicer(_grpc.ProtocolServiceServicer):
     def __init__(
         self,
         registry: Registry,
@@ -57,7 +57,7 @@ class ProtocolServicer(_grpc.ProtocolServiceServicer):  # type: ignore[misc]
                 valid=False,
                 code=error.code,
                 message=error.message,
-                issues=[convert.issue(i.as_dict()) for i in error.issues],
+                issues=[convert.issue(i) for i in error.issues],
             )
         return _pb.ValidateProtocolResponse(
             valid=True, summary=convert.protocol_summary(loaded.summary())
