@@ -13,8 +13,11 @@ import math
 import re
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import grpc
 
 from flexmrt.gpu_dose import DoseError, DoseResult, Settings, compute_dose
 from flexmrt.gpu_dose.dicom_io import write_rt_dose
@@ -49,7 +52,9 @@ class DosimetryServicer(_grpc.DosimetryServiceServicer):
         self._registry = registry
         self._jobs = threading.BoundedSemaphore(max_jobs)
 
-    def ComputeDose(self, request_iterator: Any, context: Any) -> _pb.ComputeDoseResponse:
+    def ComputeDose(
+        self, request_iterator: Iterator[_pb.ComputeDoseRequest], context: grpc.ServicerContext
+    ) -> _pb.ComputeDoseResponse:
         with tempfile.TemporaryDirectory(prefix="flexmrt-dose-") as tmp:
             root = Path(tmp)
             settings = _receive(request_iterator, root)
@@ -64,7 +69,7 @@ class DosimetryServicer(_grpc.DosimetryServiceServicer):
                     raise _named(error, root) from None
             return _response(result, root, rt_dose)
 
-    def _settings(self, s: Any) -> Settings:
+    def _settings(self, s: _pb.DoseSettings) -> Settings:
         """Through the one protocol → dose-settings function, as the CLI does."""
         teff = {str(k): float(v) for k, v in s.teff_h.items()}
         if any(v <= 0 for v in teff.values()):
@@ -99,9 +104,9 @@ class DosimetryServicer(_grpc.DosimetryServiceServicer):
             ) from None
 
 
-def _receive(requests: Any, root: Path) -> Any:
+def _receive(requests: Iterator[_pb.ComputeDoseRequest], root: Path) -> _pb.DoseSettings:
     """Write the streamed chunks under ``root``; return the settings message."""
-    settings = None
+    settings: _pb.DoseSettings | None = None
     total = 0
     for request in requests:
         part = request.WhichOneof("part")
@@ -130,7 +135,7 @@ _MAX_TEFF_H = 10_000.0  # effective half-life, h (177Lu decays with 159.5 h)
 _MAX_INJECTED_GBQ = 100.0
 
 
-def _check_settings(s: Any) -> None:
+def _check_settings(s: _pb.DoseSettings) -> None:
     """Refuse settings no dose can come from, naming the field, before any upload is kept."""
     if s.tia_method not in _TIA:
         raise RequestError.invalid("settings.tia_method", "unknown TIA method")
