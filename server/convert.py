@@ -215,7 +215,18 @@ def diff(d: dict[str, Any], text: str) -> _protocol.DiffProtocolsResponse:
 # ---- decisions ------------------------------------------------------------------------------
 
 
-def _envelope(e: Envelope) -> dict[str, Any]:
+class _EnvelopeFields(TypedDict):
+    """The envelope fields an EligibilityReport and a Decision message share."""
+
+    subject_id: str
+    protocol: _common.ProtocolIdentity
+    as_of: str
+    engine_version: str
+    decision_id: str
+    input_sha256: str
+
+
+def _envelope(e: Envelope) -> _EnvelopeFields:
     return {
         "subject_id": e.subject_id,
         "protocol": identity(e.protocol),
