@@ -9,12 +9,13 @@ says is reported with the record that shows it.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from flexmrt import engine
+from flexmrt.engine.answers import TreatmentResponse
 from flexmrt.protocol import Protocol
 from flexmrt.protocol.boundary import BoundaryCase, Uncovered, generate
 
@@ -82,7 +83,7 @@ def _run(protocol: Protocol, case: BoundaryCase) -> BoundaryResult:
     try:
         record = engine.parse_record(case.record)
         if case.probe is not None:
-            answer = _plain(engine.decide(protocol, record, case.as_of))
+            answer = engine.decide(protocol, record, case.as_of)
             return BoundaryResult(case, _probe(answer, *case.probe))
         result = engine.evaluate_rule(protocol, record, case.as_of, case.rule)
     except (engine.RecordError, ValueError, ArithmeticError, KeyError, TypeError) as exc:
@@ -90,32 +91,34 @@ def _run(protocol: Protocol, case: BoundaryCase) -> BoundaryResult:
     return BoundaryResult(case, result.outcome.value)
 
 
-def _plain(answer: Any) -> dict[str, Any]:
-    """The decision as its JSON document (a mapping, or a typed answer's ``to_json()``)."""
-    if isinstance(answer, dict):
-        return answer
-    doc = answer.to_json()
-    return json.loads(doc) if isinstance(doc, str) else dict(doc)
+# The PSA responses a probe can ask about (``("response", "psa50")``).
+_RESPONSES: dict[str, Callable[[TreatmentResponse], bool | None]] = {
+    "psa50": lambda r: r.psa50,
+    "psa90": lambda r: r.psa90,
+}
 
 
-def _probe(answer: dict[str, Any], kind: str, arg: str) -> str:
+def _probe(answer: engine.Decision, kind: str, arg: str) -> str:
     """What the decision says about one boundary (see ``BoundaryCase.probe``)."""
-    reasons = {r["id"]: r for r in answer.get("reasons") or []}
+    reasons = {r.id: r for r in answer.reasons}
     if kind == "reason":
-        return str(reasons[arg]["outcome"]) if arg in reasons else "NOT_MET"
+        return reasons[arg].outcome if arg in reasons else "NOT_MET"
     if kind in ("present", "no_reason"):
         return "MET" if (arg in reasons) == (kind == "present") else "NOT_MET"
     if kind == "action":
-        return "MET" if answer["action"] == arg else "NOT_MET"
+        return "MET" if answer.action == arg else "NOT_MET"
     if kind == "activity":
-        given = answer.get("activity_gbq")
+        given = answer.activity_gbq
         if given is None:
-            return f"INDETERMINATE ({answer['action']})"
+            return f"INDETERMINATE ({answer.action})"
         return "MET" if Decimal(repr(float(given))) == Decimal(arg) else "NOT_MET"
     if kind == "response":
-        said = (answer.get("response") or {}).get(arg)
+        if arg not in _RESPONSES:
+            raise ValueError(f"unknown response probe {arg!r} (one of {', '.join(_RESPONSES)})")
+        said = None if answer.response is None else _RESPONSES[arg](answer.response)
         return "INDETERMINATE" if said is None else "MET" if said else "NOT_MET"
     if kind == "overdue":
-        missing = (reasons.get("HOL-SURVEILLANCE") or {}).get("missing") or []
-        return "MET" if any(str(m).startswith(f"{arg} ") for m in missing) else "NOT_MET"
+        held = reasons.get("HOL-SURVEILLANCE")
+        missing = () if held is None else held.missing
+        return "MET" if any(m.startswith(f"{arg} ") for m in missing) else "NOT_MET"
     raise ValueError(f"unknown probe {kind!r}")

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 import grpc
 from google.protobuf import struct_pb2
+from google.protobuf.message import Message
 
 from flexmrt import engine
 from flexmrt.engine.answers import (
@@ -33,10 +34,15 @@ from flexmrt.engine.answers import (
     SubjectImpact,
     TreatmentResponse,
 )
+from flexmrt.protocol import Issue
 from flexmrt.server._gen.flexmrt.v1 import common_pb2 as _common
 from flexmrt.server._gen.flexmrt.v1 import decision_pb2 as _decision
 from flexmrt.server._gen.flexmrt.v1 import protocol_pb2 as _protocol
 from flexmrt.server.status import RequestError
+
+if TYPE_CHECKING:
+    from flexmrt.server.decision_log import LogEntry
+    from flexmrt.server.imports import ImportNote
 
 __all__ = [
     "as_of_date",
@@ -74,7 +80,10 @@ def value(item: Any) -> struct_pb2.Value:
     return holder.fields["v"]
 
 
-def _set(target: Any, /, **fields: Any) -> Any:
+_M = TypeVar("_M", bound=Message)
+
+
+def _set(target: _M, /, **fields: object) -> _M:
     """Set scalar fields that are not None (None = absent / unset)."""
     for name, item in fields.items():
         if item is not None:
@@ -85,18 +94,19 @@ def _set(target: Any, /, **fields: Any) -> Any:
 # ---- common ---------------------------------------------------------------------------
 
 
-def issue(item: dict[str, Any]) -> _common.Issue:
+def issue(item: Issue) -> _common.Issue:
     return _set(
-        _common.Issue(),
-        code=item["code"],
-        message=item["message"],
-        pointer=item.get("pointer") or "",
-        file=item.get("file") or "",
-        line=item.get("line"),
-        column=item.get("column"),
-        expected=item.get("expected") or "",
-        found=item.get("found") or "",
-        fix=item.get("fix") or "",
+        _common.Issue(
+            code=item.code,
+            message=item.message,
+            pointer=item.pointer,
+            file=item.file,
+            expected=item.expected,
+            found=item.found,
+            fix=item.fix,
+        ),
+        line=item.line,
+        column=item.column,
     )
 
 
@@ -115,16 +125,25 @@ def observation(o: Observation) -> _common.Observation:
     return out
 
 
-def _outcome(text: str) -> int:
-    return _common.RuleOutcome.Value(f"RULE_OUTCOME_{text}")
+class _RuleFields(TypedDict):
+    """The fields a Criterion and a Rule message share."""
+
+    id: str
+    text: str
+    outcome: str
+    observed: list[_common.Observation]
+    missing: list[str]
+    notes: list[str]
+    source: _common.Source
+    verification: str
 
 
-def _rule_fields(r: RuleEntry) -> dict[str, Any]:
+def _rule_fields(r: RuleEntry) -> _RuleFields:
     source = r.source
     return {
         "id": r.id,
         "text": r.text,
-        "outcome": _outcome(r.outcome),
+        "outcome": f"RULE_OUTCOME_{r.outcome}",
         "observed": [observation(o) for o in r.observed],
         "missing": list(r.missing),
         "notes": list(r.notes),
@@ -169,7 +188,7 @@ def protocol_summary(s: dict[str, Any]) -> _protocol.ProtocolSummary:
 def diff(d: dict[str, Any], text: str) -> _protocol.DiffProtocolsResponse:
     changes = [
         _protocol.EntityChange(
-            change=_protocol.ChangeKind.Value(f"CHANGE_KIND_{c['change'].upper()}"),
+            change=f"CHANGE_KIND_{c['change'].upper()}",
             kind=c["kind"],
             id=c["id"],
             entity=c["entity"],
@@ -196,7 +215,18 @@ def diff(d: dict[str, Any], text: str) -> _protocol.DiffProtocolsResponse:
 # ---- decisions ------------------------------------------------------------------------------
 
 
-def _envelope(e: Envelope) -> dict[str, Any]:
+class _EnvelopeFields(TypedDict):
+    """The envelope fields an EligibilityReport and a Decision message share."""
+
+    subject_id: str
+    protocol: _common.ProtocolIdentity
+    as_of: str
+    engine_version: str
+    decision_id: str
+    input_sha256: str
+
+
+def _envelope(e: Envelope) -> _EnvelopeFields:
     return {
         "subject_id": e.subject_id,
         "protocol": identity(e.protocol),
@@ -210,13 +240,13 @@ def _envelope(e: Envelope) -> dict[str, Any]:
 def eligibility(a: Eligibility) -> _decision.EligibilityReport:
     criteria = [
         _decision.Criterion(
-            kind=_decision.CriterionKind.Value(f"CRITERION_KIND_{c.kind.upper()}"),
+            kind=f"CRITERION_KIND_{c.kind.upper()}",
             **_rule_fields(c),
         )
         for c in a.criteria
     ]
     return _decision.EligibilityReport(
-        outcome=_decision.EligibilityOutcome.Value(f"ELIGIBILITY_OUTCOME_{a.outcome}"),
+        outcome=f"ELIGIBILITY_OUTCOME_{a.outcome}",
         criteria=criteria,
         missing=list(a.missing),
         **_envelope(a.envelope),
@@ -229,7 +259,7 @@ def _iso(day: date | None) -> str:
 
 def decision(a: Decision) -> _decision.Decision:
     out = _decision.Decision(
-        action=_decision.Action.Value(f"ACTION_{a.action}"),
+        action=f"ACTION_{a.action}",
         reasons=[_rule(r) for r in a.reasons],
         checked=[_rule(r) for r in a.checked],
         missing=list(a.missing),
@@ -378,7 +408,7 @@ def schedule(s: Schedule) -> _decision.GetScheduleResponse:
     env = s.envelope
     return _decision.GetScheduleResponse(
         events=[_event(e) for e in s.events],
-        action=_decision.Action.Value(f"ACTION_{s.action}"),
+        action=f"ACTION_{s.action}",
         follows_decision=s.follows_decision,
         ends=_iso(s.ends),
         phase=s.phase or "",
@@ -408,13 +438,13 @@ def study_status(s: StudyStatus) -> _decision.GetStudyStatusResponse:
     )
 
 
-def log_entry(e: Any) -> _decision.LogEntry:
+def log_entry(e: LogEntry) -> _decision.LogEntry:
     """A :class:`server.decision_log.LogEntry` as its message, with the typed answer."""
 
     out = _decision.LogEntry(
         sequence=e.sequence,
         decision_id=e.decision_id,
-        kind=_decision.DecisionKind.Value(f"DECISION_KIND_{e.kind.upper()}"),
+        kind=f"DECISION_KIND_{e.kind.upper()}",
         recorded_at=e.recorded_at,
         caller=e.caller,
         subject_id=e.subject_id,
@@ -474,7 +504,7 @@ def check_size(text: str, field: str, limit: int | None) -> None:
         )
 
 
-def record_from_fhir(text: str, field: str) -> tuple[engine.Record, list[Any]]:
+def record_from_fhir(text: str, field: str) -> tuple[engine.Record, list[ImportNote]]:
     """A FHIR R4 Bundle (JSON text) converted as `flexmrt import fhir` converts it: the
     record and the conversion's notes. A Bundle that cannot be converted, or converts to
     an invalid record, is INVALID_ARGUMENT with every issue located under ``field``."""
@@ -497,7 +527,7 @@ def record_from_fhir(text: str, field: str) -> tuple[engine.Record, list[Any]]:
         ) from None
 
 
-def import_note(note: Any) -> _common.ImportNote:
+def import_note(note: ImportNote) -> _common.ImportNote:
     return _common.ImportNote(kind=note.kind, where=note.where, message=note.message)
 
 
@@ -522,7 +552,7 @@ def worklist_item(
     return _decision.GetWorklistResponse(
         subject_id=item["subject_id"],
         event=event,
-        action=_decision.Action.Value(f"ACTION_{item['action']}"),
+        action=f"ACTION_{item['action']}",
         follows_decision=item["follows_decision"],
         missing=[str(m) for m in item["missing"]],
         protocol=_common.ProtocolIdentity(ref=protocol["ref"], sha256=protocol["sha256"]),

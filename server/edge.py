@@ -48,7 +48,7 @@ def current_caller() -> str:
     return _CALLER.get()
 
 
-class EdgeInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+class EdgeInterceptor(grpc.ServerInterceptor):
     def __init__(
         self,
         tokens: TokenStore | None = None,
@@ -144,7 +144,8 @@ def _unauthenticated(context: grpc.ServicerContext) -> None:
 
 
 def _abort(context: grpc.ServicerContext, method: str, error: Exception) -> None:
-    if context.code() is not None:
+    # ServicerContext.code() (grpc ≥ 1.38, experimental) is missing from the typeshed stub
+    if context.code() is not None:  # type: ignore[attr-defined]
         raise error  # already aborted by the servicer
     # A cancelled call is aborted too: re-raising would have grpc log the error's
     # message, which may quote the request (patient data) — see log_unexpected.

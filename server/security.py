@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import grpc
 
@@ -119,7 +119,9 @@ def caller_identity(token_name: str | None, subject: str | None) -> str:
 
 def certificate_subject(context: grpc.ServicerContext) -> str | None:
     """The verified client certificate's subject (mTLS), or None."""
-    auth = context.auth_context()
+    # grpc documents auth_context() as "a map of strings to an iterable of bytes for each auth
+    # property"; the typeshed stub's Mapping[str, bytes] has lost the iterable.
+    auth = cast("Mapping[str, Sequence[bytes]]", context.auth_context())
     for key in ("x509_subject", "x509_common_name"):
         values = auth.get(key)
         if values:

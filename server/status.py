@@ -84,7 +84,7 @@ def _record_error_type() -> type[BaseException] | None:
         from flexmrt.engine import RecordError
     except ImportError:
         return None
-    return RecordError  # type: ignore[no-any-return]
+    return RecordError
 
 
 def _issue_violations(issues: Iterable[Issue]) -> list[tuple[str, str]]:

@@ -10,7 +10,10 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
+
+if TYPE_CHECKING:
+    from flexmrt.gpu_dose.pipeline import Settings
 
 __all__ = ["register"]
 
@@ -185,7 +188,7 @@ def _phantom(args: Any) -> int:
     phantom = make_phantom(
         args.out,
         times_h=times,
-        shape=shape,  # type: ignore[arg-type]
+        shape=shape,
         organs_at_risk=args.organs_at_risk,
         injection=injection,
         activity_scale=args.activity_scale,
@@ -272,7 +275,7 @@ def _teff(items: list[str]) -> dict[str, float]:
     return out
 
 
-def _settings(args: Any, **extra: Any):
+def _settings(args: Any, **extra: Any) -> Settings:
     """Settings through the one protocol → dose-settings function (gpu_dose.dose_settings)."""
     from flexmrt.gpu_dose.dose_settings import dose_settings
 
@@ -321,7 +324,7 @@ def _injection_time(text: str | None) -> dt.datetime | None:
     return when
 
 
-def _guarded(run: Any, args: Any) -> int:
+def _guarded(run: Callable[[Any], int], args: Any) -> int:
     from flexmrt.gpu_dose.errors import DoseError
 
     try:
@@ -463,7 +466,8 @@ def _print_table(payload: dict[str, Any]) -> None:
 
 def _role(s: dict[str, Any]) -> str:
     """The structure's role (gpu_dose.roles): its organ at risk, tumour or other."""
-    return s["organ"] if s.get("role") == "organ_at_risk" else s.get("role") or s["group"]
+    role: str = s["organ"] if s.get("role") == "organ_at_risk" else s.get("role") or s["group"]
+    return role
 
 
 def _print_organs(organs: dict[str, Any]) -> None:

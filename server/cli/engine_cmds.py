@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flexmrt import engine
 from flexmrt.engine.answers import Envelope, KidneyBedView, OrganAtRiskView
@@ -82,13 +82,15 @@ def read_record(path: str) -> engine.Record:
     return engine.read_record_text(text, path)
 
 
-_Answer = engine.Eligibility | engine.Decision | engine.Schedule | engine.StudyStatus
+_Answer = TypeVar(
+    "_Answer", engine.Eligibility, engine.Decision, engine.Schedule, engine.StudyStatus
+)
 
 
 def _run(
     args: argparse.Namespace,
     compute: Callable[[Protocol, date], _Answer],
-    show: Callable[[Any], None],
+    show: Callable[[_Answer], None],
 ) -> int:
     as_of = parse_as_of(args.as_of, args.protocol)
     try:

@@ -9,7 +9,8 @@ from typing import Any
 
 import yaml
 
-from flexmrt.engine.record import RecordError, parse_record
+from flexmrt.engine.errors import RecordError
+from flexmrt.engine.record import parse_record
 from flexmrt.server.imports import ConversionError, ImportResult
 
 from .common import emit_json

@@ -94,7 +94,7 @@ class PostgresLog:
         with self._connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_SCHEMA,))
             for statement in _SCHEMA:
-                conn.execute(statement)  # type: ignore[call-overload]
+                conn.execute(statement)
         self._writer = GroupCommit(self._commit, "decision-log")
 
     def _connect(self, autocommit: bool = True) -> psycopg.Connection[Any]:
@@ -161,7 +161,7 @@ class PostgresLog:
                     prev = entry.entry_hash
                     sealed.append(entry)
                 with conn.cursor() as cur:
-                    cur.executemany(_INSERT, [[getattr(e, c) for c in _COLUMNS] for e in sealed])  # type: ignore[arg-type]
+                    cur.executemany(_INSERT, [[getattr(e, c) for c in _COLUMNS] for e in sealed])
                 conn.execute(
                     "UPDATE chain_head SET sequence = %s, entry_hash = %s WHERE id = 1",
                     (sequence, prev),
@@ -224,7 +224,7 @@ class PostgresLog:
 
     def _rows(self, where: str, args: tuple[object, ...]) -> list[LogEntry]:
         with self._connection() as conn:
-            rows = conn.execute(f"{_SELECT} {where}", args).fetchall()  # type: ignore[call-overload]
+            rows = conn.execute(f"{_SELECT} {where}", args).fetchall()
         return [_entry(r) for r in rows]
 
     def get(self, sequence: int) -> LogEntry | None:
@@ -249,7 +249,7 @@ class PostgresLog:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             with conn.transaction(), conn.cursor(name="flexmrt_stream") as cur:
                 cur.itersize = _FETCH
-                cur.execute(query, args)  # type: ignore[call-overload]
+                cur.execute(query, args)
                 yield from cur
         except psycopg.Error as error:
             raise LogError(f"{self.location}: {_first(error)}") from None
@@ -261,7 +261,7 @@ class PostgresLog:
         return (_entry(r) for r in rows)
 
     def links(self, after: int = 0, upto: int | None = None) -> Iterator[tuple[int, str, str]]:
-        return self._stream(  # type: ignore[return-value]
+        return self._stream(
             "SELECT sequence, prev_hash, entry_hash FROM entries "
             "WHERE sequence > %s AND sequence <= %s ORDER BY sequence",
             (after, upto if upto is not None else 2**62),
@@ -279,7 +279,7 @@ class PostgresLog:
                 head = (int(row[0]), str(row[1])) if row else None
                 with conn.cursor(name="flexmrt_verify") as cur:
                     cur.itersize = _FETCH
-                    cur.execute(f"{_SELECT} ORDER BY sequence")  # type: ignore[call-overload]
+                    cur.execute(f"{_SELECT} ORDER BY sequence")
                     return verify_chain((_entry(r) for r in cur), head, tree)
         except psycopg.Error as error:
             raise LogError(f"{self.location}: {_first(error)}") from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -46,12 +47,20 @@ def replay(entry: LogEntry, registry: Registry) -> str | None:
     return None
 
 
-def _log(source: str | Path | DecisionLog) -> DecisionLog:
-    if isinstance(source, str | Path):
-        from flexmrt.server.decision_log import open_log
+@contextmanager
+def _log(source: str | Path | DecisionLog) -> Iterator[DecisionLog]:
+    """The log at ``source``, opened read-only and closed after use (its PostgreSQL
+    connections too); a log given open is its owner's to close."""
+    if not isinstance(source, str | Path):
+        yield source
+        return
+    from flexmrt.server.decision_log import open_log
 
-        return open_log(source, read_only=True)
-    return source
+    log = open_log(source, read_only=True)
+    try:
+        yield log
+    finally:
+        log.close()
 
 
 def _require(source: str | Path | DecisionLog) -> None:
@@ -69,22 +78,25 @@ def iter_logged_cases(source: str | Path | DecisionLog) -> Iterator[tuple[Any, d
 
     _require(source)
     seen: set[tuple[str, str]] = set()
-    for entry in _log(source).entries():
-        key = (entry.input_sha256, entry.as_of)
-        if key not in seen:
-            seen.add(key)
-            record = engine.parse_record(json.loads(entry.input_json))
-            yield record, date.fromisoformat(entry.as_of)
+    with _log(source) as log:
+        for entry in log.entries():
+            key = (entry.input_sha256, entry.as_of)
+            if key not in seen:
+                seen.add(key)
+                record = engine.parse_record(json.loads(entry.input_json))
+                yield record, date.fromisoformat(entry.as_of)
 
 
 def count_entries(source: str | Path | DecisionLog) -> int:
     """How many entries the log holds (streamed: for a progress bar)."""
     _require(source)
-    return sum(1 for _ in _log(source).links())
+    with _log(source) as log:
+        return sum(1 for _ in log.links())
 
 
 def replay_all(source: str | Path | DecisionLog, protocol_dirs: list[str]) -> list[str]:
     """Replay every entry of the log; the list of mismatches."""
     registry = Registry.bundled([Path(d) for d in protocol_dirs])
-    results = (replay(entry, registry) for entry in _log(source).entries())
-    return [r for r in results if r is not None]
+    with _log(source) as log:
+        results = (replay(entry, registry) for entry in log.entries())
+        return [r for r in results if r is not None]

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from flexmrt.server.decision_log.chain import LogEntry, VerifyReport, verify_chain
 from flexmrt.server.decision_log.interface import LogError, StoredCheckpoint
@@ -195,7 +196,7 @@ class SQLiteLog:
             "SELECT sequence, prev_hash, entry_hash FROM entries "
             "WHERE sequence > ? AND sequence <= ? ORDER BY sequence"
         )
-        return _stream(self.path, sql, (after, limit), self._wait_s)  # type: ignore[return-value]
+        return _stream(self.path, sql, (after, limit), self._wait_s)
 
     def verify(self, tree: TreeBuilder | None = None) -> VerifyReport:
         return verify_sqlite(self.path, tree=tree, wait_s=self._wait_s)
@@ -224,7 +225,9 @@ def _reader(path: Path, wait_s: float) -> sqlite3.Connection:
     return conn
 
 
-def _stream(path: Path, sql: str, args: tuple[object, ...], wait_s: float) -> Iterator[tuple]:  # type: ignore[type-arg]
+def _stream(
+    path: Path, sql: str, args: tuple[object, ...], wait_s: float
+) -> Iterator[tuple[Any, ...]]:
     conn = _reader(path, wait_s)
     try:
         cursor = conn.execute(sql, args)

@@ -7,7 +7,6 @@ date axis; holiday spans are shaded across all of them.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 import matplotlib
 
@@ -16,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
@@ -84,7 +84,7 @@ def _num(day: date | datetime) -> float:
     return float(mdates.date2num(day))
 
 
-def _share_dates(axes: list[Any], record: Record, as_of: date, ahead: list[date]) -> None:
+def _share_dates(axes: list[Axes], record: Record, as_of: date, ahead: list[date]) -> None:
     days = [a.day for a in record.administrations or ()] + [x.day for x in record.labs or ()]
     start = min([*days, as_of])
     end = max([d for d in ahead if (d - as_of).days <= 200], default=as_of)
@@ -123,7 +123,7 @@ _UPCOMING = {
 }
 
 
-def _due(ax: Any, upcoming: list[tuple[date, str, tuple[date, date] | None]]) -> None:
+def _due(ax: Axes, upcoming: list[tuple[date, str, tuple[date, date] | None]]) -> None:
     top = ax.get_ylim()[1] or 1.0
     for n, (day, label, window) in enumerate(upcoming):
         if window:
@@ -135,12 +135,12 @@ def _due(ax: Any, upcoming: list[tuple[date, str, tuple[date, date] | None]]) ->
         )
 
 
-def _holidays(ax: Any, record: Record, as_of: date) -> None:
+def _holidays(ax: Axes, record: Record, as_of: date) -> None:
     for h in record.holidays or ():
         ax.axvspan(_num(h.start), _num(h.end or as_of), color="#b3e5fc", alpha=0.45, lw=0)
 
 
-def _cycles(ax: Any, record: Record) -> None:
+def _cycles(ax: Axes, record: Record) -> None:
     ax.set_ylabel("GBq")
     admins = record.administrations or ()
     if not admins:
@@ -166,7 +166,7 @@ def _cycles(ax: Any, record: Record) -> None:
     )
 
 
-def _psa(ax: Any, record: Record, decision: Decision) -> None:
+def _psa(ax: Axes, record: Record, decision: Decision) -> None:
     psa = [x for x in record.labs or () if x.test == "PSA" and x.value > 0]
     ax.set_title("PSA (ng/mL, log scale)", fontsize=9, loc="left")
     if not psa:
@@ -201,7 +201,7 @@ def _plain(value: float, _pos: int) -> str:
     return f"{value:,.10g}" if value >= 1 else f"{value:.3g}"
 
 
-def _tumour(ax: Any, record: Record) -> None:
+def _tumour(ax: Axes, record: Record) -> None:
     ax.set_title("PSMA-avid tumour volume vs cycle-1 SPECT/CT (%)", fontsize=9, loc="left")
     scans = [s for s in record.spect or () if s.tumour_volume_ml is not None]
     base = next((s.tumour_volume_ml for s in scans if s.cycle == 1), None)
@@ -223,7 +223,7 @@ def _tumour(ax: Any, record: Record) -> None:
             ax.annotate("new lesions", (_num(s.when), c), fontsize=7, color="#c62828")
 
 
-def _kidney(ax: Any, record: Record, decision: Decision, as_of: date) -> None:
+def _kidney(ax: Axes, record: Record, decision: Decision, as_of: date) -> None:
     ax.set_title("Cumulative kidney BED (Gy)", fontsize=9, loc="left")
     kb = decision.kidney_bed
     if not kb:
@@ -265,7 +265,7 @@ def _kidney(ax: Any, record: Record, decision: Decision, as_of: date) -> None:
     ax.legend(fontsize=7, loc="upper left")
 
 
-def _grades(ax: Any, record: Record) -> None:
+def _grades(ax: Axes, record: Record) -> None:
     ax.set_title("Lab CTCAE v5 grades", fontsize=9, loc="left")
     labs = [x for x in record.labs or () if x.test in _GRADED]
     ax.set_yticks(range(len(_GRADED)), _GRADED, fontsize=7)
@@ -299,7 +299,7 @@ def _grades(ax: Any, record: Record) -> None:
     )
 
 
-def _dvh(ax: Any, curves: list[tuple[str, list[float], list[float]]]) -> None:
+def _dvh(ax: Axes, curves: list[tuple[str, list[float], list[float]]]) -> None:
     ax.set_title(
         "Dose-volume histograms (cumulative), per structure and cycle", fontsize=9, loc="left"
     )

@@ -38,7 +38,7 @@ _WORKLIST_HORIZON_DEFAULT = "P4W"
 _MAX_SEQUENCE = 2**63 - 1  # the log's sequence numbers are signed 64-bit integers
 
 
-class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
+class DecisionServicer(_grpc.DecisionServiceServicer):
     def __init__(
         self,
         registry: Registry,
@@ -109,7 +109,8 @@ class DecisionServicer(_grpc.DecisionServiceServicer):  # type: ignore[misc]
         for field, text, _fhir in fields:
             convert.check_size(text, field, self._max_record)
         with interruptible():  # never across a yield: that runs the caller's code
-            schedules, sources = [], {}
+            schedules: list[engine.Schedule] = []
+            sources: dict[str, str] = {}
             for field, text, fhir in fields:
                 record = (
                     convert.record_from_fhir(text, field)[0]

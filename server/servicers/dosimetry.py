@@ -13,15 +13,18 @@ import math
 import re
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from flexmrt.gpu_dose import DoseError, Settings, compute_dose
+import grpc
+
+from flexmrt.gpu_dose import DoseError, DoseResult, Settings, compute_dose
 from flexmrt.gpu_dose.convolve import METHODS as DOSE_METHODS
 from flexmrt.gpu_dose.dicom_io import write_rt_dose
 from flexmrt.gpu_dose.dose_settings import dose_settings
 from flexmrt.gpu_dose.pipeline import TIA_METHODS
+from flexmrt.gpu_dose.structures import StructureResult
 from flexmrt.protocol import Registry
 from flexmrt.server._gen.flexmrt.v1 import dosimetry_pb2 as _pb
 from flexmrt.server._gen.flexmrt.v1 import dosimetry_pb2_grpc as _grpc
@@ -50,12 +53,14 @@ _DOSE = _wire_names(_pb.DoseMethod, "DOSE_METHOD", DOSE_METHODS, Settings.dose_m
 _MAX_UPLOAD_BYTES = 4 * 1024**3
 
 
-class DosimetryServicer(_grpc.DosimetryServiceServicer):  # type: ignore[misc]
+class DosimetryServicer(_grpc.DosimetryServiceServicer):
     def __init__(self, registry: Registry, max_jobs: int = 1) -> None:
         self._registry = registry
         self._jobs = threading.BoundedSemaphore(max_jobs)
 
-    def ComputeDose(self, request_iterator: Any, context: Any) -> _pb.ComputeDoseResponse:
+    def ComputeDose(
+        self, request_iterator: Iterator[_pb.ComputeDoseRequest], context: grpc.ServicerContext
+    ) -> _pb.ComputeDoseResponse:
         with tempfile.TemporaryDirectory(prefix="flexmrt-dose-") as tmp:
             root = Path(tmp)
             settings = _receive(request_iterator, root)
@@ -70,7 +75,7 @@ class DosimetryServicer(_grpc.DosimetryServiceServicer):  # type: ignore[misc]
                     raise _named(error, root) from None
             return _response(result, root, rt_dose)
 
-    def _settings(self, s: Any) -> Settings:
+    def _settings(self, s: _pb.DoseSettings) -> Settings:
         """Through the one protocol → dose-settings function, as the CLI does."""
         teff = {str(k): float(v) for k, v in s.teff_h.items()}
         if any(v <= 0 for v in teff.values()):
@@ -113,9 +118,9 @@ def _method(wire: dict[int, str], value: int, field: str, enum: Any) -> str:
     return wire[value]
 
 
-def _receive(requests: Any, root: Path) -> Any:
+def _receive(requests: Iterator[_pb.ComputeDoseRequest], root: Path) -> _pb.DoseSettings:
     """Write the streamed chunks under ``root``; return the settings message."""
-    settings = None
+    settings: _pb.DoseSettings | None = None
     total = 0
     for request in requests:
         part = request.WhichOneof("part")
@@ -144,7 +149,7 @@ _MAX_TEFF_H = 10_000.0  # effective half-life, h (177Lu decays with 159.5 h)
 _MAX_INJECTED_GBQ = 100.0
 
 
-def _check_settings(s: Any) -> None:
+def _check_settings(s: _pb.DoseSettings) -> None:
     """Refuse settings no dose can come from, naming the field, before any upload is kept."""
     if s.tia_method not in _TIA:
         raise RequestError.invalid("settings.tia_method", "unknown TIA method")
@@ -169,7 +174,7 @@ def _positive(field: str, value: float, high: float, unit: str) -> None:
         )
 
 
-def _target(chunk: Any, root: Path) -> Path:
+def _target(chunk: _pb.FileChunk, root: Path) -> Path:
     role = _ROLES.get(chunk.role)
     if role is None:
         raise RequestError.invalid("chunk.role", "role must be SPECT, MASKS or CT")
@@ -211,7 +216,7 @@ def _injection_time(text: str) -> dt.datetime | None:
     return when
 
 
-def _rt_dose(result: Any, root: Path) -> bytes:
+def _rt_dose(result: DoseResult, root: Path) -> bytes:
     path = write_rt_dose(
         root / "rtdose.dcm",
         result.dose_gy,
@@ -234,8 +239,8 @@ def _relative(path: str, root: Path) -> str:
     return path.replace(f"{root}/", "")
 
 
-def _response(result: Any, root: Path, rt_dose: bytes) -> _pb.ComputeDoseResponse:
-    summary = result.to_dict()
+def _response(result: DoseResult, root: Path, rt_dose: bytes) -> _pb.ComputeDoseResponse:
+    scan = result.scan
     structures = [_structure(s) for _, s in sorted(result.structures.items())]
     spect = [
         _pb.TimePoint(
@@ -251,16 +256,16 @@ def _response(result: Any, root: Path, rt_dose: bytes) -> _pb.ComputeDoseRespons
     return _pb.ComputeDoseResponse(
         structures=structures,
         spect=spect,
-        injected_gbq=(summary["injected_mbq"] or 0.0) / 1000.0,
-        injected=summary["injected"],
+        injected_gbq=(scan.injected_mbq or 0.0) / 1000.0,
+        injected=scan.injected.isoformat(),
         backend=result.backend,
         alpha_beta_gy=result.settings.alpha_beta_gy,
         repair_half_time_h=result.settings.repair_half_time_h,
         notes=[*result.settings.notes, *extra],
         warnings=[_relative(w, root) for w in result.warnings],
         rt_dose_dicom=rt_dose,
-        injection_time_source=summary["injection_time_source"],
-        time_zone=summary["time_zone"],
+        injection_time_source=scan.injection_source,
+        time_zone=scan.time_zone,
     )
 
 
@@ -286,7 +291,7 @@ def _stp_note(stp: dict[str, Any]) -> str:
     return text
 
 
-def _structure(s: Any) -> _pb.StructureDose:
+def _structure(s: StructureResult) -> _pb.StructureDose:
     out = _pb.StructureDose(
         name=s.name,
         voxels=s.voxels,

@@ -7,7 +7,8 @@ loading and comparing run interruptibly (a call past its deadline stops there).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+
+import grpc
 
 from flexmrt.engine.amendment import compare_subject, summarise
 from flexmrt.protocol import Protocol, ProtocolError, Registry, diff_protocols, load_text
@@ -21,7 +22,7 @@ from flexmrt.server.status import RequestError
 __all__ = ["ProtocolServicer"]
 
 
-class ProtocolServicer(_grpc.ProtocolServiceServicer):  # type: ignore[misc]
+class ProtocolServicer(_grpc.ProtocolServiceServicer):
     def __init__(
         self,
         registry: Registry,
@@ -32,12 +33,16 @@ class ProtocolServicer(_grpc.ProtocolServiceServicer):  # type: ignore[misc]
         self._max_protocol = max_protocol_bytes
         self._max_record = max_record_bytes
 
-    def ListProtocols(self, request: Any, context: Any) -> _pb.ListProtocolsResponse:
+    def ListProtocols(
+        self, request: _pb.ListProtocolsRequest, context: grpc.ServicerContext
+    ) -> _pb.ListProtocolsResponse:
         return _pb.ListProtocolsResponse(
             protocols=[convert.protocol_summary(p.summary()) for p in self._registry.all()]
         )
 
-    def GetProtocol(self, request: Any, context: Any) -> _pb.GetProtocolResponse:
+    def GetProtocol(
+        self, request: _pb.GetProtocolRequest, context: grpc.ServicerContext
+    ) -> _pb.GetProtocolResponse:
         found = self._registry.resolve(
             _ref(request.ref, "ref"), convert.as_of_date(request.on, "on") if request.on else None
         )
@@ -47,7 +52,9 @@ class ProtocolServicer(_grpc.ProtocolServiceServicer):  # type: ignore[misc]
             sha256=found.sha256,
         )
 
-    def ValidateProtocol(self, request: Any, context: Any) -> _pb.ValidateProtocolResponse:
+    def ValidateProtocol(
+        self, request: _pb.ValidateProtocolRequest, context: grpc.ServicerContext
+    ) -> _pb.ValidateProtocolResponse:
         convert.check_size(request.yaml_text, "yaml_text", self._max_protocol)
         try:
             with interruptible():
@@ -57,20 +64,24 @@ class ProtocolServicer(_grpc.ProtocolServiceServicer):  # type: ignore[misc]
                 valid=False,
                 code=error.code,
                 message=error.message,
-                issues=[convert.issue(i.as_dict()) for i in error.issues],
+                issues=[convert.issue(i) for i in error.issues],
             )
         return _pb.ValidateProtocolResponse(
             valid=True, summary=convert.protocol_summary(loaded.summary())
         )
 
-    def DiffProtocols(self, request: Any, context: Any) -> _pb.DiffProtocolsResponse:
+    def DiffProtocols(
+        self, request: _pb.DiffProtocolsRequest, context: grpc.ServicerContext
+    ) -> _pb.DiffProtocolsResponse:
         old = self._registry.resolve(_ref(request.from_ref, "from_ref"))
         new = self._registry.resolve(_ref(request.to_ref, "to_ref"))
         with interruptible():
             result = diff_protocols(old, new)
             return convert.diff(result, format_diff(result))
 
-    def AssessAmendment(self, request: Any, context: Any) -> Iterator[Any]:
+    def AssessAmendment(
+        self, request: _pb.AssessAmendmentRequest, context: grpc.ServicerContext
+    ) -> Iterator[_pb.AssessAmendmentResponse]:
         old = self._registry.resolve(_ref(request.from_ref, "from_ref"))
         for i, text in enumerate(request.record_json):
             convert.check_size(text, f"record_json[{i}]", self._max_record)
@@ -91,7 +102,7 @@ class ProtocolServicer(_grpc.ProtocolServiceServicer):  # type: ignore[misc]
             summary = summarise(old, new, results)
         yield _pb.AssessAmendmentResponse(summary=convert.amendment_summary(summary))
 
-    def _amendment(self, request: Any) -> Protocol:
+    def _amendment(self, request: _pb.AssessAmendmentRequest) -> Protocol:
         if bool(request.to_ref) == bool(request.to_yaml_text):
             raise RequestError.invalid("to_ref", "give exactly one of to_ref or to_yaml_text")
         if request.to_yaml_text:
