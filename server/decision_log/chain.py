@@ -80,7 +80,6 @@ def _body_hash(body: dict[str, object]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-
 @dataclass(frozen=True)
 class Problem:
     sequence: int
