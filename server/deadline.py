@@ -131,7 +131,12 @@ class Deadlines:
         self._heap: list[tuple[float, int, Call]] = []
         self._active: set[Call] = set()
         self._order = itertools.count()
-        self._cond = threading.Condition()
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)  # the watcher waits on it for the next deadline
+        # callers of wait_idle wait on this one (same lock): a call that finishes wakes
+        # them, never the watcher, which drops finished calls lazily when they fall due
+        self._idle = threading.Condition(lock)
+        self._idle_waiters = 0
         self._thread: threading.Thread | None = None
 
     @property
@@ -163,7 +168,8 @@ class Deadlines:
                 if len(self._heap) > 256 and len(self._heap) > 4 * len(self._active):
                     self._heap = [item for item in self._heap if item[2] in self._active]
                     heapq.heapify(self._heap)
-                self._cond.notify_all()
+                if self._idle_waiters and not self._active:
+                    self._idle.notify_all()
 
     def shorten_all(self, seconds: float) -> None:
         """Every call in flight must end within ``seconds`` from now (shutdown)."""
@@ -178,11 +184,15 @@ class Deadlines:
         """Wait up to ``seconds`` for every tracked call to finish; True when none is left."""
         end = time.monotonic() + seconds
         with self._cond:
-            while self._active:
-                left = end - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(left)
+            self._idle_waiters += 1
+            try:
+                while self._active:
+                    left = end - time.monotonic()
+                    if left <= 0:
+                        return False
+                    self._idle.wait(left)
+            finally:
+                self._idle_waiters -= 1
         return True
 
     def _push(self, call: Call) -> None:

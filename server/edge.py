@@ -58,12 +58,23 @@ class EdgeInterceptor(grpc.ServerInterceptor):
         self._tokens = tokens
         self._max_call_s = max_call_s
         self.deadlines = deadlines or Deadlines()
+        # method → (grpc's handler, ours around it): built once per method, not per call
+        # (grpc asks on its polling thread for every call); only methods grpc knows
+        self._wrapped: dict[str, tuple[Any, Any]] = {}
 
     def intercept_service(self, continuation: Callable[..., Any], details: Any) -> Any:
         handler = continuation(details)
         if handler is None:
             return None
         method: str = details.method
+        known = self._wrapped.get(method)
+        if known is not None and known[0] is handler:
+            return known[1]
+        wrapped = self._wrap_handler(handler, method)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap_handler(self, handler: Any, method: str) -> Any:
         for kind in _KINDS:
             behaviour = getattr(handler, kind)
             if behaviour is not None:

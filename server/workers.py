@@ -207,7 +207,7 @@ def _worker_main(
     from flexmrt.server.decision_log import LogError
 
     logging.basicConfig(
-        level=logging.INFO,
+        level=args.log_level.upper(),
         stream=sys.stderr,
         format=f"%(asctime)s %(levelname)s %(name)s[{os.getpid()}]: %(message)s",
     )

@@ -66,6 +66,12 @@ def register(sub: Any) -> None:
         help="cancel any call running longer than this",
     )
     p.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default="info",
+        help="process log level (default info; debug adds a line per logged answer)",
+    )
+    p.add_argument(
         "--grace-seconds",
         type=float,
         default=30.0,
@@ -160,7 +166,7 @@ def _register_log(sub: Any) -> None:
 
 def _serve(args: Any) -> int:
     logging.basicConfig(
-        level=logging.INFO,
+        level=args.log_level.upper(),
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )

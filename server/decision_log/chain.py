@@ -8,10 +8,12 @@ was edited, deleted or reordered.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 
-from flexmrt.protocol import sha256_hex
+from flexmrt.protocol import canonical_json
 from flexmrt.server.decision_log.merkle import TreeBuilder, leaf_hash
 
 __all__ = ["LogEntry", "Problem", "VerifyReport", "verify_chain"]
@@ -39,19 +41,43 @@ class LogEntry:
 
     def content_hash(self, sequence: int | None = None) -> str:
         """The hash this entry should carry (optionally as if at another sequence)."""
-        body = asdict(self)
-        body.pop("entry_hash")
+        body = {name: getattr(self, name) for name in _HASHED}
         if sequence is not None:
             body["sequence"] = sequence
-        return sha256_hex(body)
+        return _body_hash(body)
 
     def sealed(self, sequence: int, recorded_at: str, prev_hash: str) -> LogEntry:
-        placed = replace(self, sequence=sequence, recorded_at=recorded_at, prev_hash=prev_hash)
-        return replace(placed, entry_hash=placed.content_hash())
+        body = {name: getattr(self, name) for name in _HASHED}
+        body.update(sequence=sequence, recorded_at=recorded_at, prev_hash=prev_hash)
+        return replace(
+            self,
+            sequence=sequence,
+            recorded_at=recorded_at,
+            prev_hash=prev_hash,
+            entry_hash=_body_hash(body),
+        )
 
     @classmethod
     def columns(cls) -> list[str]:
         return [f.name for f in fields(cls)]
+
+
+_HASHED = tuple(f.name for f in fields(LogEntry) if f.name != "entry_hash")
+
+
+def _body_hash(body: dict[str, object]) -> str:
+    """SHA-256 of the canonical JSON (RFC 8785) of an entry's hashed fields.
+
+    Every field is a string or an integer and every name is ASCII, where Python's
+    ``json`` with sorted keys writes exactly RFC 8785's bytes (strings escaped the
+    same way, integers in decimal), so those go straight to the C encoder; any other
+    value (never written by the service) goes through :func:`canonical_json`.
+    """
+    if all(type(v) is str or type(v) is int for v in body.values()):
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    else:
+        text = canonical_json(body)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

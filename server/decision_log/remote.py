@@ -5,9 +5,11 @@ each other's locks with sleeping retries (measured 4–5× worse p99). So the pa
 the workers owns the log and its writer (:class:`LogWriterService`, group commit as
 always), and each worker appends through a :class:`RemoteLog`: the worker's own group
 commit gathers its concurrent appends into one batch, sends it over a local Unix
-socket (authenticated with a per-run key) and waits for the sealed entries, which
-come back only once they are durable. Workers read the file directly (SQLite WAL
-readers never block the writer).
+socket (authenticated with a per-run key) and waits for the seals (sequence, time,
+hashes), which come back only once the entries are durable. On the wire an entry is
+the tuple of its fields and a seal the tuple of the four it gained: no class
+pickled, and the texts already sent are not sent back. Workers read the file
+directly (SQLite WAL readers never block the writer).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
 
@@ -27,6 +30,15 @@ from flexmrt.server.decision_log.writer import GroupCommit
 __all__ = ["LogWriterService", "RemoteLog"]
 
 _log = logging.getLogger("flexmrt.server")
+
+
+#: An entry's fields as a worker sends them (what it knows before the log seals it).
+_CONTENT = LogEntry.columns()[: LogEntry.columns().index("sequence")]
+
+
+def _seal(entry: LogEntry) -> tuple[int, str, str, str]:
+    """What sealing added to an entry, as the writer sends it back."""
+    return entry.sequence, entry.recorded_at, entry.prev_hash, entry.entry_hash
 
 
 class LogWriterService:
@@ -63,7 +75,8 @@ class LogWriterService:
                 except (EOFError, OSError):
                     return  # the worker closed or died
                 try:
-                    reply: object = self.log.append_many(batch)
+                    sealed = self.log.append_many([LogEntry(*fields) for fields in batch])
+                    reply: object = [_seal(e) for e in sealed]
                 except Exception as error:  # the worker's callers hear of it
                     reply = LogError(str(error))
                 try:
@@ -94,13 +107,18 @@ class RemoteLog:
 
     def _send(self, entries: list[LogEntry]) -> list[LogEntry]:
         try:
-            self._conn.send(entries)
+            self._conn.send([tuple(getattr(e, c) for c in _CONTENT) for e in entries])
             reply = self._conn.recv()
         except (EOFError, OSError):
             raise LogError(f"{self.location}: the log writer is gone") from None
         if isinstance(reply, Exception):
             raise reply
-        return list(reply)
+        if len(reply) != len(entries):
+            raise LogError(f"{self.location}: the log writer sealed {len(reply)} of {len(entries)}")
+        return [
+            replace(e, sequence=seq, recorded_at=at, prev_hash=prev, entry_hash=digest)
+            for e, (seq, at, prev, digest) in zip(entries, reply, strict=True)
+        ]
 
     def append(self, entry: LogEntry) -> LogEntry:
         return self._writer.submit(entry)

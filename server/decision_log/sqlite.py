@@ -1,8 +1,9 @@
 """The embedded decision log: SQLite in WAL mode with synchronous=FULL and group commit.
 
-One writer thread owns the write connection (:class:`~server.decision_log.writer.GroupCommit`):
-every entry waiting is chained and inserted in one ``BEGIN IMMEDIATE`` transaction,
-committed (fsync), and only then are the callers released. Reads use their own
+One write connection, used by one commit at a time
+(:class:`~server.decision_log.writer.GroupCommit`): every entry waiting is chained
+and inserted in one ``BEGIN IMMEDIATE`` transaction, committed (fsync), and only then
+are the callers released. Reads use their own
 read-only connections; a file that is not SQLite, empty, or locked is a
 :class:`LogError` naming the file, never a traceback.
 """

@@ -64,6 +64,44 @@ def test_append_seals_and_chains(tmp_path):
     log.close()
 
 
+# Field values that JSON escapes or sorts in every way that matters: quotes, backslashes,
+# control characters, U+2028, private use (sorts differently in UTF-16), astral planes.
+_AWKWARD = [
+    "d\u00e9c",
+    "next_action",
+    'token:ops "q"',
+    "S-1\u2028",
+    "flex-mrt@1.0",
+    "a" * 64,
+    '{"doc":"line\\nbreak \\"quoted\\" \\u0000 tab\\t"}',
+    "b" * 64,
+    "2026-01-02",
+    "0.2.0",
+    '{"x":"\U0001f600 \ue000 \x7f \x01"}',
+]
+
+
+def test_entry_hash_is_sha256_of_the_canonical_json_of_its_fields():
+    """The entry hash stays the RFC 8785 one: pinned, and equal to canonical_json's."""
+    from dataclasses import asdict
+
+    from flexmrt.protocol import sha256_hex
+
+    entry = LogEntry(*_AWKWARD).sealed(7, "2026-01-02T03:04:05.000006Z", "c" * 64)
+    assert entry.entry_hash == "13a0f62ea2d11810256db6fee8b6ce21320f71d43bbafdd84b69260c8913f9dc"
+    assert entry.content_hash(3) == (
+        "cee90bee74b4d764306e50896450f10d355ce7b4037eff7f7d657b5b9b7673ac"
+    )
+    for sequence in (1, 2**53 + 1, 2**63 - 1):
+        for i, text in enumerate(_AWKWARD):
+            values = [*_AWKWARD]
+            values[i] = text + "\x00\u2028\ue000\U0001f600" + text
+            sealed = LogEntry(*values).sealed(sequence, text, values[0])
+            body = asdict(sealed)
+            del body["entry_hash"]
+            assert sealed.entry_hash == sha256_hex(body) == sealed.content_hash()
+
+
 def test_wal_and_full_sync(tmp_path):
     log = open_log(tmp_path / "log.sqlite")
     conn = log._conn

@@ -37,7 +37,7 @@ def _check_log(db: str, acked: Acked) -> int:
 
 def test_workers_share_one_port_and_one_sqlite_log(tmp_path):
     db = str(tmp_path / "log.sqlite")
-    server = Serve(db, "--workers", "2", "--grace-seconds", "2").ready()
+    server = Serve(db, "--workers", "2", "--grace-seconds", "2", "--log-level", "debug").ready()
     try:
         acked = Acked()
         for t in load([server.address], clients=8, seconds=2.0, acked=acked):

@@ -21,7 +21,7 @@ def _cli(*args, **kwargs):
 def test_serve_answers_then_stops_cleanly_on_sigterm(tmp_path):
     db = tmp_path / "var" / "flexmrt.sqlite"
     proc = subprocess.Popen(
-        _cli("serve", "--port", "0", "--db", str(db)),
+        _cli("serve", "--port", "0", "--db", str(db), "--log-level", "debug"),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
