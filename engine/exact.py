@@ -13,8 +13,9 @@ is read as that decimal, so a limit keeps the precision it is written with.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_EVEN, Context, Decimal
+from functools import cache
 from typing import Any
 
 from flexmrt.protocol.numbers import written
@@ -22,7 +23,7 @@ from flexmrt.protocol.units import FIELD_UNITS, analyte_convert, quantity_conver
 
 from .record import Lab
 
-__all__ = ["as_decimal", "compare", "lab_in", "reference_in", "where_threshold"]
+__all__ = ["as_decimal", "compare", "first_met", "lab_in", "reference_in", "where_threshold"]
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt,
@@ -37,15 +38,27 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 def as_decimal(number: Decimal | float | int | str) -> Decimal:
     """``number`` as the decimal it was written as (a float through its shortest repr,
     a protocol number through the text it was written with)."""
-    return written(number)
+    return number if type(number) is Decimal else written(number)
 
 
 def rounded(value: Decimal, threshold: Decimal) -> Decimal:
     """``value`` rounded half-even to one decimal more than ``threshold`` is written with."""
     exponent = min(int(threshold.as_tuple().exponent), 0) - 1
     digits = max(value.adjusted(), 0) - exponent + 2  # enough for any magnitude
-    context = Context(prec=max(digits, 28))
-    return value.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_EVEN, context=context)
+    return value.quantize(_quantum(exponent), context=_rounding(max(digits, 28)))
+
+
+@cache
+def _quantum(exponent: int) -> Decimal:
+    """10 ** ``exponent``, made once per exponent."""
+    return Decimal(1).scaleb(exponent)
+
+
+@cache
+def _rounding(precision: int) -> Context:
+    """A half-even context of ``precision`` digits, made once per precision (only its
+    flags change in use, and no result depends on them)."""
+    return Context(prec=precision, rounding=ROUND_HALF_EVEN)
 
 
 def compare(value: Decimal | float | int, op: str, threshold: Decimal | float | int) -> bool:
@@ -54,6 +67,25 @@ def compare(value: Decimal | float | int, op: str, threshold: Decimal | float | 
     if not (number.is_finite() and limit.is_finite()):
         return _OPS[op](number, limit)
     return _OPS[op](rounded(number, limit), limit)
+
+
+def first_met(value: Decimal, op: str, limits: Iterable[Decimal]) -> int | None:
+    """The index of the first of ``limits`` for which ``compare(value, op, limit)`` holds
+    (None if none), the value rounded once for each precision the limits are written with
+    (a CTCAE grade tries up to four bounds of one precision)."""
+    number = as_decimal(value)
+    at: dict[int, Decimal] = {}  # the value rounded, by the limit's exponent
+    for i, limit in enumerate(limits):
+        if not (number.is_finite() and limit.is_finite()):
+            met = _OPS[op](number, limit)
+        else:
+            exponent = int(limit.as_tuple().exponent)
+            if exponent not in at:
+                at[exponent] = rounded(number, limit)
+            met = _OPS[op](at[exponent], limit)
+        if met:
+            return i
+    return None
 
 
 def lab_in(lab: Lab, unit: str) -> Decimal:
