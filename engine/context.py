@@ -192,6 +192,12 @@ class Context:
         """Latest result of ``test`` on or before cycle 1 (the baseline)."""
         return self.latest_lab(test, None, self.baseline_day)
 
+    @cached_property
+    def measured(self) -> dict[tuple[Any, ...], Any]:
+        """Measures computed for this context, by (name, window, scan, day): see
+        ``engine.measures.measure``."""
+        return {}
+
     def age_on(self, day: date) -> float | None:
         rec = self.record
         if rec.birth_date is not None:

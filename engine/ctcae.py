@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from flexmrt.protocol.units import ANALYTES
 
-from .exact import compare, lab_in, reference_in
+from .exact import compare, first_met, lab_in, reference_in
 from .record import Lab
 
 __all__ = ["LAB_TERMS", "grade_lab"]
@@ -48,6 +48,16 @@ _HIGH = {
 _BASELINE = [(3, "3.0"), (2, "1.5")]
 
 
+def _decimals(bounds: list[tuple[int, str]]) -> tuple[tuple[int, ...], tuple[Decimal, ...]]:
+    """(grades, bounds as the decimals they are written as), read once, not per result."""
+    return tuple(g for g, _ in bounds), tuple(Decimal(b) for _, b in bounds)
+
+
+_LOW_BOUNDS = {test: _decimals(bounds) for test, bounds in _LOW.items()}
+_HIGH_BOUNDS = {test: _decimals([*bounds, (1, "1.0")]) for test, bounds in _HIGH.items()}
+_BASELINE_BOUNDS = _decimals(_BASELINE)
+
+
 def grade_lab(lab: Lab, baseline: Lab | None = None) -> tuple[int, str]:
     """CTCAE grade of one result, with a note when the reference range limited it.
 
@@ -62,9 +72,10 @@ def grade_lab(lab: Lab, baseline: Lab | None = None) -> tuple[int, str]:
 
 def _grade_low(lab: Lab) -> tuple[int, str]:
     value = lab_in(lab, ANALYTES[lab.test][1])
-    for grade, bound in _LOW[lab.test]:
-        if compare(value, "<", Decimal(bound)):
-            return grade, ""
+    grades, bounds = _LOW_BOUNDS[lab.test]
+    first = first_met(value, "<", bounds)
+    if first is not None:
+        return grades[first], ""
     low = reference_in(lab, "low", lab.written_unit)
     if low is None:
         return 0, "no lower reference limit reported: grade 1 cannot be told from grade 0"
@@ -76,7 +87,7 @@ def _grade_high(lab: Lab, baseline: Lab | None) -> tuple[int, str]:
     grade_b = 0
     base = None if baseline is None else lab_in(baseline, lab.written_unit)
     if lab.test == "CREAT" and base:
-        grade_b = _above(value, base, _BASELINE)
+        grade_b = _above(value, base, _BASELINE_BOUNDS)
     high = reference_in(lab, "high", lab.written_unit)
     if high is None or high <= 0:
         note = (
@@ -85,13 +96,14 @@ def _grade_high(lab: Lab, baseline: Lab | None) -> tuple[int, str]:
             else "no upper reference limit reported"
         )
         return grade_b, note
-    grade = _above(value, high, [*_HIGH[lab.test], (1, "1.0")])
+    grade = _above(value, high, _HIGH_BOUNDS[lab.test])
     return max(grade, grade_b), ""
 
 
-def _above(value: Decimal, reference: Decimal, bounds: list[tuple[int, str]]) -> int:
+def _above(
+    value: Decimal, reference: Decimal, table: tuple[tuple[int, ...], tuple[Decimal, ...]]
+) -> int:
     """The first grade whose bound × ``reference`` the value exceeds (0 if none)."""
-    for grade, bound in bounds:
-        if compare(value, ">", Decimal(bound) * reference):
-            return grade
-    return 0
+    grades, bounds = table
+    first = first_met(value, ">", (bound * reference for bound in bounds))
+    return 0 if first is None else grades[first]

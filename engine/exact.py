@@ -13,8 +13,9 @@ is read as that decimal, so a limit keeps the precision it is written with.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import ROUND_HALF_EVEN, Context, Decimal
+from functools import cache
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -23,7 +24,15 @@ from flexmrt.protocol.units import FIELD_UNITS, analyte_convert, quantity_conver
 
 from .record import Lab
 
-__all__ = ["COMPARATORS", "as_decimal", "compare", "lab_in", "reference_in", "where_threshold"]
+__all__ = [
+    "COMPARATORS",
+    "as_decimal",
+    "compare",
+    "first_met",
+    "lab_in",
+    "reference_in",
+    "where_threshold",
+]
 
 #: The comparators a rule may write (the schema's ``op``), by their symbol.
 COMPARATORS: Final[Mapping[str, Callable[[Any, Any], bool]]] = MappingProxyType(
@@ -41,15 +50,27 @@ COMPARATORS: Final[Mapping[str, Callable[[Any, Any], bool]]] = MappingProxyType(
 def as_decimal(number: Decimal | float | int | str) -> Decimal:
     """``number`` as the decimal it was written as (a float through its shortest repr,
     a protocol number through the text it was written with)."""
-    return written(number)
+    return number if type(number) is Decimal else written(number)
 
 
 def rounded(value: Decimal, threshold: Decimal) -> Decimal:
     """``value`` rounded half-even to one decimal more than ``threshold`` is written with."""
     exponent = min(int(threshold.as_tuple().exponent), 0) - 1
     digits = max(value.adjusted(), 0) - exponent + 2  # enough for any magnitude
-    context = Context(prec=max(digits, 28))
-    return value.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_EVEN, context=context)
+    return value.quantize(_quantum(exponent), context=_rounding(max(digits, 28)))
+
+
+@cache
+def _quantum(exponent: int) -> Decimal:
+    """10 ** ``exponent``, made once per exponent."""
+    return Decimal(1).scaleb(exponent)
+
+
+@cache
+def _rounding(precision: int) -> Context:
+    """A half-even context of ``precision`` digits, made once per precision (only its
+    flags change in use, and no result depends on them)."""
+    return Context(prec=precision, rounding=ROUND_HALF_EVEN)
 
 
 def compare(value: Decimal | float | int, op: str, threshold: Decimal | float | int) -> bool:
@@ -58,6 +79,25 @@ def compare(value: Decimal | float | int, op: str, threshold: Decimal | float | 
     if not (number.is_finite() and limit.is_finite()):
         return COMPARATORS[op](number, limit)
     return COMPARATORS[op](rounded(number, limit), limit)
+
+
+def first_met(value: Decimal, op: str, limits: Iterable[Decimal]) -> int | None:
+    """The index of the first of ``limits`` for which ``compare(value, op, limit)`` holds
+    (None if none), the value rounded once for each precision the limits are written with
+    (a CTCAE grade tries up to four bounds of one precision)."""
+    number = as_decimal(value)
+    at: dict[int, Decimal] = {}  # the value rounded, by the limit's exponent
+    for i, limit in enumerate(limits):
+        if not (number.is_finite() and limit.is_finite()):
+            met = COMPARATORS[op](number, limit)
+        else:
+            exponent = int(limit.as_tuple().exponent)
+            if exponent not in at:
+                at[exponent] = rounded(number, limit)
+            met = COMPARATORS[op](at[exponent], limit)
+        if met:
+            return i
+    return None
 
 
 def lab_in(lab: Lab, unit: str) -> Decimal:

@@ -67,8 +67,17 @@ def cockcroft_gault(scr_mg_dl: float, age: float, weight_kg: float, female: bool
 
 
 def measure(ctx: Context, name: str, within: Duration | None, scan: str, at: date) -> Measured:
-    """Compute measure ``name`` for ``ctx`` on day ``at`` (look-back windows end there)."""
-    return _MEASURES[name](ctx, within, scan, at)
+    """Compute measure ``name`` for ``ctx`` on day ``at`` (look-back windows end there).
+
+    Computed once per context and arguments (``ctx.measured``): the toxicity triggers
+    evaluated on every lab day ask for the same CrCl on one day twice, and for the
+    baseline CrCl on every day. A Measured is never changed once returned.
+    """
+    key = (name, within, scan, at)
+    found = ctx.measured.get(key)
+    if found is None:
+        found = ctx.measured[key] = _MEASURES[name](ctx, within, scan, at)
+    return found
 
 
 @_register("age")
@@ -150,11 +159,11 @@ def _crcl(ctx: Context, within: Duration | None, scan: str, at: date) -> Measure
 
 @_register("crcl_change_from_baseline")
 def _crcl_change(ctx: Context, within: Duration | None, scan: str, at: date) -> Measured:
-    now = _crcl(ctx, within, scan, at)
+    now = measure(ctx, "crcl_cockcroft_gault", within, scan, at)
     base_lab = ctx.baseline_lab("CREAT")
     if now.value is None or base_lab is None:
         return Measured(None, "%", now.observed, now.missing or "no baseline creatinine")
-    base = _crcl(ctx, None, scan, base_lab.day)
+    base = measure(ctx, "crcl_cockcroft_gault", None, scan, base_lab.day)
     if base.value is None or base.value <= 0:
         return Measured(None, "%", now.observed, base.missing or "baseline CrCl is zero")
     change = percent_change(now.value, base.value)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, tzinfo
 from functools import cache, cached_property
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import jsonschema_rs
@@ -199,8 +199,9 @@ class Record:
             return self
         cache: dict[str, Record] = self.__dict__.setdefault("_zones", {})
         if zone not in cache:
-            record = _Builder(self.doc, ZoneInfo(zone)).build()
-            record.__dict__["canonical"] = self.canonical
+            record = _Builder(self.doc, ZoneInfo(zone), like=self).build()
+            if "canonical" in self.__dict__:  # computed once, from the same document
+                record.__dict__["canonical"] = self.canonical
             cache[zone] = record
         return cache[zone]
 
@@ -456,9 +457,18 @@ def _pointer(path: Any) -> str:
 
 
 class _Builder:
-    def __init__(self, doc: dict[str, Any], zone: tzinfo = UTC) -> None:
+    """Builds a Record from its document, its days in ``zone``.
+
+    With ``like`` (the same document already built, in another zone), the dated lists
+    (labs, administrations, SPECT/CT, PET/CT: the ones that grow with the history) are
+    ``like``'s items moved into ``zone`` rather than parsed and converted again: the
+    same values, the same date-times, the same order.
+    """
+
+    def __init__(self, doc: dict[str, Any], zone: tzinfo = UTC, like: Record | None = None) -> None:
         self.doc = doc
         self.zone = zone
+        self.like = like
         self.issues: list[Issue] = []
 
     def build(self) -> Record:
@@ -482,10 +492,12 @@ class _Builder:
                 d.get("ecog"),
                 lambda e, i: (self._day(e["dtc"], f"/ecog/{i}/dtc"), int(e["score"]), i),
             ),
-            labs=self._list(d.get("labs"), self._lab),
-            administrations=self._list(d.get("administrations"), self._administration),
-            spect=self._list(d.get("spect_ct"), self._spect),
-            pets=self._list(d.get("pet_ct"), self._pet),
+            labs=self._dated("labs", self._lab, lambda r: r.labs),
+            administrations=self._dated(
+                "administrations", self._administration, lambda r: r.administrations
+            ),
+            spect=self._dated("spect_ct", self._spect, lambda r: r.spect),
+            pets=self._dated("pet_ct", self._pet, lambda r: r.pets),
             holidays=self._list(d.get("holidays"), self._holiday),
             adverse_events=self._list(d.get("adverse_events"), self._ae),
             withdrawal_date=self._opt_day(
@@ -551,6 +563,27 @@ class _Builder:
             return None
         built = [make(item, i) for i, item in enumerate(items)]
         return tuple(sorted(built, key=_sort_key))
+
+    def _dated(self, key: str, make: Any, built: Any) -> tuple[Any, ...] | None:
+        """The list ``key`` of items with a date-time: built from the document, or with
+        ``like``, its items moved into this zone."""
+        if self.like is None:
+            return self._list(self.doc.get(key), make)
+        items: tuple[Any, ...] | None = built(self.like)
+        if items is None:
+            return None
+        rows = self.doc[key]
+        moved = [
+            _moved(item, self._moved_when(item.when, rows[item.index]["dtc"])) for item in items
+        ]
+        return tuple(sorted(moved, key=_when_and_index))
+
+    def _moved_when(self, when: datetime, text: str) -> datetime:
+        """``when`` (read from ``text``) in this zone, as ``_when`` reads ``text`` here: a
+        bare date names the same day wherever it is read; a date-time is the same instant."""
+        if len(text) == 10:
+            return datetime.combine(when.date(), datetime.min.time(), self.zone)
+        return when.astimezone(self.zone)
 
     def _when(self, text: str, pointer: str) -> datetime:
         """A date-time in the record's zone (a bare date: that day's start there); an
@@ -701,6 +734,25 @@ def _sort_key(item: Any) -> Any:
     if isinstance(item, tuple):
         return item
     return 0
+
+
+_Dated = TypeVar("_Dated", Lab, Administration, Spect, Pet)
+
+
+def _when_and_index(item: Any) -> tuple[datetime, int]:
+    return item.when, item.index
+
+
+def _moved(item: _Dated, when: datetime) -> _Dated:
+    """A copy of the frozen ``item`` at ``when``, every other field shared.
+
+    Copies the instance dictionary directly: ``dataclasses.replace`` re-runs ``__init__``
+    through ``fields()``, which costs several times as much per lab row.
+    """
+    copy = object.__new__(type(item))
+    copy.__dict__.update(item.__dict__)
+    copy.__dict__["when"] = when
+    return copy
 
 
 def _related(value: Any) -> bool | None:
