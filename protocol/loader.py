@@ -179,9 +179,17 @@ def _schema_issue(error: ValidationError) -> Issue:
         fix = "remove or rename the unexpected key (see the schema for allowed keys)"
     elif error.validator == "required":
         fix = "add the missing key"
+    message = error.message
+    if error.validator == "maxLength" and isinstance(error.instance, str):
+        name = str(error.absolute_path[-1]) if error.absolute_path else "the value"
+        message = (
+            f"{name} is too long: {len(error.instance):,} characters, "
+            f"at most {error.validator_value}"
+        )
+        fix = f"shorten it to at most {error.validator_value} characters"
     return Issue(
         code="schema_violation",
-        message=clipped(error.message),
+        message=clipped(message),
         pointer=_pointer(error.absolute_path),
         expected=expected,
         found=found,
@@ -199,5 +207,7 @@ def _expected(error: ValidationError) -> str:
         return f"{error.validator} {value}"
     if error.validator == "required":
         return "keys " + ", ".join(value)
+    if error.validator == "maxLength":
+        return f"at most {value} characters"
     desc = error.schema.get("description") if isinstance(error.schema, dict) else None
     return str(desc or f"{error.validator} {value}")[:120]
