@@ -161,3 +161,12 @@ def test_an_inline_arm_activity_is_read_in_its_activity_unit(value: str, unit: s
     assert decision.to_json()["action"] == "ADMINISTER"
     assert decision.to_json()["activity_gbq"] == pytest.approx(7.4, rel=1e-3)
     assert "ACTIVITY-DEVIATION" not in json.dumps(decision.to_json())
+
+
+def test_test_protocol_puts_the_activity_bands_of_an_inline_mbq_activity_in_gbq() -> None:
+    """The boundary cases of the activity bands read the arm's activity_unit too: their
+    edges are 6.66 and 8.14 GBq, not 6,660 and 8,140."""
+    thresholds, _ = test_protocol(load_text(_inline_activity("7400", "MBq"), "draft.yaml"))
+    bands = [t for t in thresholds if "administered activity" in t.leaf]
+    assert bands and all(t.ok for t in bands), [t.leaf for t in bands if not t.ok]
+    assert any("6.66 GBq" in t.leaf for t in bands), [t.leaf for t in bands]
