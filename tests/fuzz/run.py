@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     bad = 0
     rows = []
     for target in args.target or sorted(STRATEGIES):
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.process_time()
         print(
             f"{target}: up to {args.count:,} inputs or {args.minutes:g} min, seed {args.seed}",
             flush=True,
@@ -158,8 +158,13 @@ def main(argv: list[str] | None = None) -> int:
         outcomes, failures, reached = fuzz(target, args.count, args.minutes * 60, args.seed)
         _report(target, outcomes, failures, reached, args.count)
         seconds = time.monotonic() - started
-        rate = sum(outcomes.values()) / seconds if seconds else 0.0
-        print(f"  {target}: {seconds:.0f} s, {rate:.1f} inputs/s", flush=True)
+        cpu = time.process_time() - cpu  # this process's own CPU time (a shared machine)
+        n = sum(outcomes.values())
+        print(
+            f"  {target}: {seconds:.0f} s, {n / max(seconds, 1e-9):.1f} inputs/s; "
+            f"{cpu:.0f} CPU-s, {n / max(cpu, 1e-9):.1f} inputs per CPU-s",
+            flush=True,
+        )
         rows.append((target, outcomes, failures, reached, seconds))
         bad += failures
     if args.record:
