@@ -644,7 +644,7 @@ def fuzz(count: int, max_minutes: float, seed: int, corpus: Path = CORPUS) -> in
     counts: Counter[str] = Counter()
     refusals: Counter[str] = Counter()
     failures: Counter[str] = Counter()
-    start = time.monotonic()
+    start, cpu = time.monotonic(), time.process_time()
     deadline = start + max_minutes * 60
 
     def record(item: Input) -> None:
@@ -674,13 +674,18 @@ def fuzz(count: int, max_minutes: float, seed: int, corpus: Path = CORPUS) -> in
         )(fixed_seed(rng.getrandbits(64))(given(inputs())(record)))
         batch()
     done = counts.total()
-    _report(done, count, time.monotonic() - start, counts, refusals, failures)
+    cpu = time.process_time() - cpu
+    _report(done, count, time.monotonic() - start, counts, refusals, failures, cpu)
     return 1 if failures or done < count else 0
 
 
-def _report(done, count, seconds, counts, refusals, failures) -> None:
+def _report(done, count, seconds, counts, refusals, failures, cpu=0.0) -> None:
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"\nDICOM fuzz, {when}: {done} inputs in {seconds / 60:.1f} min")
+    print(
+        f"  {done / max(seconds, 1e-9):.2f} inputs/s; {cpu:.0f} CPU-s of this process, "
+        f"{done / max(cpu, 1e-9):.2f} inputs per CPU-s"
+    )
     if done < count:
         print(f"STOPPED at the time limit: {done} of the {count} inputs asked for were run")
     for kind in ("accepted", "refused", "failure"):
