@@ -383,6 +383,8 @@ def _mutate_bytes(draw: Any, data: bytes) -> tuple[bytes, str]:
     at = draw(st.integers(0, max(n - 1, 0)))
     if kind == "truncate":
         return data[:at], f"truncate at {at}"
+    if kind == "flip" and not data:  # an earlier edit truncated it all: nothing to flip
+        return data, "flip: no bytes"
     if kind == "flip":
         flips = draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=8))
         out = bytearray(data)
