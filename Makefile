@@ -81,21 +81,19 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.grpc_bench
 	$(BIN)/python -m bench.memory_bench
 
-# The DICOM study reader's long fuzz pass: 10,000 mutated phantom studies, stopping at
-# 60 minutes and saying so if the count is not reached; prints the counts per outcome and
-# writes failing inputs to tests/fuzz/corpus/dicom/, which `make test` replays.
-fuzz-dicom: $(STAMP)
-	$(BIN)/python tests/fuzz/dicom_target.py --count 10000 --max-minutes 60
-
 # Fuzzing (tests/fuzz): 100,000 mutated inputs per text target (protocol, record, grpc) and
-# 10,000 DICOM studies (fuzz-dicom below), at most
-# 60 minutes each (FUZZ_MINUTES=… to shorten); counts per outcome; failing inputs are
-# written to tests/fuzz/corpus/<target>/, which `make test` replays; the counts go to
-# bench/RESULTS.md.
+# 10,000 DICOM studies (fuzz-dicom), at most FUZZ_MINUTES (60) per target, stopping there
+# and saying so if the count is not reached; counts per outcome and inputs/s; failing
+# inputs are written to tests/fuzz/corpus/<target>/, which `make test` replays; the text
+# targets' counts go to bench/RESULTS.md.
 FUZZ_COUNT ?= 100000
+FUZZ_MINUTES ?= 60
+fuzz-dicom: $(STAMP)
+	$(BIN)/python tests/fuzz/dicom_target.py --count 10000 --max-minutes $(FUZZ_MINUTES)
+
 fuzz: $(STAMP)
-	$(BIN)/python tests/fuzz/run.py --count $(FUZZ_COUNT) --record
-	$(BIN)/python tests/fuzz/dicom_target.py --count 10000 --max-minutes 60
+	$(BIN)/python tests/fuzz/run.py --count $(FUZZ_COUNT) --minutes $(FUZZ_MINUTES) --record
+	$(BIN)/python tests/fuzz/dicom_target.py --count 10000 --max-minutes $(FUZZ_MINUTES)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -121,7 +121,7 @@ class Context:
     @cached_property
     def standard_activity(self) -> float:
         assert self.arm is not None
-        return self.protocol.quantity(self.arm["activity"], "activity")
+        return self.protocol.arm_activity(self.arm)
 
     @cached_property
     def reduced_activity(self) -> float:

@@ -101,12 +101,15 @@ class Protocol:
             return p.value, p.unit
         return value, None
 
-    def quantity(self, value: Any, kind: str) -> float:
+    def quantity(self, value: Any, kind: str, unit: str | None = None) -> float:
         """A value-or-{param} as a float in the canonical unit of ``kind`` (GBq, Gy, h …),
         carrying the decimal it was written as, converted exactly (39 Gy stays 39, not
-        39.0; 3900 cGy is 39.00 Gy), for comparisons at its written precision."""
-        number, unit = self.raw(value)
-        unit = unit or QUANTITIES[kind][0]
+        39.0; 3900 cGy is 39.00 Gy), for comparisons at its written precision.
+
+        A {param} is in its parameter's unit; an inline number in ``unit`` (the unit
+        written beside it, e.g. an arm's ``activity_unit``), else the canonical unit."""
+        number, param_unit = self.raw(value)
+        unit = param_unit or unit or QUANTITIES[kind][0]
         to_canonical(0.0, unit, kind)  # UnitError for a unit that does not measure ``kind``
         return WrittenNumber(quantity_convert(written(number), unit, QUANTITIES[kind][0], kind))
 
@@ -123,6 +126,11 @@ class Protocol:
             if arm["id"] == arm_id:
                 return dict(arm)
         return None
+
+    def arm_activity(self, arm: dict[str, Any]) -> float:
+        """An arm's activity per cycle in GBq: a {param} in its parameter's unit, an
+        inline number in the arm's ``activity_unit`` (7400 with MBq is 7.4 GBq)."""
+        return self.quantity(arm["activity"], "activity", arm.get("activity_unit"))
 
     def kidney_lq(self) -> KidneyLQ:
         """Kidney LQ parameters; ``cap_gy`` is None when the protocol has no kidney cap.
@@ -159,7 +167,7 @@ class Protocol:
                     "id": a["id"],
                     "name": a["name"],
                     "max_cycles": self.integer(a["max_cycles"]),
-                    "activity_gbq": self.quantity(a["activity"], "activity"),
+                    "activity_gbq": self.arm_activity(a),
                     "interval": str(self.raw(a["interval"])[0]),
                     "holidays": a["holidays"],
                 }

@@ -292,8 +292,10 @@ def _activity_bands(gen: _Generator, spec: dict[str, Any]) -> None:
     """Cycle 3 given at the activity on each side of each band edge; cycle 4 due today."""
     arm = _arm(gen, holidays=False) or gen.arm
     spec_arm = next(a for a in gen.doc["arms"] if a["id"] == arm)
-    standard, _ = _limit(gen, spec_arm["activity"])
-    reduced, _ = _limit(gen, gen.doc["dose_modification"]["reduced_activity"])
+    standard, unit = _limit(gen, spec_arm["activity"])  # an inline number: activity_unit
+    standard = ref.convert(standard, unit or spec_arm.get("activity_unit") or "GBq", "GBq")
+    reduced, unit = _limit(gen, gen.doc["dose_modification"]["reduced_activity"])
+    reduced = ref.convert(reduced, unit or "GBq", "GBq")
     s_tol, _ = _limit(gen, spec["standard_tolerance"])
     r_tol, _ = _limit(gen, spec["reduced_tolerance"])
     edges: list[tuple[str, Decimal, str, Probe]] = []

@@ -22,8 +22,10 @@ error message. Failing inputs are written to ``tests/fuzz/corpus/dicom/`` as
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import logging
 import math
@@ -36,7 +38,9 @@ import time
 import traceback
 import warnings
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +98,12 @@ def write_seed(root: Path = SEED) -> None:
 def seed_files(root: Path = SEED) -> list[str]:
     """The seed's files, relative to ``root``, sorted."""
     return sorted(str(p.relative_to(root)) for p in root.rglob("*.dcm"))
+
+
+@functools.cache
+def _seed(root: Path) -> dict[str, bytes]:
+    """The seed's files and their bytes, read once per run (inputs only ever copy them)."""
+    return {path: (root / path).read_bytes() for path in seed_files(root)}
 
 
 # ---------------------------------------------------------------------------- mutations
@@ -330,8 +340,6 @@ def _raw(tag: Any, vr: str, value: bytes) -> Any:
 
 def _serialise(ds: Dataset) -> bytes | None:
     """``ds`` as Part 10 bytes, pydicom's write-time validation off; None if it cannot."""
-    from io import BytesIO
-
     config = pydicom.config.settings
     saved = config.writing_validation_mode
     config.writing_validation_mode = pydicom.config.IGNORE
@@ -375,6 +383,8 @@ def _mutate_bytes(draw: Any, data: bytes) -> tuple[bytes, str]:
     at = draw(st.integers(0, max(n - 1, 0)))
     if kind == "truncate":
         return data[:at], f"truncate at {at}"
+    if kind == "flip" and not data:  # an earlier edit truncated it all: nothing to flip
+        return data, "flip: no bytes"
     if kind == "flip":
         flips = draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=8))
         out = bytearray(data)
@@ -393,12 +403,12 @@ def _mutate_bytes(draw: Any, data: bytes) -> tuple[bytes, str]:
 @st.composite
 def inputs(draw: Any, root: Path = SEED) -> Input:
     """A seed file mutated 1–3 times at the dataset and/or byte level."""
-    files = seed_files(root)
-    path = draw(st.sampled_from(files))
+    seed = _seed(root)
+    path = draw(st.sampled_from(sorted(seed)))
     notes: list[str] = []
-    data = (root / path).read_bytes()
+    data = seed[path]
     if draw(st.booleans()):
-        ds = pydicom.dcmread(root / path)
+        ds = pydicom.dcmread(BytesIO(data))
         for _ in range(draw(st.integers(1, 3))):
             try:
                 notes.append(_mutate_dataset(draw, ds))
@@ -447,14 +457,47 @@ class _Records(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def _study(item: Input, root: Path, work: Path) -> Path:
-    """A copy of the seed (hard links) with ``item.path`` replaced by ``item.data``."""
-    study = work / "study"
-    shutil.copytree(root, study, copy_function=os.link)
+_WORK: dict[Path, Path] = {}
+
+
+def _work_study(root: Path) -> Path:
+    """One copy of the seed (hard links) per run, which every input borrows in turn."""
+    study = _WORK.get(root)
+    if study is None:
+        folder = Path(tempfile.mkdtemp(prefix="fuzz-dicom-"))
+        atexit.register(shutil.rmtree, folder, True)
+        study = folder / "study"
+        shutil.copytree(root, study, copy_function=os.link)
+        _WORK[root] = study
+    return study
+
+
+@contextlib.contextmanager
+def _study(item: Input, root: Path) -> Iterator[Path]:
+    """The seed's copy with ``item.path`` replaced by ``item.data``; afterwards the seed's
+    own file is linked back and anything the run wrote (RT Dose) is removed, so the next
+    input sees the seed exactly."""
+    study = _work_study(root)
     target = study / item.path
     target.unlink()
     target.write_bytes(item.data)
-    return study
+    try:
+        yield study
+    finally:
+        target.unlink(missing_ok=True)
+        os.link(root / item.path, target)
+        _remove_extra(study, root)
+
+
+def _remove_extra(study: Path, root: Path) -> None:
+    for folder in [study, *(study / d for d in {Path(p).parts[0] for p in _seed(root)})]:
+        seed_folder = root / folder.relative_to(study)
+        for name in set(os.listdir(folder)) - set(os.listdir(seed_folder)):
+            extra = folder / name
+            if extra.is_dir():
+                shutil.rmtree(extra)
+            else:
+                extra.unlink()
 
 
 def _compute(study: Path, item: Input) -> Any:
@@ -495,8 +538,7 @@ def classify(item: Input, root: Path = SEED, hang_s: float = HANG_S) -> Outcome:
     logger.setLevel(logging.DEBUG)
     alarm = _alarm(hang_s)
     try:
-        with tempfile.TemporaryDirectory(prefix="fuzz-dicom-") as tmp:
-            study = _study(item, root, Path(tmp))
+        with _study(item, root) as study:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 outcome = _run(study, item, DoseError)
@@ -604,7 +646,7 @@ def fuzz(count: int, max_minutes: float, seed: int, corpus: Path = CORPUS) -> in
     counts: Counter[str] = Counter()
     refusals: Counter[str] = Counter()
     failures: Counter[str] = Counter()
-    start = time.monotonic()
+    start, cpu = time.monotonic(), time.process_time()
     deadline = start + max_minutes * 60
 
     def record(item: Input) -> None:
@@ -634,13 +676,18 @@ def fuzz(count: int, max_minutes: float, seed: int, corpus: Path = CORPUS) -> in
         )(fixed_seed(rng.getrandbits(64))(given(inputs())(record)))
         batch()
     done = counts.total()
-    _report(done, count, time.monotonic() - start, counts, refusals, failures)
+    cpu = time.process_time() - cpu
+    _report(done, count, time.monotonic() - start, counts, refusals, failures, cpu)
     return 1 if failures or done < count else 0
 
 
-def _report(done, count, seconds, counts, refusals, failures) -> None:
+def _report(done, count, seconds, counts, refusals, failures, cpu=0.0) -> None:
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"\nDICOM fuzz, {when}: {done} inputs in {seconds / 60:.1f} min")
+    print(
+        f"  {done / max(seconds, 1e-9):.2f} inputs/s; {cpu:.0f} CPU-s of this process, "
+        f"{done / max(cpu, 1e-9):.2f} inputs per CPU-s"
+    )
     if done < count:
         print(f"STOPPED at the time limit: {done} of the {count} inputs asked for were run")
     for kind in ("accepted", "refused", "failure"):

@@ -8,7 +8,6 @@ more than the edit itself and Hypothesis can replay and shrink it.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from typing import Any
@@ -183,6 +182,17 @@ def _nth_sub(pattern: re.Pattern[str], text: str, a: float, new: str) -> str:
     return text[: m.start()] + new + text[m.end() :]
 
 
+_SEED_NODES: dict[int, tuple[Any, list[tuple[Any, ...]]]] = {}
+
+
+def _paths(data: Any) -> list[tuple[Any, ...]]:
+    """The path of every node of ``data`` (a seed's are listed once and kept)."""
+    known = _SEED_NODES.get(id(data))
+    if known is not None and known[0] is data:
+        return known[1]
+    return _nodes(data)
+
+
 def _nodes(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     out = [path]
     if isinstance(data, dict):
@@ -194,25 +204,45 @@ def _nodes(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
+_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter where built
+
+
+def _copy(data: Any) -> Any:
+    """A deep copy of JSON-like data (lists, dicts, scalars), without deepcopy's memo."""
+    if isinstance(data, dict):
+        return {k: _copy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_copy(v) for v in data]
+    return data
+
+
+def _along(data: Any, path: tuple[Any, ...]) -> tuple[Any, Any]:
+    """(a copy of ``data``, the parent of ``path`` in it): only the containers on the
+    path are copied, so every other subtree is still the seed's own (see :func:`_dump`)."""
+    root = data.copy()
+    parent = root
+    for key in path[:-1]:
+        parent[key] = parent[key].copy()
+        parent = parent[key]
+    return root, parent
+
+
 def _structure_edit(data: Any, op: int, a: float, i: int) -> Any:
     """One edit of the parsed document: replace, delete, wrap or duplicate a node."""
-    data = copy.deepcopy(data)
-    paths = _nodes(data)
+    paths = _paths(data)
     path = paths[int(a * len(paths)) % len(paths)]
     if not path:
-        return copy.deepcopy(_pick(SCALARS, i)) if op == 0 else data
-    parent = data
-    for key in path[:-1]:
-        parent = parent[key]
+        return _copy(_pick(SCALARS, i)) if op == 0 else data
+    data, parent = _along(data, path)
     key = path[-1]
     if op == 0:  # replace by an odd value
-        parent[key] = copy.deepcopy(_pick(SCALARS, i))
+        parent[key] = _copy(_pick(SCALARS, i))
     elif op == 1:  # delete
         del parent[key]
     elif op == 2:  # wrap in a list (a list where a scalar goes) or a mapping
         parent[key] = [parent[key]] if i % 2 else {"value": parent[key]}
     elif op == 3 and isinstance(parent, list):  # duplicate a list item
-        parent.append(copy.deepcopy(parent[key]))
+        parent.append(_copy(parent[key]))
     elif op == 3 and isinstance(parent, dict):  # rename the key
         parent[f"{key}_x" if i % 2 else str(key).upper()] = parent.pop(key)
     elif op == 4 and isinstance(parent[key], list):  # grow a list
@@ -225,11 +255,44 @@ def _structure_edit(data: Any, op: int, a: float, i: int) -> Any:
     return data
 
 
+# The YAML of each top-level section of a seed, by (key, id of the section): a document
+# whose edits left a section untouched still holds the seed's own object there, and its
+# text is the same, so only the edited sections are dumped again.
+_SEED_SECTIONS: dict[tuple[str, int], tuple[Any, str]] = {}
+
+
+def _remember(seed: Any, yaml_text: bool) -> None:
+    """Keep a seed's node paths and (for YAML) the text of each of its sections."""
+    if id(seed) not in _SEED_NODES:
+        _SEED_NODES[id(seed)] = (seed, _nodes(seed))
+    if yaml_text and isinstance(seed, dict):
+        for key, value in seed.items():
+            if (key, id(value)) not in _SEED_SECTIONS:
+                _SEED_SECTIONS[key, id(value)] = (value, _yaml({key: value}))
+
+
+def _yaml(data: Any) -> str:
+    try:
+        return str(yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False))
+    except UnicodeEncodeError:  # libyaml cannot write a lone surrogate; the pure emitter
+        # escapes it ("\uD800"), which is what the parsers must then refuse
+        return str(yaml.dump(data, Dumper=yaml.SafeDumper, allow_unicode=True, sort_keys=False))
+
+
+def _sections(data: dict[Any, Any]) -> str:
+    """``data`` as block YAML, one top-level key at a time (the same text as one dump)."""
+    parts = []
+    for key, value in data.items():
+        known = _SEED_SECTIONS.get((key, id(value))) if isinstance(key, str) else None
+        parts.append(known[1] if known and known[0] is value else _yaml({key: value}))
+    return "".join(parts)
+
+
 def _dump(data: Any, as_json: bool) -> str:
     if as_json:
         return json.dumps(data, ensure_ascii=bool(len(str(data)) % 2), allow_nan=True)
     try:
-        return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+        return _sections(data) if isinstance(data, dict) and data else _yaml(data)
     except yaml.YAMLError:
         return json.dumps(data)
 
@@ -240,6 +303,7 @@ def mutated(draw: Any, seeds: list[tuple[str, Any]], as_json: bool) -> str:
     text, data = draw(st.sampled_from(seeds))
     unit = st.floats(0, 1, exclude_max=True)
     if data is not None and draw(st.booleans()):
+        _remember(data, yaml_text=not as_json)
         for _ in range(draw(st.integers(1, 3))):
             data = _structure_edit(
                 data, draw(st.integers(0, 4)), draw(unit), draw(st.integers(0, 60))

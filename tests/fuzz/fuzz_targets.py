@@ -92,10 +92,13 @@ def _refused(error: Any) -> str:
 # ---- seeds ------------------------------------------------------------------------------
 
 
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where built
+
+
 def _load(path: Path) -> tuple[str, Any]:
     text = path.read_text("utf-8")
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError:
         data = None
     return text, json.loads(json.dumps(data, default=str))

@@ -1,9 +1,12 @@
 """`make fuzz`: drive each target with mutated inputs; count outcomes; keep what fails.
 
     python tests/fuzz/run.py [--target protocol|record|grpc ...] [--count N] [--minutes M]
+                             [--seed S]
 
 Each target runs until it has tried ``--count`` inputs (default 100,000) or for
 ``--minutes`` (default 60, or FUZZ_MINUTES), whichever comes first, and says which.
+Inputs are drawn in batches of :data:`BATCH` with seeds from ``--seed`` (printed), so
+a run can be repeated and Hypothesis' bookkeeping stays the size of one batch.
 Inputs that fail (an unhandled exception, a refusal without code or location, an
 INTERNAL/UNKNOWN status, a hang) are written under ``tests/fuzz/corpus/<target>/``,
 where ``tests/fuzz/test_fuzz.py`` replays them on every test run. Exit status 1 when
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import random
 import sys
 import time
 from collections import Counter
@@ -28,27 +32,23 @@ import contextlib
 from fuzz_strategies import STRATEGIES
 from fuzz_targets import Failure, Hang, run_one, save_failure
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as fixed_seed
+
+BATCH = 1000  # inputs per Hypothesis run
 
 
 class _Stop(BaseException):
     """The time limit of a target was reached."""
 
 
-def fuzz(target: str, count: int, seconds: float) -> tuple[Counter[str], int, bool]:
+def fuzz(target: str, count: int, seconds: float, seed: int = 0) -> tuple[Counter[str], int, bool]:
     """Run ``target``; (outcome counts, failures, whether the count was reached)."""
     outcomes: Counter[str] = Counter()
     failures = 0
     start = time.monotonic()
     last_report = start
+    rng = random.Random(seed)
 
-    @settings(
-        max_examples=count,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(STRATEGIES[target]())
     def one(data: object) -> None:
         nonlocal failures, last_report
         if time.monotonic() - start > seconds:
@@ -70,8 +70,19 @@ def fuzz(target: str, count: int, seconds: float) -> tuple[Counter[str], int, bo
             last_report = now
             print(f"  {target}: {sum(outcomes.values()):,} inputs, {now - start:.0f} s", flush=True)
 
-    with contextlib.suppress(_Stop):
-        one()
+    strategy = STRATEGIES[target]()
+    while (done := sum(outcomes.values())) < count and time.monotonic() - start <= seconds:
+        batch = settings(
+            max_examples=min(BATCH, count - done),
+            database=None,
+            deadline=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )(fixed_seed(rng.getrandbits(64))(given(strategy)(one)))
+        with contextlib.suppress(_Stop):
+            batch()
+        if sum(outcomes.values()) == done:  # a batch that ran nothing: stop, do not spin
+            break
     done = sum(outcomes.values())
     return outcomes, failures, done >= count
 
@@ -130,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", action="append", choices=sorted(STRATEGIES))
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--minutes", type=float, default=float(os.environ.get("FUZZ_MINUTES", 60)))
+    parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument(
         "--record", action="store_true", help="write the counts to bench/RESULTS.md"
     )
@@ -138,12 +150,21 @@ def main(argv: list[str] | None = None) -> int:
     bad = 0
     rows = []
     for target in args.target or sorted(STRATEGIES):
-        started = time.monotonic()
-        print(f"{target}: up to {args.count:,} inputs or {args.minutes:g} min", flush=True)
-        outcomes, failures, reached = fuzz(target, args.count, args.minutes * 60)
+        started, cpu = time.monotonic(), time.process_time()
+        print(
+            f"{target}: up to {args.count:,} inputs or {args.minutes:g} min, seed {args.seed}",
+            flush=True,
+        )
+        outcomes, failures, reached = fuzz(target, args.count, args.minutes * 60, args.seed)
         _report(target, outcomes, failures, reached, args.count)
         seconds = time.monotonic() - started
-        print(f"  {target}: {seconds:.0f} s", flush=True)
+        cpu = time.process_time() - cpu  # this process's own CPU time (a shared machine)
+        n = sum(outcomes.values())
+        print(
+            f"  {target}: {seconds:.0f} s, {n / max(seconds, 1e-9):.1f} inputs/s; "
+            f"{cpu:.0f} CPU-s, {n / max(cpu, 1e-9):.1f} inputs per CPU-s",
+            flush=True,
+        )
         rows.append((target, outcomes, failures, reached, seconds))
         bad += failures
     if args.record:

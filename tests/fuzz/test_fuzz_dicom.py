@@ -11,6 +11,7 @@ import pytest
 from dicom_target import (
     SEED,
     Input,
+    _mutate_bytes,
     classify,
     corpus_entries,
     inputs,
@@ -18,6 +19,7 @@ from dicom_target import (
     seed_files,
 )
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 CORPUS = corpus_entries()
 
@@ -54,3 +56,12 @@ def test_bounded_pass(item):
     assert outcome.kind in ("accepted", "refused"), (
         f"{outcome.signature} [{item.path}: {item.note}]\n{outcome.detail}"
     )
+
+
+@settings(max_examples=30, deadline=None, database=None, phases=[Phase.generate])
+@given(st.data())
+def test_a_byte_mutation_of_an_emptied_file_is_still_an_input(data):
+    """A first edit may truncate a file to nothing; the second (a bit flip) must not end
+    the run (it once raised Hypothesis' InvalidArgument: integers(0, -1))."""
+    out, note = _mutate_bytes(data.draw, b"")
+    assert isinstance(out, bytes) and note

@@ -92,3 +92,21 @@ def test_every_quantity_has_a_physical_range() -> None:
 
     assert set(RANGES) == {*QUANTITIES, "relative", "concentration"}
     assert all(low < high for low, high, _ in RANGES.values())
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "pointer", "limit"),
+    [
+        ("  id: flex-mrt\n", "  id: flex-mrt-" + "x" * 5000 + "\n", "/protocol/id", 64),
+        ('  revision: "1.0"', '  revision: "1.0.' + "9" * 5000 + '"', "/protocol/revision", 32),
+        ("  supersedes: null", "  supersedes: flex-mrt@1." + "0" * 200, "/protocol/supersedes", 97),
+    ],
+)
+def test_an_overlong_id_or_revision_is_refused_naming_the_field(old, new, pointer, limit) -> None:
+    """Protocol ids and revisions are bounded (64 and 32 characters): the headline names
+    the field, the length and the limit, and quotes no more than a bounded prefix."""
+    with pytest.raises(ProtocolError) as caught:
+        load_text(amended(old, new), "draft.yaml")
+    head = caught.value.issues[0]
+    assert (head.code, head.pointer) == ("schema_violation", pointer), str(head)
+    assert f"at most {limit}" in str(head) and len(str(caught.value)) < 1000

@@ -130,3 +130,43 @@ def test_as_of_defaults_to_today_at_the_site(
     assert json.loads(capsys.readouterr().out)["as_of"] == "2025-02-28"
     assert main(["decide", "--protocol", "pluvicto-label", "--json", record]) == 0
     assert json.loads(capsys.readouterr().out)["as_of"] == "2025-03-01"  # UTC site
+
+
+_CONTROL_ARM = (
+    "    activity: {param: standard_activity}\n"
+    "    interval: {param: cycle_interval}\n"
+    "    window: {param: cycle_window}\n"
+    "    max_cycles: {param: control_max_cycles}\n"
+)
+
+
+def _inline_activity(value: str, unit: str) -> str:
+    inline = _CONTROL_ARM.replace(
+        "{param: standard_activity}\n", f"{value}\n    activity_unit: {unit}\n"
+    )
+    return _draft(_CONTROL_ARM, inline)
+
+
+@pytest.mark.parametrize(("value", "unit"), [("7400", "MBq"), ("7.4", "GBq"), ("200", "mCi")])
+def test_an_inline_arm_activity_is_read_in_its_activity_unit(value: str, unit: str) -> None:
+    """7400 with activity_unit MBq is 7.4 GBq, never 7400 GBq: in the summary, and in the
+    decision for a control-arm patient given 7.4 GBq twice (a full dose inside the band,
+    no activity deviation), as with the bundled {param: standard_activity}."""
+    draft = load_text(_inline_activity(value, unit), "draft.yaml")
+    assert draft.summary()["arms"][0]["activity_gbq"] == pytest.approx(7.4, rel=1e-3)
+    record = engine.read_record_text(
+        (_ROOT / "examples/patients/flx-010-thrombocytopenia.yaml").read_text("utf-8")
+    )
+    decision = engine.decide(draft, record, date(2025, 1, 14))
+    assert decision.to_json()["action"] == "ADMINISTER"
+    assert decision.to_json()["activity_gbq"] == pytest.approx(7.4, rel=1e-3)
+    assert "ACTIVITY-DEVIATION" not in json.dumps(decision.to_json())
+
+
+def test_test_protocol_puts_the_activity_bands_of_an_inline_mbq_activity_in_gbq() -> None:
+    """The boundary cases of the activity bands read the arm's activity_unit too: their
+    edges are 6.66 and 8.14 GBq, not 6,660 and 8,140."""
+    thresholds, _ = test_protocol(load_text(_inline_activity("7400", "MBq"), "draft.yaml"))
+    bands = [t for t in thresholds if "administered activity" in t.leaf]
+    assert bands and all(t.ok for t in bands), [t.leaf for t in bands if not t.ok]
+    assert any("6.66 GBq" in t.leaf for t in bands), [t.leaf for t in bands]
