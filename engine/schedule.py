@@ -11,7 +11,8 @@ every edge):
   the decision names one.
 - ADMINISTER, RESTART: the cycle the decision names, on its due date and window; a cycle
   past its due date stays listed, flagged overdue with the days past due and the delay
-  limit. Its SPECT/CT 24–72 h after, labs on treatment up to one interval after it. No
+  limit (cycle 1 once past its window, with no limit: no delay rule counts from before
+  it). Its SPECT/CT 24–72 h after, labs on treatment up to one interval after it. No
   later cycle: each needs its own decision.
 - WITHHOLD: the re-check on the decision's ``recheck_on``.
 - NEED_DATA: each missing item by the decision's ``needed_by``, and the next cycle marked
@@ -184,7 +185,13 @@ def _cycle(ctx: Context, decision: Decision, pending: bool) -> ScheduledEvent:
     what = f"Cycle {n}: 177Lu-PSMA-617"
     if decision.activity_gbq:
         what += f" {decision.activity_gbq:g} GBq"
-    overdue = ctx.cycles_given and due.target < ctx.as_of
+    # A later cycle is overdue once past its due date (limit: the delay rule). Cycle 1's
+    # target is the randomisation day and no delay rule counts from before it: it is overdue
+    # once past its window, with no limit.
+    if ctx.cycles_given:
+        overdue, limit = due.target < ctx.as_of, _delay_limit(ctx)
+    else:
+        overdue, limit = due.window_end < ctx.as_of, None
     return ScheduledEvent(
         due.target,
         "cycle",
@@ -193,7 +200,7 @@ def _cycle(ctx: Context, decision: Decision, pending: bool) -> ScheduledEvent:
         cycle=n,
         window_start=due.window_start,
         window_end=due.window_end,
-        overdue=_overdue(ctx, due.target, _delay_limit(ctx)) if overdue else None,
+        overdue=_overdue(ctx, due.target, limit) if overdue else None,
         pending_data=pending,
     )
 

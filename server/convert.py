@@ -9,6 +9,7 @@ protocol package's summaries and diffs are still plain JSON-able dicts.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
@@ -34,7 +35,7 @@ from flexmrt.engine.answers import (
     SubjectImpact,
     TreatmentResponse,
 )
-from flexmrt.protocol import Issue
+from flexmrt.protocol import Issue, Protocol
 from flexmrt.server._gen.flexmrt.v1 import common_pb2 as _common
 from flexmrt.server._gen.flexmrt.v1 import decision_pb2 as _decision
 from flexmrt.server._gen.flexmrt.v1 import protocol_pb2 as _protocol
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "as_of_date",
+    "dated_protocol",
     "decision",
     "diff",
     "eligibility",
@@ -56,6 +58,7 @@ __all__ = [
     "record_from_fhir",
     "schedule",
     "study_status",
+    "utc_now",
     "worklist_item",
 ]
 
@@ -63,7 +66,8 @@ _OBSERVATION_KEYS = {"what", "value", "unit", "date", "pointer"}
 
 
 def as_of_date(text: str, field: str = "as_of") -> date:
-    """An ISO date from a request; today's UTC date when empty (the edge owns the clock)."""
+    """An ISO date from a request; today's UTC date when empty (the edge owns the clock).
+    Where a protocol is named, :func:`dated_protocol` gives today at its site instead."""
     if not text:
         return datetime.now(UTC).date()
     try:
@@ -72,6 +76,25 @@ def as_of_date(text: str, field: str = "as_of") -> date:
         raise RequestError.invalid(
             field, f"{field} {text!r} is not an ISO date (YYYY-MM-DD)"
         ) from None
+
+
+def utc_now() -> datetime:
+    """The clock: the gRPC edge owns it (the engine is given ``as_of``)."""
+    return datetime.now(UTC)
+
+
+def dated_protocol(
+    text: str, resolve: Callable[[date], Protocol], now: datetime, field: str = "as_of"
+) -> tuple[Protocol, date]:
+    """The evaluation date of a request and the protocol revision in force on it
+    (``resolve(day)``). An empty ``as_of`` is today at the protocol's site — its
+    ``site_time_zone``, asked of the revision in force on the UTC day — as the CLI's
+    ``--as-of`` default is: a call at 18:00 in Los Angeles is for that day, not the next."""
+    if text:
+        as_of = as_of_date(text, field)
+        return resolve(as_of), as_of
+    as_of = resolve(now.astimezone(UTC).date()).today(now)
+    return resolve(as_of), as_of
 
 
 def value(item: Any) -> struct_pb2.Value:

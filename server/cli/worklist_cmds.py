@@ -45,7 +45,9 @@ def register(sub: Any) -> None:
         metavar="REF",
         help="id, id@revision or a YAML path (e.g. a draft amendment)",
     )
-    p.add_argument("--as-of", metavar="DATE", help="worklist date (default: today, UTC)")
+    p.add_argument(
+        "--as-of", metavar="DATE", help="worklist date (default: today at the protocol's site)"
+    )
     p.add_argument(
         "--horizon", default="P4W", metavar="DURATION", help="how far ahead, ISO 8601 (P4W)"
     )
@@ -56,7 +58,7 @@ def register(sub: Any) -> None:
 
 
 def _worklist(args: argparse.Namespace) -> int:
-    as_of = parse_as_of(args.as_of)
+    as_of = parse_as_of(args.as_of, args.protocol)
     try:
         horizon = parse_duration(args.horizon)
     except ValueError as exc:

@@ -96,8 +96,7 @@ class DecisionServicer(_grpc.DecisionServiceServicer):
             horizon = parse_duration(request.horizon or _WORKLIST_HORIZON_DEFAULT)
         except ValueError as error:
             raise RequestError.invalid("horizon", str(error)) from None
-        as_of = convert.as_of_date(request.as_of)
-        protocol = self._registry.resolve(_ref(request.protocol_ref, "protocol_ref"), as_of)
+        protocol, as_of = self._dated_protocol(request)
         fields = [(f"record_json[{i}]", t, False) for i, t in enumerate(request.record_json)]
         fields += [
             (f"record_fhir_json[{i}]", t, True) for i, t in enumerate(request.record_fhir_json)
@@ -128,8 +127,7 @@ class DecisionServicer(_grpc.DecisionServiceServicer):
             )
 
     def GetStudyStatus(self, request: Any, context: Any) -> _pb.GetStudyStatusResponse:
-        as_of = convert.as_of_date(request.as_of)
-        protocol = self._registry.resolve(_ref(request.protocol_ref, "protocol_ref"), as_of)
+        protocol, as_of = self._dated_protocol(request)
         for i, text in enumerate(request.record_json):
             convert.check_size(text, f"record_json[{i}]", self._max_record)
         with interruptible():
@@ -180,6 +178,14 @@ class DecisionServicer(_grpc.DecisionServiceServicer):
         protocol, record, as_of, _notes = self._noted_inputs(request)
         return protocol, record, as_of
 
+    def _dated_protocol(self, request: Any) -> tuple[Protocol, date]:
+        """The protocol revision in force on the request's as_of, and that date (empty: today
+        at the protocol's site)."""
+        ref = _ref(request.protocol_ref, "protocol_ref")
+        return convert.dated_protocol(
+            request.as_of, lambda day: self._registry.resolve(ref, day), convert.utc_now()
+        )
+
     def _noted_inputs(self, request: Any) -> tuple[Protocol, engine.Record, date, list[Any]]:
         """Protocol, record (from record_json or record_fhir_json), as_of and import notes."""
         if request.record_json and request.record_fhir_json:
@@ -189,8 +195,7 @@ class DecisionServicer(_grpc.DecisionServiceServicer):
         fhir = bool(request.record_fhir_json)
         field = "record_fhir_json" if fhir else "record_json"
         convert.check_size(getattr(request, field), field, self._max_record)
-        as_of = convert.as_of_date(request.as_of)
-        protocol = self._registry.resolve(_ref(request.protocol_ref, "protocol_ref"), as_of)
+        protocol, as_of = self._dated_protocol(request)
         if fhir:
             record, notes = convert.record_from_fhir(request.record_fhir_json, field)
             return protocol, record, as_of, notes

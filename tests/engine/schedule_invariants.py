@@ -66,7 +66,12 @@ def _cycles(decision: dict[str, Any], schedule: dict[str, Any], where: str) -> N
         assert cycle["window_start"] == due["window_start"], where
         assert cycle["window_end"] == due["window_end"], where
         assert bool(cycle.get("pending_data")) == (action == "NEED_DATA"), f"{where}: {cycle}"
-        overdue = decision["cycles_given"] > 0 and due["target"] < decision["as_of"]
+        # a later cycle is overdue past its due date; cycle 1 only past its window
+        if decision["cycles_given"] > 0:
+            overdue = due["target"] < decision["as_of"]
+        else:
+            overdue = due["window_end"] < decision["as_of"]
+            assert cycle.get("overdue_limit_days") is None, f"{where}: {cycle}"
         assert bool(cycle.get("overdue")) == overdue, f"{where}: {cycle}"
         if overdue:
             past = (date.fromisoformat(decision["as_of"]) - date.fromisoformat(due["target"])).days

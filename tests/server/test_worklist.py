@@ -77,9 +77,12 @@ def test_overdue_rows_carry_days_overdue_and_the_limit() -> None:
     overdue = [i for i in answer["items"] if i["overdue"]]
     assert [
         (i["subject_id"], i["kind"], i["days_past_due"], i["overdue_limit_days"]) for i in overdue
-    ] == [("FLX-010", "cycle", 8, 28)]
-    assert answer["items"][0] == overdue[0]
-    assert overdue[0]["window_start"] == "2025-04-07" and overdue[0]["window_end"] == "2025-04-21"
+    ] == [("FLX-006", "cycle", 97, None), ("FLX-010", "cycle", 8, 28)]
+    assert answer["items"][: len(overdue)] == overdue  # overdue first, by due date
+    # FLX-006 still awaits cycle 1 (target the randomisation day, window closed on 01-22):
+    # no delay rule counts from before cycle 1, so no limit
+    assert overdue[0]["cycle"] == 1 and overdue[0]["window_end"] == "2025-01-22"
+    assert overdue[1]["window_start"] == "2025-04-07" and overdue[1]["window_end"] == "2025-04-21"
 
 
 def test_missing_data_are_those_the_decision_waits_for() -> None:
@@ -160,7 +163,8 @@ def test_cli_writes_csv_and_ics_and_reports_a_bad_record(tmp_path: Path) -> None
     assert "Traceback" not in run.stderr
     assert f"{bad}: not scheduled" in run.stderr and "/subject/sex" in run.stderr
     lines = run.stdout.splitlines()
-    assert lines[1].startswith("  OVERDUE 2025-04-14  FLX-010")
+    assert lines[1].startswith("  OVERDUE 2025-01-15  FLX-006")
+    assert lines[2].startswith("  OVERDUE 2025-04-14  FLX-010")
     assert out_csv.read_text("utf-8").count("\n") == 1 + run.stdout.count(
         "\n  OVERDUE "
     ) + run.stdout.count("\n  due ")
