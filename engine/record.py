@@ -870,13 +870,15 @@ class _JsonProblem(ValueError):
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, item in pairs:
-        if key in out:
-            raise _JsonProblem(
-                "duplicate_key", f"the key {key[:40]!r} is given twice in one object"
-            )
-        out[key] = item
+    out = dict(pairs)  # in C; a key given twice leaves fewer entries than pairs
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _item in pairs:
+            if key in seen:  # the first key repeated, as a walk in order meets it
+                raise _JsonProblem(
+                    "duplicate_key", f"the key {key[:40]!r} is given twice in one object"
+                )
+            seen.add(key)
     return out
 
 
