@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from functools import cache, cached_property
 from importlib import resources
@@ -223,7 +223,7 @@ class Record:
         def keep(items: tuple[Any, ...] | None, day: Any) -> Any:
             return None if items is None else tuple(i for i in items if day(i) <= as_of)
 
-        return replace(
+        return _changed(
             self,
             therapies=keep(self.therapies, lambda t: t.start),
             ecog=keep(self.ecog, lambda e: e[0]),
@@ -242,6 +242,17 @@ class Record:
             withdrawal_date=self.withdrawal_date if _le(self.withdrawal_date, as_of) else None,
             death_date=self.death_date if _le(self.death_date, as_of) else None,
         )
+
+
+def _changed(record: Record, **fields: Any) -> Record:
+    """``dataclasses.replace(record, **fields)`` without re-running ``__init__``: the
+    instance dictionary copied, ``fields`` set (the canonical JSON of the same document
+    kept, the copies in other zones not: they hold the uncut lists)."""
+    copy = object.__new__(Record)
+    copy.__dict__.update(record.__dict__)
+    copy.__dict__.pop("_zones", None)
+    copy.__dict__.update(fields)
+    return copy
 
 
 def _le(day: date | None, as_of: date) -> bool:

@@ -187,3 +187,29 @@ def test_birth_after_treatment_is_judged_on_the_utc_day_in_every_zone() -> None:
     refused = _outcome(doc)
     assert not isinstance(refused, Record) and refused[0] == "birth_after_treatment"
     assert _outcome(doc, "America/Los_Angeles") == refused
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=_document(), zone=st.sampled_from(_ZONES), days=st.integers(-1, 42))
+def test_a_record_cut_at_a_date_keeps_what_was_known_then(
+    doc: dict[str, Any], zone: str, days: int
+) -> None:
+    """``until`` keeps the items dated on or before the day, every other field as it was;
+    the cut record's zone copies are its own, never the uncut record's."""
+    record = engine.parse_record(doc, zone=zone)
+    other = "UTC" if zone != "UTC" else "Asia/Kolkata"
+    whole = record.in_zone(other)  # kept by the record, before it is cut
+    as_of = _FIRST + timedelta(days=days)
+    cut = record.until(as_of)
+    for name in ("labs", "administrations", "spect", "pets"):
+        items = getattr(record, name)
+        expected = None if items is None else tuple(i for i in items if i.day <= as_of)
+        assert getattr(cut, name) == expected, name
+    assert (cut.doc, cut.subject_id, cut.zone, cut.canonical) == (
+        record.doc,
+        record.subject_id,
+        record.zone,
+        record.canonical,
+    )
+    assert cut.in_zone(other) is not whole
+    assert len(cut.in_zone(other).labs or ()) == len(cut.labs or ())  # the cut rows only
