@@ -396,8 +396,8 @@ def _handler_parts(servicer: Any, request: Any) -> dict[str, Any]:
     from flexmrt.server._gen.flexmrt.v1 import decision_pb2
     from flexmrt.server.decision_log import LogEntry
 
-    protocol, record, as_of = servicer._inputs(request)
-    answer = engine.decide(protocol, record, as_of)  # the record keeps its zoned copy
+    protocol, record, as_of = servicer._inputs(request)  # read in the protocol's site zone
+    answer = engine.decide(protocol, record, as_of)
     answer_json = canonical_json(answer.to_json())
     response = decision_pb2.DecideNextActionResponse(
         decision=convert.decision(answer), answer_json=answer_json
@@ -421,18 +421,18 @@ def _handler_parts(servicer: Any, request: Any) -> dict[str, Any]:
         "whole handler (log on; one caller, so a commit each)": lambda: servicer.DecideNextAction(
             request, _Context()
         ),
-        "record_json → Record (engine.read_record_json)": lambda: engine.read_record_json(
-            request.record_json
+        "record_json → Record in the site zone (convert.record_from_json)": lambda: (
+            convert.record_from_json(request.record_json, "record_json", protocol.time_zone)
         ),
         "· of which strict json.loads": lambda: _strict_json(request.record_json, ""),
         "· of which compiled schema validation (jsonschema-rs)": lambda: _fast_validator().is_valid(
             doc
         ),
         "· of which canonical JSON of the record": lambda: canonical_json(doc),
-        "record built again in the protocol's time zone (engine Context.of)": lambda: _Builder(
+        "· of which the record built (units, days in the site zone)": lambda: _Builder(
             doc, zone
         ).build(),
-        "engine.decide (record already in that zone)": lambda: engine.decide(
+        "engine.decide (the record read in its zone: not built again)": lambda: engine.decide(
             protocol, record, as_of
         ),
         "canonical JSON of the answer (answer_json, reused by the log)": lambda: canonical_json(

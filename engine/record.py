@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from functools import cache, cached_property
 from importlib import resources
@@ -199,7 +199,8 @@ class Record:
             return self
         cache: dict[str, Record] = self.__dict__.setdefault("_zones", {})
         if zone not in cache:
-            record = _Builder(self.doc, ZoneInfo(zone), like=self).build()
+            # the record's issues were found when it was read: none are looked for again
+            record = _Builder(self.doc, ZoneInfo(zone), like=self, check=False).build()
             if "canonical" in self.__dict__:  # computed once, from the same document
                 record.__dict__["canonical"] = self.canonical
             cache[zone] = record
@@ -222,7 +223,7 @@ class Record:
         def keep(items: tuple[Any, ...] | None, day: Any) -> Any:
             return None if items is None else tuple(i for i in items if day(i) <= as_of)
 
-        return replace(
+        return _changed(
             self,
             therapies=keep(self.therapies, lambda t: t.start),
             ecog=keep(self.ecog, lambda e: e[0]),
@@ -241,6 +242,17 @@ class Record:
             withdrawal_date=self.withdrawal_date if _le(self.withdrawal_date, as_of) else None,
             death_date=self.death_date if _le(self.death_date, as_of) else None,
         )
+
+
+def _changed(record: Record, **fields: Any) -> Record:
+    """``dataclasses.replace(record, **fields)`` without re-running ``__init__``: the
+    instance dictionary copied, ``fields`` set (the canonical JSON of the same document
+    kept, the copies in other zones not: they hold the uncut lists)."""
+    copy = object.__new__(Record)
+    copy.__dict__.update(record.__dict__)
+    copy.__dict__.pop("_zones", None)
+    copy.__dict__.update(fields)
+    return copy
 
 
 def _le(day: date | None, as_of: date) -> bool:
@@ -329,13 +341,21 @@ def _bounded(node: Any) -> Any:
 
 
 def parse_record(
-    data: Any, positions: dict[str, tuple[int, int]] | None = None, file: str = ""
+    data: Any,
+    positions: dict[str, tuple[int, int]] | None = None,
+    file: str = "",
+    zone: str = "UTC",
 ) -> Record:
     """Validate and normalise a record document; raise RecordError listing every problem.
 
     The compiled validator gives the verdict; only an invalid record is walked again
     (bounds first: depth, NaN, lone surrogates) and worded by jsonschema, so every
     issue has the same JSON pointer and message as before.
+
+    ``zone`` (an IANA name): the time zone the record's days are counted in, as
+    ``Record.in_zone(zone)`` counts them (a caller that knows the protocol builds the
+    record once, in its site zone). Whether the record is valid, and every issue, do
+    not depend on it: they are those of the record read in UTC.
     """
     where = file or "record"
     canonical = _valid_canonical(data)
@@ -348,7 +368,7 @@ def parse_record(
         raise RecordError(
             issues[0].code, f"{where}: {count} problem(s); first: {issues[0].message}", issues
         )
-    builder = _Builder(data)
+    builder = _Builder(data, UTC if zone == "UTC" else ZoneInfo(zone))
     record = builder.build()
     if builder.issues:
         issues = [locate(i, positions, file) for i in builder.issues]
@@ -465,10 +485,17 @@ class _Builder:
     same values, the same date-times, the same order.
     """
 
-    def __init__(self, doc: dict[str, Any], zone: tzinfo = UTC, like: Record | None = None) -> None:
+    def __init__(
+        self,
+        doc: dict[str, Any],
+        zone: tzinfo = UTC,
+        like: Record | None = None,
+        check: bool = True,
+    ) -> None:
         self.doc = doc
         self.zone = zone
         self.like = like
+        self.check = check  # look for facts that cannot all be true (see _consistency)
         self.issues: list[Issue] = []
 
     def build(self) -> Record:
@@ -507,7 +534,7 @@ class _Builder:
             screening_pet=self._screening_pet(d.get("screening_pet")),
             zone=str(self.zone),
         )
-        if not self.issues:
+        if self.check and not self.issues:
             self._consistency(record)
         return record
 
@@ -517,8 +544,21 @@ class _Builder:
         return pet
 
     def _consistency(self, r: Record) -> None:
-        """Facts that cannot all be true: each reported at the field that must change."""
-        first_dose = min((a.day for a in r.administrations or ()), default=None)
+        """Facts that cannot all be true: each reported at the field that must change.
+
+        Days are compared as read in UTC whatever the record's zone, so a record is
+        refused, or not, for the same reasons in every zone (a date-time's day, and the
+        order of dated items, can differ between zones)."""
+        if self.zone is UTC:
+            first_dose = min((a.day for a in r.administrations or ()), default=None)
+            therapies = [(t.start, t.end, t.index) for t in r.therapies or ()]
+            events = [(a.start, a.end, a.index) for a in r.adverse_events or ()]
+        else:
+            doc, history = self.doc, self.doc.get("history") or {}
+            days = [_utc_day(a["dtc"]) for a in doc.get("administrations") or ()]
+            first_dose = min(days, default=None)
+            therapies = _utc_spans(history.get("prior_therapies"))
+            events = _utc_spans(doc.get("adverse_events"))
         if r.birth_date and first_dose and r.birth_date > first_dose:
             self._conflict(
                 "birth_after_treatment",
@@ -534,13 +574,12 @@ class _Builder:
                     f"/administrations/{a.index}/cycle",
                 )
             seen.setdefault(a.cycle, a.index)
-        for t in r.therapies or ():
-            self._ordered(t.start, t.end, f"/history/prior_therapies/{t.index}")
-        for ae in r.adverse_events or ():
-            self._ordered(ae.start, ae.end, f"/adverse_events/{ae.index}")
+        for start, end, i in therapies:
+            self._ordered(start, end, f"/history/prior_therapies/{i}")
+        for start, end, i in events:
+            self._ordered(start, end, f"/adverse_events/{i}")
         for i, h in enumerate(self.doc.get("holidays") or []):
-            start, end = _iso_day(h["start"]), _iso_day(h.get("end"))
-            self._ordered(start, end, f"/holidays/{i}")
+            self._ordered(_iso_day(h["start"]), _iso_day(h.get("end")), f"/holidays/{i}")
         for lab in r.labs or ():
             if lab.ref_low is not None and lab.ref_high is not None and lab.ref_low > lab.ref_high:
                 self._conflict(
@@ -727,6 +766,23 @@ class _Builder:
         )
 
 
+def _utc_day(text: str) -> date:
+    """The day ``text`` (a valid date or date-time) falls on in UTC, as ``_Builder._day``
+    reads it in UTC."""
+    value = parse_datetime(text)
+    return value.date() if len(text) == 10 else value.astimezone(UTC).date()
+
+
+def _utc_spans(items: list[dict[str, Any]] | None) -> list[tuple[date, date | None, int]]:
+    """(start, end, index) of items with start/end, days read in UTC, in the order the
+    UTC record holds them (by start, then index)."""
+    spans = [
+        (_utc_day(x["start"]), _utc_day(x["end"]) if x.get("end") else None, i)
+        for i, x in enumerate(items or ())
+    ]
+    return sorted(spans, key=lambda s: (s[0], s[2]))
+
+
 def _sort_key(item: Any) -> Any:
     for attr in ("when", "start"):
         if hasattr(item, attr):
@@ -787,9 +843,10 @@ def read_record_text(text: str, file: str = "") -> Record:
     return parse_record(data, positions, file)
 
 
-def read_record_json(text: str, file: str = "") -> Record:
-    """Parse a record from JSON text: strict JSON (no NaN/Infinity, no duplicate keys)."""
-    return parse_record(_strict_json(text, file), None, file)
+def read_record_json(text: str, file: str = "", zone: str = "UTC") -> Record:
+    """Parse a record from JSON text: strict JSON (no NaN/Infinity, no duplicate keys);
+    its days counted in ``zone`` (see :func:`parse_record`)."""
+    return parse_record(_strict_json(text, file), None, file, zone)
 
 
 def _check_size(text: str, file: str) -> None:
@@ -824,13 +881,15 @@ class _JsonProblem(ValueError):
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, item in pairs:
-        if key in out:
-            raise _JsonProblem(
-                "duplicate_key", f"the key {key[:40]!r} is given twice in one object"
-            )
-        out[key] = item
+    out = dict(pairs)  # in C; a key given twice leaves fewer entries than pairs
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _item in pairs:
+            if key in seen:  # the first key repeated, as a walk in order meets it
+                raise _JsonProblem(
+                    "duplicate_key", f"the key {key[:40]!r} is given twice in one object"
+                )
+            seen.add(key)
     return out
 
 

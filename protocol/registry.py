@@ -6,6 +6,7 @@ date: the latest ``effective_from`` on or before it), or a path to a YAML file.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -31,6 +32,17 @@ class Registry:
                 )
             self._by_ref[p.ref] = p
         self._check_supersedes()
+        # each id's revisions other than drafts, by (effective_from, revision), indexed
+        # once: ``resolve`` by id only bisects (a stable sort over ``all()``'s order, so
+        # equal keys resolve as ``max``/``min`` over that order would)
+        self._active: dict[str, tuple[list[Protocol], list[_Key], list[date]]] = {}
+        for p in self.all():
+            if p.status != "draft":
+                self._active.setdefault(p.id, ([], [], []))[0].append(p)
+        for revisions, keys, days in self._active.values():
+            revisions.sort(key=_key)
+            keys.extend(_key(p) for p in revisions)
+            days.extend(p.effective_from for p in revisions)
 
     @classmethod
     def bundled(cls, extra_dirs: list[Path] | None = None) -> Registry:
@@ -63,21 +75,22 @@ class Registry:
                     f"unknown protocol revision {ref!r}; known: {', '.join(sorted(self._by_ref))}",
                 )
             return _in_force(self._by_ref[ref], on)
-        candidates = [p for p in self.all() if p.id == ref and p.status != "draft"]
-        if not candidates:
+        if ref not in self._active:
             known = sorted({p.id for p in self._by_ref.values()})
             raise ProtocolError("not_found", f"unknown protocol {ref!r}; known: {', '.join(known)}")
+        revisions, keys, days = self._active[ref]
+        count = len(keys)  # revisions in force on ``on``: a prefix of ``revisions``
         if on is not None:
-            in_force = [p for p in candidates if p.effective_from <= on]
-            if not in_force:
-                first = min(candidates, key=lambda p: (p.effective_from, _rev_key(p.revision)))
+            count = bisect_right(days, on)
+            if count == 0:
+                first = revisions[0]
                 raise ProtocolError(
                     "not_in_force",
                     f"no revision of {ref!r} is in force on {on}: the first, {first.ref}, "
                     f"takes effect on {first.effective_from}",
                 )
-            candidates = in_force
-        return max(candidates, key=lambda p: (p.effective_from, _rev_key(p.revision)))
+        # the latest key among them; of equal keys, the first (as ``max`` picks)
+        return revisions[bisect_left(keys, keys[count - 1])]
 
     def _check_supersedes(self) -> None:
         issues = []
@@ -109,6 +122,13 @@ def _in_force(found: Protocol, on: date | None) -> Protocol:
             f"{found.ref} is not in force on {on}: it takes effect on {found.effective_from}",
         )
     return found
+
+
+_Key = tuple[date, tuple[int, ...]]
+
+
+def _key(p: Protocol) -> _Key:
+    return p.effective_from, _rev_key(p.revision)
 
 
 def _rev_key(revision: str) -> tuple[int, ...]:

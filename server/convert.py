@@ -527,10 +527,13 @@ def check_size(text: str, field: str, limit: int | None) -> None:
         )
 
 
-def record_from_fhir(text: str, field: str) -> tuple[engine.Record, list[ImportNote]]:
+def record_from_fhir(
+    text: str, field: str, zone: str = "UTC"
+) -> tuple[engine.Record, list[ImportNote]]:
     """A FHIR R4 Bundle (JSON text) converted as `flexmrt import fhir` converts it: the
-    record and the conversion's notes. A Bundle that cannot be converted, or converts to
-    an invalid record, is INVALID_ARGUMENT with every issue located under ``field``."""
+    record (its days counted in ``zone``) and the conversion's notes. A Bundle that cannot
+    be converted, or converts to an invalid record, is INVALID_ARGUMENT with every issue
+    located under ``field``."""
     from flexmrt.server.imports import ConversionError
     from flexmrt.server.imports.fhir import bundle_to_record
 
@@ -542,7 +545,7 @@ def record_from_fhir(text: str, field: str) -> tuple[engine.Record, list[ImportN
         issues = [replace(i, pointer=f"{field}{i.pointer}") for i in error.issues]
         raise engine.RecordError(error.code, error.message, issues) from None
     try:
-        return engine.parse_record(result.record, None, field), result.notes
+        return engine.parse_record(result.record, None, field, zone), result.notes
     except engine.RecordError as error:  # converted, but not a valid record
         issues = [replace(i, pointer=f"{field}:record{i.pointer}") for i in error.issues]
         raise engine.RecordError(
@@ -584,12 +587,14 @@ def worklist_item(
     )
 
 
-def record_from_json(text: str, field: str) -> engine.Record:
-    """Parse a record's JSON text; issue pointers of the i-th record name its field."""
+def record_from_json(text: str, field: str, zone: str = "UTC") -> engine.Record:
+    """Parse a record's JSON text, its days counted in ``zone`` (the protocol's site zone,
+    so the engine does not build it again; its issues are the same in every zone); issue
+    pointers of the i-th record name its field."""
     if not text.strip():
         raise RequestError.invalid(field, f"{field} is required: a patient record as JSON text")
     try:
-        return engine.read_record_json(text, field)
+        return engine.read_record_json(text, field, zone)
     except engine.RecordError as error:
         if not any(i.pointer for i in error.issues):  # the text itself: not JSON, too deep …
             raise RequestError.invalid(field, error.message, error.code) from None

@@ -112,9 +112,9 @@ class DecisionServicer(_grpc.DecisionServiceServicer):
             sources: dict[str, str] = {}
             for field, text, fhir in fields:
                 record = (
-                    convert.record_from_fhir(text, field)[0]
+                    convert.record_from_fhir(text, field, protocol.time_zone)[0]
                     if fhir
-                    else convert.record_from_json(text, field)
+                    else convert.record_from_json(text, field, protocol.time_zone)
                 )
                 answer = engine.schedule(protocol, record, as_of, horizon)
                 sources.setdefault(answer.follows_decision, field)
@@ -132,7 +132,7 @@ class DecisionServicer(_grpc.DecisionServiceServicer):
             convert.check_size(text, f"record_json[{i}]", self._max_record)
         with interruptible():
             records = [
-                convert.record_from_json(text, f"record_json[{i}]")
+                convert.record_from_json(text, f"record_json[{i}]", protocol.time_zone)
                 for i, text in enumerate(request.record_json)
             ]
             return convert.study_status(engine.study_status(protocol, records, as_of))
@@ -196,10 +196,14 @@ class DecisionServicer(_grpc.DecisionServiceServicer):
         field = "record_fhir_json" if fhir else "record_json"
         convert.check_size(getattr(request, field), field, self._max_record)
         protocol, as_of = self._dated_protocol(request)
+        # the record is read in the protocol's site zone, the one the engine counts days
+        # in: built once (its issues do not depend on the zone)
+        zone = protocol.time_zone
         if fhir:
-            record, notes = convert.record_from_fhir(request.record_fhir_json, field)
+            record, notes = convert.record_from_fhir(request.record_fhir_json, field, zone)
             return protocol, record, as_of, notes
-        return protocol, convert.record_from_json(request.record_json, field), as_of, []
+        record = convert.record_from_json(request.record_json, field, zone)
+        return protocol, record, as_of, []
 
     def _append(
         self,

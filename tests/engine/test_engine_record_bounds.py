@@ -109,6 +109,22 @@ def test_json_record_text_is_strict(text: str, code: str) -> None:
     assert caught.value.code == code
 
 
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('{"a": 1, "b": 2, "b": 3, "a": 4}', "b"),  # the first key met again, in order
+        ('{"record_version": 1, "subject": {"id": "X", "sex": "M", "id": "Y"}}', "id"),
+        ('{"x": [{"k": 1}, {"k": 2, "j": 0, "k": 3}]}', "k"),
+        ('{"' + "k" * 60 + '": 1, "' + "k" * 60 + '": 2}', "k" * 40),  # clipped at 40
+    ],
+)
+def test_a_key_given_twice_in_json_is_named(text: str, key: str) -> None:
+    with pytest.raises(engine.RecordError) as caught:
+        engine.read_record_text(text, "r.json")
+    assert caught.value.code == "duplicate_key"
+    assert caught.value.message == f"r.json: the key {key!r} is given twice in one object"
+
+
 def test_a_long_lab_history_stays_allowed() -> None:
     doc = copy.deepcopy(BASE)
     doc["labs"] = [{"testcd": "PSA", "value": 1.0, "unit": "ng/mL", "dtc": "2025-01-10"}] * 100_000

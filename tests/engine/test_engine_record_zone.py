@@ -93,3 +93,123 @@ def test_the_canonical_json_is_carried_into_the_zone() -> None:
     moved = record.in_zone("America/Los_Angeles")
     assert moved.canonical is record.canonical
     assert moved is record.in_zone("America/Los_Angeles")  # built once per zone
+
+
+@st.composite
+def _document_with_spans(draw: st.DrawFn) -> dict[str, Any]:
+    """A document whose refusal can hang on a day's zone: date-time starts and ends of
+    prior therapies and adverse events, a birth date near the first administration."""
+    doc = draw(_document())
+    birth = _FIRST + timedelta(days=draw(st.integers(-2, 42)))
+    doc["subject"]["birth_date"] = birth.isoformat()
+
+    def span(kind: dict[str, Any]) -> dict[str, Any]:
+        item = {**kind, "start": draw(_dtc())}
+        if draw(st.booleans()):
+            item["end"] = draw(_dtc())
+        return item
+
+    doc["history"] = {
+        "prior_therapies": [span({"class": "taxane"}) for _ in range(draw(st.integers(0, 3)))]
+    }
+    doc["adverse_events"] = [
+        span({"term": "Fatigue", "grade": 1}) for _ in range(draw(st.integers(0, 3)))
+    ]
+    return doc
+
+
+def _outcome(doc: dict[str, Any], zone: str = "UTC") -> Record | tuple[str, str, list[Any]]:
+    try:
+        return engine.parse_record(doc, None, "record", zone)
+    except engine.RecordError as error:
+        return error.code, error.message, error.issues
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=_document_with_spans(), zone=st.sampled_from(_ZONES))
+def test_a_record_read_in_a_zone_is_the_record_moved_there_with_the_same_issues(
+    doc: dict[str, Any], zone: str
+) -> None:
+    """Read straight into the site's zone (as the server reads a request), a record is
+    refused for exactly the reasons, in the words, of reading it in UTC; accepted, it is
+    the UTC record moved into that zone."""
+    in_utc, in_zone = _outcome(doc), _outcome(doc, zone)
+    if isinstance(in_utc, Record):
+        assert isinstance(in_zone, Record), in_zone
+        moved = in_utc.in_zone(zone)
+        _assert_same(in_zone, moved)
+        assert in_zone.zone == moved.zone == zone
+        assert in_zone.canonical == in_utc.canonical
+        assert in_zone.in_zone(zone) is in_zone  # the engine builds nothing again
+    else:
+        assert in_zone == in_utc
+
+
+def test_an_end_before_start_only_in_utc_is_refused_in_every_zone() -> None:
+    """02:00 UTC on 1 March is 28 February in Los Angeles: ending on 28 February is before
+    the start in UTC (refused), not in Los Angeles; the refusal does not depend on the
+    zone the record is read in. And the other way round: no refusal in either."""
+    doc: dict[str, Any] = {
+        "record_version": 1,
+        "subject": {"id": "S-1", "sex": "M", "birth_date": "1950-06-01"},
+        "history": {
+            "prior_therapies": [
+                {"class": "taxane", "start": "2025-03-01T02:00:00Z", "end": "2025-02-28"}
+            ]
+        },
+    }
+    refused = _outcome(doc)
+    assert not isinstance(refused, Record) and refused[0] == "end_before_start"
+    assert _outcome(doc, "America/Los_Angeles") == refused
+    doc["history"]["prior_therapies"][0] = {
+        "class": "taxane",
+        "start": "2025-02-28",
+        "end": "2025-03-01T02:00:00Z",
+    }
+    assert isinstance(_outcome(doc), Record)
+    assert isinstance(_outcome(doc, "America/Los_Angeles"), Record)
+
+
+def test_birth_after_treatment_is_judged_on_the_utc_day_in_every_zone() -> None:
+    """A first dose at 02:00 UTC on 1 March (28 February in Los Angeles) after a birth on
+    1 March: not refused in UTC, so not in Los Angeles either."""
+    doc: dict[str, Any] = {
+        "record_version": 1,
+        "subject": {"id": "S-1", "sex": "M", "birth_date": "2025-03-01"},
+        "administrations": [
+            {"cycle": 1, "dtc": "2025-03-01T02:00:00Z", "activity": {"value": 7.4, "unit": "GBq"}}
+        ],
+    }
+    assert isinstance(_outcome(doc), Record)
+    assert isinstance(_outcome(doc, "America/Los_Angeles"), Record)
+    doc["administrations"][0]["dtc"] = "2025-02-28T20:00:00-08:00"  # 04:00 UTC on 1 March
+    doc["subject"]["birth_date"] = "2025-03-02"
+    refused = _outcome(doc)
+    assert not isinstance(refused, Record) and refused[0] == "birth_after_treatment"
+    assert _outcome(doc, "America/Los_Angeles") == refused
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=_document(), zone=st.sampled_from(_ZONES), days=st.integers(-1, 42))
+def test_a_record_cut_at_a_date_keeps_what_was_known_then(
+    doc: dict[str, Any], zone: str, days: int
+) -> None:
+    """``until`` keeps the items dated on or before the day, every other field as it was;
+    the cut record's zone copies are its own, never the uncut record's."""
+    record = engine.parse_record(doc, zone=zone)
+    other = "UTC" if zone != "UTC" else "Asia/Kolkata"
+    whole = record.in_zone(other)  # kept by the record, before it is cut
+    as_of = _FIRST + timedelta(days=days)
+    cut = record.until(as_of)
+    for name in ("labs", "administrations", "spect", "pets"):
+        items = getattr(record, name)
+        expected = None if items is None else tuple(i for i in items if i.day <= as_of)
+        assert getattr(cut, name) == expected, name
+    assert (cut.doc, cut.subject_id, cut.zone, cut.canonical) == (
+        record.doc,
+        record.subject_id,
+        record.zone,
+        record.canonical,
+    )
+    assert cut.in_zone(other) is not whole
+    assert len(cut.in_zone(other).labs or ()) == len(cut.labs or ())  # the cut rows only

@@ -95,3 +95,39 @@ def test_supersedes_must_exist(tmp_path: Path) -> None:
     assert caught.value.code == "unknown_supersedes"
     assert caught.value.issues[0].pointer == "/protocol/supersedes"
     assert caught.value.issues[0].line is not None
+
+
+def test_resolution_by_date_is_the_latest_in_force_of_every_revision(tmp_path: Path) -> None:
+    """The index ``resolve`` bisects answers as the latest (effective_from, revision) in
+    force over every non-draft revision would: same-day revisions, 1.10 after 1.3, days
+    before the first."""
+    for revision, day in (("1.2", "2025-06-01"), ("1.3", "2025-06-01"), ("1.10", "2025-09-01")):
+        text = as_draft(bundled_text(), revision)
+        text = amended("  status: draft", "  status: active", text)
+        text = amended('  effective_from: "2024-02-01"', f'  effective_from: "{day}"', text)
+        (tmp_path / f"flex-mrt-{revision}.yaml").write_text(text, "utf-8")
+    reg = Registry.bundled([tmp_path])
+
+    def rev(p: object) -> tuple[int, ...]:
+        return tuple(int(x) for x in p.revision.split("."))  # type: ignore[attr-defined]
+
+    active = [p for p in reg.all() if p.id == "flex-mrt" and p.status != "draft"]
+    first = min(active, key=lambda p: (p.effective_from, rev(p)))
+    days = ["2023-01-01", "2024-01-31", "2024-02-01", "2025-05-31", "2025-06-01", "2025-08-31"]
+    for day in [date.fromisoformat(d) for d in [*days, "2025-09-01", "2030-01-01"]]:
+        in_force = [p for p in active if p.effective_from <= day]
+        if not in_force:
+            with pytest.raises(ProtocolError) as caught:
+                reg.resolve("flex-mrt", on=day)
+            assert caught.value.message == (
+                f"no revision of 'flex-mrt' is in force on {day}: the first, {first.ref}, "
+                f"takes effect on {first.effective_from}"
+            )
+            continue
+        expected = max(in_force, key=lambda p: (p.effective_from, rev(p)))
+        assert reg.resolve("flex-mrt", on=day) is expected, day
+    assert reg.resolve("flex-mrt").revision == "1.10"
+    assert reg.resolve("flex-mrt", on=date(2025, 6, 1)).revision == "1.3"
+    with pytest.raises(ProtocolError) as caught:
+        reg.resolve("flex-mrtx")
+    assert caught.value.code == "not_found"

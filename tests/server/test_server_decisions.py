@@ -251,3 +251,38 @@ def test_log_survives_restart(tmp_path):
         assert log.get(2) is not None and log.verify().ok and log.verify().entries == 2
     finally:
         log.close()
+
+
+def _taxane(start, end):
+    record = example_record()
+    record["history"]["prior_therapies"][2].update(start=start, end=end)
+    return record
+
+
+def test_a_record_is_refused_or_answered_on_its_utc_days_in_a_site_zone(channel):
+    """flex-mrt counts days in Los Angeles, and the server reads a request's record there
+    once; whether it is refused still follows the days read in UTC, word for word.
+    02:00 UTC on 1 March is 28 February in Los Angeles."""
+    assert FLEX.time_zone == "America/Los_Angeles"
+    stub = decisions(channel)
+    refused = _taxane("2023-03-01T02:00:00Z", "2023-02-28")  # ends before it starts in UTC
+    with pytest.raises(engine.RecordError) as expected:
+        engine.parse_record(refused, None, "record_json")
+    with pytest.raises(grpc.RpcError) as err:
+        stub.DecideNextAction(
+            pb.DecideNextActionRequest(
+                protocol_ref="flex-mrt", record_json=record_json(refused), as_of=AS_OF
+            )
+        )
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert err.value.details() == f"[end_before_start] {expected.value.message}"
+    assert [f for f, _ in violations(err.value)] == ["/history/prior_therapies/2/end"]
+    # ends after it starts in UTC, on the day before in Los Angeles: answered, as the
+    # engine answers the record read in UTC
+    answered = _taxane("2023-03-01", "2023-03-01T02:00:00Z")
+    response = stub.DecideNextAction(
+        pb.DecideNextActionRequest(
+            protocol_ref="flex-mrt", record_json=record_json(answered), as_of=AS_OF
+        )
+    )
+    assert response.answer_json == canonical_json(_engine("decide", answered).to_json())
