@@ -38,6 +38,7 @@ __all__ = [
     "ImageHeader",
     "check_geometry",
     "check_volume",
+    "decoded",
     "first_item",
     "image_header",
     "integer",
@@ -87,11 +88,12 @@ def _fix(keyword: str) -> str:
     return f"re-export the file from the source system with a valid {keyword}"
 
 
-def _value(ds: Dataset, keyword: str, path: Path | str, *, required: bool) -> Any:
-    """The value of ``keyword`` in ``ds``; None when absent or empty (an error if
-    ``required``)."""
+def decoded(ds: Dataset, keyword: str, path: Path | str) -> Any:
+    """The value of ``keyword`` in ``ds`` as pydicom decodes it (None when absent; empty
+    values kept); a DoseError naming the file and the tag when its bytes cannot be decoded
+    (a damaged VR, say)."""
     try:
-        value = ds[keyword].value if keyword in ds else None
+        return ds[keyword].value if keyword in ds else None
     except Exception as error:  # pydicom could not decode the element's bytes
         raise DoseError(
             "bad_attribute",
@@ -100,6 +102,12 @@ def _value(ds: Dataset, keyword: str, path: Path | str, *, required: bool) -> An
             tag=tag_name(keyword),
             fix=_fix(keyword),
         ) from error
+
+
+def _value(ds: Dataset, keyword: str, path: Path | str, *, required: bool) -> Any:
+    """The value of ``keyword`` in ``ds``; None when absent or empty (an error if
+    ``required``)."""
+    value = decoded(ds, keyword, path)
     if value is None or value == "" or (isinstance(value, (list, MultiValue)) and not value):
         if required:
             raise DoseError(

@@ -26,6 +26,7 @@ from pydicom.uid import generate_uid
 from flexmrt.gpu_dose.dicom_io.common import ds_number, new_dataset, write
 from flexmrt.gpu_dose.dicom_io.header import (
     check_geometry,
+    decoded,
     image_header,
     number,
     numbers,
@@ -59,10 +60,13 @@ _COPIED = (
 
 
 def _copy_study(ds: pydicom.Dataset, spect: SpectImage) -> None:
-    source = pydicom.dcmread(spect.path, stop_before_pixels=True)
-    for keyword in _COPIED:
-        if keyword in source:
-            setattr(ds, keyword, source[keyword].value)
+    """The SPECT's patient and study attributes, each decoded before it is copied (an element
+    whose bytes pydicom cannot decode — a damaged VR, say — is refused naming its tag)."""
+    with reading(spect.path, what="the SPECT file"):
+        source = pydicom.dcmread(spect.path, stop_before_pixels=True)
+        for keyword in _COPIED:
+            if keyword in source:
+                setattr(ds, keyword, decoded(source, keyword, spect.path))
     ds.FrameOfReferenceUID = spect.geometry.frame_of_reference_uid or generate_uid()
     ds.PositionReferenceIndicator = ""
 
