@@ -285,7 +285,7 @@ def _to_bq_ml(path: Path, ds: Dataset, calibration: float | None) -> np.ndarray:
     A RealWorldValueMapping applies to the stored values; otherwise Units with
     RescaleSlope/RescaleIntercept (PS3.3 C.8.9.4 for PT, vendor practice for NM).
     """
-    image_header(ds, path)
+    header = image_header(ds, path)
     mapping = _rwvm_factor(path, ds, calibration)
     if mapping is None:
         units = text(ds, "Units", path)
@@ -296,6 +296,17 @@ def _to_bq_ml(path: Path, ds: Dataset, calibration: float | None) -> np.ndarray:
     with reading(path, tag_name("PixelData"), "the image's pixel data"):
         stored = pixel_array(ds).astype(np.float64)
     stored = stored.reshape((-1, *stored.shape[-2:]))
+    described = (header.frames, header.rows, header.columns)
+    if stored.shape != described:  # e.g. PixelData longer than the frames the header names
+        raise DoseError(
+            "pixel_data_length",
+            f"PixelData decodes to {stored.shape[0]} frame(s) of {stored.shape[2]}×"
+            f"{stored.shape[1]}; NumberOfFrames, Rows and Columns describe {header.frames} of "
+            f"{header.columns}×{header.rows}",
+            path=str(path),
+            tag=tag_name("PixelData"),
+            fix="the pixel data and the image size disagree: re-export the file",
+        )
     with np.errstate(over="ignore", invalid="ignore"):
         values = stored * mapping[0] + mapping[1]
     if not np.isfinite(values).all():
