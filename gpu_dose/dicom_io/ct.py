@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pydicom
 from pydicom import Dataset
 from pydicom.pixels import pixel_array
 
@@ -99,7 +98,9 @@ class CtSeries:
     def hu(self, start: int, stop: int) -> np.ndarray:
         """HU of slices [start, stop) as float32, read from their files as
         :func:`read_ct` reads them (the same values)."""
-        slab = _hounsfield([(f, pydicom.dcmread(f)) for f in self.files[start:stop]])
+        # read as open_ct read them (bytes first, parsed from memory: a corrupt element length
+        # cannot make pydicom reserve gigabytes; failures named with the file)
+        slab = _hounsfield([load_datasets(f)[0] for f in self.files[start:stop]])
         if slab.shape[1:] != self.geometry.shape[1:]:
             raise DoseError(
                 "ct_slice_size",

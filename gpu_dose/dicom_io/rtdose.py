@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 from numpy.typing import NDArray
+from pydicom.datadict import dictionary_VR
 from pydicom.uid import generate_uid
 
 from flexmrt.gpu_dose.dicom_io.common import ds_number, new_dataset, write
@@ -66,6 +67,14 @@ def _copy_study(ds: pydicom.Dataset, spect: SpectImage) -> None:
         source = pydicom.dcmread(spect.path, stop_before_pixels=True)
         for keyword in _COPIED:
             if keyword in source:
+                if dictionary_VR(keyword) != source[keyword].VR:  # e.g. StudyDate as FD
+                    raise DoseError(
+                        "bad_attribute",
+                        f"{keyword} has VR {source[keyword].VR}, not {dictionary_VR(keyword)}",
+                        path=str(spect.path),
+                        tag=tag_name(keyword),
+                        fix=f"re-export the file from the source system with a valid {keyword}",
+                    )
                 setattr(ds, keyword, decoded(source, keyword, spect.path))
     ds.FrameOfReferenceUID = spect.geometry.frame_of_reference_uid or generate_uid()
     ds.PositionReferenceIndicator = ""
