@@ -24,7 +24,7 @@ from typing import Any, overload
 
 import numpy as np
 import pydicom
-from pydicom.datadict import dictionary_keyword, keyword_for_tag, tag_for_keyword
+from pydicom.datadict import dictionary_keyword, dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
@@ -38,6 +38,7 @@ __all__ = [
     "ImageHeader",
     "check_geometry",
     "check_volume",
+    "copied",
     "decoded",
     "first_item",
     "image_header",
@@ -102,6 +103,17 @@ def decoded(ds: Dataset, keyword: str, path: Path | str) -> Any:
             tag=tag_name(keyword),
             fix=_fix(keyword),
         ) from error
+
+
+def copied(ds: Dataset, keyword: str, path: Path | str) -> Any:
+    """The value of ``keyword`` to copy into a file flexmrt writes: decoded as
+    :func:`decoded` does, and refused when the element's VR is not the one DICOM gives the
+    attribute (a StudyDate stored as FD would be written as a number)."""
+    # the VR as written (get_item does not decode: an implicit-VR file gives None)
+    vr = ds.get_item(keyword).VR if keyword in ds else None
+    if vr is not None and vr != dictionary_VR(keyword):
+        raise _bad(keyword, path, f"of VR {dictionary_VR(keyword)} (it has VR {vr})")
+    return decoded(ds, keyword, path)
 
 
 def _value(ds: Dataset, keyword: str, path: Path | str, *, required: bool) -> Any:

@@ -21,13 +21,12 @@ from pathlib import Path
 import numpy as np
 import pydicom
 from numpy.typing import NDArray
-from pydicom.datadict import dictionary_VR
 from pydicom.uid import generate_uid
 
-from flexmrt.gpu_dose.dicom_io.common import ds_number, new_dataset, write
+from flexmrt.gpu_dose.dicom_io.common import ds_number, load_datasets, new_dataset, write
 from flexmrt.gpu_dose.dicom_io.header import (
     check_geometry,
-    decoded,
+    copied,
     image_header,
     number,
     numbers,
@@ -61,21 +60,13 @@ _COPIED = (
 
 
 def _copy_study(ds: pydicom.Dataset, spect: SpectImage) -> None:
-    """The SPECT's patient and study attributes, each decoded before it is copied (an element
-    whose bytes pydicom cannot decode — a damaged VR, say — is refused naming its tag)."""
-    with reading(spect.path, what="the SPECT file"):
-        source = pydicom.dcmread(spect.path, stop_before_pixels=True)
-        for keyword in _COPIED:
-            if keyword in source:
-                if dictionary_VR(keyword) != source[keyword].VR:  # e.g. StudyDate as FD
-                    raise DoseError(
-                        "bad_attribute",
-                        f"{keyword} has VR {source[keyword].VR}, not {dictionary_VR(keyword)}",
-                        path=str(spect.path),
-                        tag=tag_name(keyword),
-                        fix=f"re-export the file from the source system with a valid {keyword}",
-                    )
-                setattr(ds, keyword, decoded(source, keyword, spect.path))
+    """The SPECT's patient and study attributes, each checked before it is copied (an element
+    whose bytes pydicom cannot decode, or with another VR than DICOM's, is refused naming its
+    tag). The file is read as the readers read it (bytes first, parsed from memory)."""
+    ((_, source),) = load_datasets(spect.path)
+    for keyword in _COPIED:
+        if keyword in source:
+            setattr(ds, keyword, copied(source, keyword, spect.path))
     ds.FrameOfReferenceUID = spect.geometry.frame_of_reference_uid or generate_uid()
     ds.PositionReferenceIndicator = ""
 
