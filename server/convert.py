@@ -66,10 +66,8 @@ _OBSERVATION_KEYS = {"what", "value", "unit", "date", "pointer"}
 
 
 def as_of_date(text: str, field: str = "as_of") -> date:
-    """An ISO date from a request; today's UTC date when empty (the edge owns the clock).
-    Where a protocol is named, :func:`dated_protocol` gives today at its site instead."""
-    if not text:
-        return datetime.now(UTC).date()
+    """An ISO date from a request (an empty one is defaulted by :func:`dated_protocol`: today
+    at the protocol's site)."""
     try:
         return date.fromisoformat(text)
     except ValueError:

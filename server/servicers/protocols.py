@@ -88,9 +88,7 @@ class ProtocolServicer(_grpc.ProtocolServiceServicer):
         with interruptible():  # never across a yield: that runs the caller's code
             new = self._amendment(request)
             # empty: today at the new revision's site, as the CLI's --as-of default
-            as_of = (
-                convert.as_of_date(request.as_of) if request.as_of else new.today(convert.utc_now())
-            )
+            _, as_of = convert.dated_protocol(request.as_of, lambda _day: new, convert.utc_now())
             records = [
                 convert.record_from_json(text, f"record_json[{i}]")
                 for i, text in enumerate(request.record_json)
