@@ -40,7 +40,26 @@ _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _NULL = {"", "~", "null", "Null", "NULL"}
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _MERGE = "tag:yaml.org,2002:merge"
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # C loader where libyaml is built
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # C loader where libyaml is built
+_NODE_TAG = {
+    ScalarNode: "tag:yaml.org,2002:str",
+    SequenceNode: "tag:yaml.org,2002:seq",
+    MappingNode: "tag:yaml.org,2002:map",
+}
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """The composer's loader, minus PyYAML's YAML 1.1 tag resolution.
+
+    Scalars are resolved by :func:`_resolve` from their text and style, never by tag,
+    so the composer needs to tell apart only the merge key ``<<`` (refused); the
+    regular-expression resolver it would run on every scalar is skipped.
+    """
+
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode and implicit[0] and value == "<<":
+            return _MERGE
+        return _NODE_TAG[kind]
 
 
 def escape_pointer(token: str) -> str:
