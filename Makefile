@@ -43,8 +43,9 @@ sysdeps:
 	fi
 
 # The gRPC service on localhost:50051 with the bundled protocols (Ctrl-C stops it).
+# Development: checkpoints signed with var/dev-checkpoint.pem, made (and said so) on first run.
 run: $(RUNTIME)
-	$(BIN)/flexmrt serve --host localhost --port 50051
+	$(BIN)/flexmrt serve --host localhost --port 50051 --dev-checkpoint-key var/dev-checkpoint.pem
 
 # gRPC stubs: proto/flexmrt/v1/*.proto → server/_gen (pinned grpcio-tools; never edit).
 proto: $(STAMP)

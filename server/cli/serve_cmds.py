@@ -83,6 +83,12 @@ def register(sub: Any) -> None:
         help="sign checkpoints of the log with this Ed25519 private key (none without it)",
     )
     p.add_argument(
+        "--dev-checkpoint-key",
+        metavar="PEM",
+        help="development only (`make run`): sign with this key, making it first if the file "
+        "does not exist, and say so; a production server takes --checkpoint-key",
+    )
+    p.add_argument(
         "--checkpoint-every", type=int, default=1000, metavar="N", help="… every N entries"
     )
     p.add_argument(
@@ -179,6 +185,16 @@ def _serve(args: Any) -> int:
     if args.workers < 1:
         print("usage error: --workers must be at least 1", file=sys.stderr)
         return 2
+    if args.dev_checkpoint_key:
+        if args.checkpoint_key:
+            print(
+                "usage error: --checkpoint-key and --dev-checkpoint-key exclude each other",
+                file=sys.stderr,
+            )
+            return 2
+        code = _dev_key(args)
+        if code:
+            return code
     if args.workers > 1:
         from flexmrt.server.workers import serve_workers
 
@@ -246,6 +262,29 @@ def build_service(
         raise ServeError(str(error)) from None
 
 
+def _dev_key(args: Any) -> int:
+    """``--dev-checkpoint-key``: the key made when it does not exist yet (said on stderr),
+    then used as ``--checkpoint-key``; 0, or 1 when it cannot be made."""
+    from flexmrt.server.decision_log.checkpoint import CheckpointError, generate_key
+
+    path = Path(args.dev_checkpoint_key)
+    if not path.exists():
+        try:
+            generate_key(path)
+        except (OSError, CheckpointError) as error:
+            return _error(f"{path}: cannot make the development checkpoint key ({error})")
+        print(
+            f"flexmrt: made a DEVELOPMENT checkpoint signing key: {path} (public key "
+            f"{path}.pub). It signs this machine's checkpoints only; a production server "
+            "takes --checkpoint-key with a key made by `flexmrt audit keygen` and kept "
+            "by its operators.",
+            file=sys.stderr,
+            flush=True,
+        )
+    args.checkpoint_key = str(path)
+    return 0
+
+
 def checkpoint_policy(args: Any) -> Any:
     """The checkpoint signing ``--checkpoint-key`` asks for (None without it)."""
     from flexmrt.server.app import CheckpointPolicy
@@ -268,6 +307,8 @@ def _run(service: Any, args: Any, port: int) -> int:
     log = logging.getLogger("flexmrt.server")
     tls, auth = describe(args)
     signing = "signed checkpoints" if args.checkpoint_key else "no checkpoints"
+    if args.dev_checkpoint_key:
+        signing += ", development key"
     log.info(
         "serving on %s:%d (%s, auth %s, log %s, %s)",
         args.host,

@@ -190,3 +190,53 @@ def test_serve_refuses_to_start_with_a_key_it_cannot_use(tmp_path, make, says, w
     assert "flexmrt serving on" not in done.stdout
     assert f"error: {key}: {says}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# ---- the development key of `make run` -------------------------------------------------------
+
+
+def _serve_once(db, key) -> str:
+    """Serve with ``--dev-checkpoint-key key``, answer one call, SIGTERM; the stderr."""
+    serve = Serve(str(db), "--dev-checkpoint-key", str(key), "--grace-seconds", "2").ready()
+    try:
+        with grpc.insecure_channel(serve.address) as ch:
+            decisions(ch).EvaluateEligibility(eligibility_request(example_record()), timeout=30)
+        serve.proc.send_signal(signal.SIGTERM)
+        assert serve.proc.wait(timeout=30) == 0
+    finally:
+        stderr = serve.close()
+    return stderr
+
+
+def test_dev_checkpoint_key_is_made_once_said_so_and_signs(tmp_path):
+    """`make run`'s `--dev-checkpoint-key`: the key is made when missing (0600, said on
+    stderr), used to sign, and reused as it is on the next start, never remade."""
+    key = tmp_path / "var" / "dev-checkpoint.pem"
+    db = tmp_path / "var" / "log.sqlite"
+    first = _serve_once(db, key)
+    assert f"made a DEVELOPMENT checkpoint signing key: {key}" in first
+    assert "signed checkpoints, development key" in first
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    made = key.read_bytes()
+    public = _public(tmp_path / "var" / "dev-checkpoint.pem.pub")
+
+    second = _serve_once(db, key)
+    assert "made a DEVELOPMENT" not in second
+    assert "signed checkpoints, development key" in second
+    assert key.read_bytes() == made
+    stored = _stored(db)
+    assert [size for size, _ in stored] == [1, 2]  # one signed at each shutdown
+    leaves = _leaves(db)
+    for size, text in stored:
+        assert _read_note(text, public) == (ORIGIN, size, _mth(leaves[:size]))
+
+
+def test_dev_and_production_keys_exclude_each_other(tmp_path, capsys):
+    key = tmp_path / "k.pem"
+    code = main(
+        ["serve", "--port", "0", "--db", str(tmp_path / "log.sqlite"),
+         "--checkpoint-key", str(key), "--dev-checkpoint-key", str(key)]
+    )  # fmt: skip
+    assert code == 2
+    assert "--checkpoint-key and --dev-checkpoint-key exclude each other" in capsys.readouterr().err
+    assert not key.exists()
