@@ -17,6 +17,8 @@ from .answers import (
     ScheduledEvent,
     StudyStatus,
     SubjectImpact,
+    Worklist,
+    WorklistItem,
 )
 from .bed import bed_per_cycle, kidney_bed
 from .decision import decide
@@ -46,6 +48,8 @@ __all__ = [
     "ScheduledEvent",
     "StudyStatus",
     "SubjectImpact",
+    "Worklist",
+    "WorklistItem",
     "assess_amendment",
     "bed_per_cycle",
     "ckd_epi_2021",

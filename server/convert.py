@@ -556,31 +556,33 @@ def import_note(note: ImportNote) -> _common.ImportNote:
 
 
 def worklist_item(
-    item: dict[str, Any], protocol: dict[str, Any], as_of: str, source: str
+    item: engine.WorklistItem, protocol: Protocol, as_of: date, source: str
 ) -> _decision.GetWorklistResponse:
     """One worklist row (:func:`engine.worklist`), with the protocol identity it is under."""
+    e = item.event
+    window = e.window_start is not None and e.window_end is not None
     event = _set(
         _decision.ScheduledEvent(),
-        date=item["date"],
-        window_start=item.get("window_start") or "",
-        window_end=item.get("window_end") or "",
-        kind=item["kind"],
-        what=item["what"],
-        cycle=item.get("cycle"),
-        overdue=item["overdue"],
-        days_past_due=item.get("days_past_due"),
-        overdue_limit_days=item.get("overdue_limit_days"),
-        pending_data=item["pending_data"],
-        phase=item.get("phase") or "",
+        date=e.date.isoformat(),
+        window_start=e.window_start.isoformat() if window and e.window_start else "",
+        window_end=e.window_end.isoformat() if window and e.window_end else "",
+        kind=e.kind,
+        what=e.what,
+        cycle=e.cycle,
+        overdue=e.overdue is not None,
+        days_past_due=None if e.overdue is None else e.overdue.days_past_due,
+        overdue_limit_days=None if e.overdue is None else e.overdue.limit_days,
+        pending_data=e.pending_data,
+        phase=e.phase or "",
     )
     return _decision.GetWorklistResponse(
-        subject_id=item["subject_id"],
+        subject_id=item.subject_id,
         event=event,
-        action=f"ACTION_{item['action']}",
-        follows_decision=item["follows_decision"],
-        missing=[str(m) for m in item["missing"]],
-        protocol=_common.ProtocolIdentity(ref=protocol["ref"], sha256=protocol["sha256"]),
-        as_of=as_of,
+        action=f"ACTION_{item.action}",
+        follows_decision=item.follows_decision,
+        missing=list(item.missing),
+        protocol=_common.ProtocolIdentity(ref=protocol.ref, sha256=protocol.sha256),
+        as_of=as_of.isoformat(),
         source=source,
     )
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from flexmrt.engine import Worklist, WorklistItem
 
 __all__ = ["CSV_COLUMNS", "to_csv", "to_ics"]
 
@@ -46,17 +48,19 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def to_csv(answer: dict[str, Any]) -> str:
-    """One row per worklist item, with a header row; RFC 4180 quoting, CRLF line ends."""
+def to_csv(answer: Worklist) -> str:
+    """One row per worklist item (its JSON fields), with a header row; RFC 4180 quoting,
+    CRLF line ends."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for item in answer["items"]:
-        writer.writerow([_cell(item.get(column)) for column in CSV_COLUMNS])
+    for item in answer.items:
+        row = item.to_json()
+        writer.writerow([_cell(row[column]) for column in CSV_COLUMNS])
     return out.getvalue()
 
 
-def to_ics(answer: dict[str, Any]) -> bytes:
+def to_ics(answer: Worklist) -> bytes:
     """An iCalendar file: one all-day VEVENT per item on its due date.
 
     The UID is stable for the same event of the same decision (re-importing an unchanged
@@ -69,10 +73,10 @@ def to_ics(answer: dict[str, Any]) -> bytes:
     calendar.add("prodid", "-//flexmrt//worklist//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", f"flexmrt worklist {answer['as_of']}")
-    stamp = datetime.combine(date.fromisoformat(answer["as_of"]), datetime.min.time(), UTC)
-    for item in answer["items"]:
-        day = date.fromisoformat(item["date"])
+    calendar.add("x-wr-calname", f"flexmrt worklist {answer.as_of}")
+    stamp = datetime.combine(answer.as_of, datetime.min.time(), UTC)
+    for item in answer.items:
+        day = item.event.date
         event = Event()
         event.add("uid", _uid(item))
         event.add("dtstamp", stamp)
@@ -80,38 +84,39 @@ def to_ics(answer: dict[str, Any]) -> bytes:
         event.add("dtend", day + timedelta(days=1))
         event.add("summary", _summary(item))
         event.add("description", _description(item))
-        event.add("categories", [item["kind"]])
+        event.add("categories", [item.event.kind])
         event.add("transp", "TRANSPARENT")
         calendar.add_component(event)
     return bytes(calendar.to_ical())
 
 
-def _uid(item: dict[str, Any]) -> str:
+def _uid(item: WorklistItem) -> str:
     """Unique per event of a decision; the same event of the same decision, the same UID."""
-    key = "\x1f".join(
-        str(item.get(k)) for k in ("follows_decision", "kind", "cycle", "date", "what")
-    )
+    e = item.event
+    key = "\x1f".join(str(v) for v in (item.follows_decision, e.kind, e.cycle, e.date, e.what))
     return f"{hashlib.sha256(key.encode()).hexdigest()[:32]}@flexmrt"
 
 
-def _summary(item: dict[str, Any]) -> str:
-    late = f"OVERDUE {item['days_past_due']} d: " if item["overdue"] else ""
-    return f"{late}{item['subject_id']}: {item['what']}"
+def _summary(item: WorklistItem) -> str:
+    e = item.event
+    late = f"OVERDUE {e.overdue.days_past_due} d: " if e.overdue else ""
+    return f"{late}{item.subject_id}: {e.what}"
 
 
-def _description(item: dict[str, Any]) -> str:
-    lines = [f"Due {item['date']} ({item['phase']}); follows {item['action']}."]
-    if item.get("window_start"):
-        lines.append(f"Window {item['window_start']} to {item['window_end']}.")
-    if item["overdue"]:
-        limit = item.get("overdue_limit_days")
+def _description(item: WorklistItem) -> str:
+    e = item.event
+    lines = [f"Due {e.date} ({e.phase}); follows {item.action}."]
+    if e.window_start and e.window_end:
+        lines.append(f"Window {e.window_start} to {e.window_end}.")
+    if e.overdue:
+        limit = e.overdue.limit_days
         lines.append(
-            f"Overdue: {item['days_past_due']} days past due"
+            f"Overdue: {e.overdue.days_past_due} days past due"
             + (f" (limit {limit} days)." if limit is not None else ".")
         )
-    if item["pending_data"]:
+    if e.pending_data:
         lines.append("Pending the missing data.")
-    for missing in item["missing"]:
+    for missing in item.missing:
         lines.append(f"Missing: {missing}")
-    lines.append(f"Decision {item['follows_decision']}")
+    lines.append(f"Decision {item.follows_decision}")
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from .entries import Json, Observation, RuleEntry, Source
 from .envelope import Envelope, ProtocolRef
 from .schedule import Overdue, Schedule, ScheduledEvent
 from .study import AmendmentSummary, Change, RuleFlip, StudyStatus, SubjectImpact, Verdict
+from .worklist import Worklist, WorklistItem, WorklistPatient
 
 __all__ = [
     "AmendmentSummary",
@@ -47,4 +48,7 @@ __all__ = [
     "SubjectImpact",
     "TreatmentResponse",
     "Verdict",
+    "Worklist",
+    "WorklistItem",
+    "WorklistPatient",
 ]

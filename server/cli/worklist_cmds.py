@@ -73,9 +73,9 @@ def _worklist(args: argparse.Namespace) -> int:
             schedules.append(engine.schedule(protocol, read_record(path), as_of, horizon))
         except engine.RecordError as exc:
             problems.append(invalid_file(path, exc))
-    answer = engine.worklist(schedules, as_of.isoformat(), str(horizon))
+    answer = engine.worklist(schedules, as_of, str(horizon))
     if args.json:
-        emit_json({**answer, "invalid_records": problems})
+        emit_json({**answer.to_json(), "invalid_records": problems})
     else:
         _show(answer)
         sys.stdout.flush()
@@ -87,7 +87,7 @@ def _worklist(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def _write(args: argparse.Namespace, answer: dict[str, Any]) -> None:
+def _write(args: argparse.Namespace, answer: engine.Worklist) -> None:
     if args.csv:
         Path(args.csv).write_text(to_csv(answer), encoding="utf-8", newline="")
     if args.ics:
@@ -95,36 +95,35 @@ def _write(args: argparse.Namespace, answer: dict[str, Any]) -> None:
     sys.stdout.flush()  # the listing first, then what was written
     for flag, path in (("CSV", args.csv), ("iCalendar", args.ics)):
         if path:
-            print(f"wrote {path} ({flag}, {len(answer['items'])} event(s))", file=sys.stderr)
+            print(f"wrote {path} ({flag}, {len(answer.items)} event(s))", file=sys.stderr)
 
 
-def _show(answer: dict[str, Any]) -> None:
-    patients = answer["patients"]
+def _show(answer: engine.Worklist) -> None:
     print(
-        f"Worklist on {answer['as_of']} under {', '.join(answer['protocols']) or '—'}, "
-        f"{duration_text(answer['horizon'])} ahead: {len(answer['items'])} event(s), "
-        f"{answer['overdue']} overdue, {len(patients)} patient(s)"
+        f"Worklist on {answer.as_of} under {', '.join(answer.protocols) or '—'}, "
+        f"{duration_text(answer.horizon)} ahead: {len(answer.items)} event(s), "
+        f"{answer.overdue} overdue, {len(answer.patients)} patient(s)"
     )
-    for item in answer["items"]:
-        mark = "OVERDUE" if item["overdue"] else "due    "
-        window = (
-            f"  [{item['window_start']} – {item['window_end']}]" if item["window_start"] else ""
-        )
+    for item in answer.items:
+        e = item.event
+        mark = "OVERDUE" if e.overdue else "due    "
+        window = f"  [{e.window_start} – {e.window_end}]" if e.window_start and e.window_end else ""
         print(
-            f"  {mark} {item['date']}  {item['subject_id']:9} {words(item['what'])}"
-            f"{window}{_flags(item).replace('  OVERDUE ', '  ', 1)}"
+            f"  {mark} {e.date}  {item.subject_id:9} {words(e.what)}"
+            f"{window}{_flags(e).replace('  OVERDUE ', '  ', 1)}"
         )
-    idle = [p for p in patients if not p["events"]]
+    idle = [p for p in answer.patients if not p.events]
     if idle:
         print("Nothing scheduled within the horizon:")
         for p in idle:
-            state = f"after {p['action']}" if p["phase"] else "not randomised"
-            missing = "; ".join(measure_words(m) for m in p["missing"])
-            print(f"  {p['subject_id']} ({state})" + (f": missing {missing}" if missing else ""))
-    for subject in answer["duplicates"]:
+            state = f"after {p.action}" if p.phase else "not randomised"
+            missing = "; ".join(measure_words(m) for m in p.missing)
+            print(f"  {p.subject_id} ({state})" + (f": missing {missing}" if missing else ""))
+    for subject in answer.duplicates:
         print(f"warning: more than one record for {subject}", file=sys.stderr)
 
 
-def _flags(item: dict[str, Any]) -> str:
-    days = item["days_past_due"] if item["overdue"] else None
-    return flags_text(days, item["overdue_limit_days"], item["pending_data"])
+def _flags(event: engine.ScheduledEvent) -> str:
+    days = event.overdue.days_past_due if event.overdue else None
+    limit = event.overdue.limit_days if event.overdue else None
+    return flags_text(days, limit, event.pending_data)

@@ -119,11 +119,10 @@ class DecisionServicer(_grpc.DecisionServiceServicer):
                 answer = engine.schedule(protocol, record, as_of, horizon)
                 sources.setdefault(answer.follows_decision, field)
                 schedules.append(answer)
-            worklist = engine.worklist(schedules, as_of.isoformat(), str(horizon))
-        identity = {"ref": protocol.ref, "sha256": protocol.sha256}
-        for item in worklist["items"]:
+            worklist = engine.worklist(schedules, as_of, str(horizon))
+        for item in worklist.items:
             yield convert.worklist_item(
-                item, identity, worklist["as_of"], sources[item["follows_decision"]]
+                item, protocol, worklist.as_of, sources[item.follows_decision]
             )
 
     def GetStudyStatus(self, request: Any, context: Any) -> _pb.GetStudyStatusResponse:

@@ -34,11 +34,15 @@ def _records() -> list[engine.Record]:
     return [engine.read_record_text(p.read_text("utf-8"), str(p)) for p in EXAMPLES]
 
 
-def _worklist(as_of: str, horizon: str = "P4W") -> dict[str, Any]:
+def _answer(as_of: str, horizon: str = "P4W") -> engine.Worklist:
     day = date.fromisoformat(as_of)
     protocol = _REGISTRY.resolve("flex-mrt", day)
     schedules = [engine.schedule(protocol, r, day, parse_duration(horizon)) for r in _records()]
-    return engine.worklist(schedules, as_of, horizon)
+    return engine.worklist(schedules, day, horizon)
+
+
+def _worklist(as_of: str, horizon: str = "P4W") -> dict[str, Any]:
+    return dict(_answer(as_of, horizon).to_json())
 
 
 def _cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
@@ -98,8 +102,9 @@ def test_missing_data_are_those_the_decision_waits_for() -> None:
 def test_ics_parses_back_with_icalendar_one_event_per_row() -> None:
     from icalendar import Calendar
 
-    answer = _worklist("2025-09-01")
-    calendar = Calendar.from_ical(to_ics(answer))
+    typed = _answer("2025-09-01")
+    answer = typed.to_json()
+    calendar = Calendar.from_ical(to_ics(typed))
     assert calendar.errors == []
     assert str(calendar["VERSION"]) == "2.0" and "flexmrt" in str(calendar["PRODID"])
     events = list(calendar.walk("VEVENT"))
@@ -114,12 +119,13 @@ def test_ics_parses_back_with_icalendar_one_event_per_row() -> None:
         assert str(event["SUMMARY"]).startswith("OVERDUE") == item["overdue"]
         for missing in item["missing"]:
             assert missing in str(event["DESCRIPTION"])
-    assert to_ics(answer) == to_ics(answer), "the same worklist gives the same bytes"
+    assert to_ics(typed) == to_ics(_answer("2025-09-01")), "the same worklist, the same bytes"
 
 
 def test_csv_round_trips_every_row() -> None:
-    answer = _worklist("2025-09-01")
-    rows = list(csv.DictReader(io.StringIO(to_csv(answer), newline="")))
+    typed = _answer("2025-09-01")
+    answer = typed.to_json()
+    rows = list(csv.DictReader(io.StringIO(to_csv(typed), newline="")))
     assert len(rows) == len(answer["items"]) > 0
     for row, item in zip(rows, answer["items"], strict=True):
         assert list(row) == list(CSV_COLUMNS)
