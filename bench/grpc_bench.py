@@ -51,6 +51,10 @@ from bench.common import (
 )
 
 PROTOCOL = "flex-mrt"
+DECIDE = "decide"  # DecideNextAction, logged: what the targets are about
+#: grpc.health.v1 Check through the same server (interceptor, thread pool, no decision, no
+#: log): the floor, what one call through the gRPC stack costs before any work.
+HEALTH = "health"
 ROOT = Path(__file__).resolve().parent.parent
 #: The tree before the throughput work (compiled validation, libyaml, one deadline watcher,
 #: `serve --workers`): the "before" server.
@@ -176,16 +180,21 @@ async def _client(call: Any, request: Any, until: float, latencies: list[float])
         latencies.append(time.perf_counter() - now)
 
 
-async def _load(port: int, clients: int, seconds: float) -> dict[str, float]:
+async def _load(port: int, clients: int, seconds: float, method: str) -> dict[str, float]:
     import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     from flexmrt.server._gen.flexmrt.v1 import decision_pb2_grpc
 
-    request, _ = decide_request()
     own = [("grpc.use_local_subchannel_pool", 1)]  # one connection per channel
     channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=own) for _ in range(clients)]
     try:
-        calls = [decision_pb2_grpc.DecisionServiceStub(c).DecideNextAction for c in channels]
+        if method == HEALTH:
+            request: Any = health_pb2.HealthCheckRequest()
+            calls = [health_pb2_grpc.HealthStub(c).Check for c in channels]
+        else:
+            request, _ = decide_request()
+            calls = [decision_pb2_grpc.DecisionServiceStub(c).DecideNextAction for c in channels]
         for _ in range(3):
             await asyncio.gather(*(call(request) for call in calls))  # connect, warm up
         print("start", flush=True)
@@ -206,15 +215,15 @@ async def _load(port: int, clients: int, seconds: float) -> dict[str, float]:
     }
 
 
-def client_main(port: int, clients: int, seconds: float) -> int:
-    print(json.dumps(asyncio.run(_load(port, clients, seconds))), flush=True)
+def client_main(port: int, clients: int, seconds: float, method: str = DECIDE) -> int:
+    print(json.dumps(asyncio.run(_load(port, clients, seconds, method))), flush=True)
     return 0
 
 
-def load(server: Server, clients: int, seconds: float) -> dict[str, float]:
+def load(server: Server, clients: int, seconds: float, method: str = DECIDE) -> dict[str, float]:
     """A client process driving ``server``: throughput, latency and server CPU per call."""
     argv = [sys.executable, "-m", "bench.grpc_bench", "client", "--port", str(server.port)]
-    argv += ["--clients", str(clients), "--seconds", str(seconds)]
+    argv += ["--clients", str(clients), "--seconds", str(seconds), "--method", method]
     with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=ROOT) as proc:
         assert proc.stdout is not None
         lines = iter(proc.stdout.readline, "")
@@ -240,9 +249,17 @@ def load_average() -> float:
         return float("nan")
 
 
+FLOOR = " · health Check (the floor)"
+
+
 def measure(sizes: Sizes) -> tuple[dict[tuple[str, int], dict[str, float]], list[str]]:
-    """Medians over interleaved rounds for each (server, clients); the server names in order."""
+    """Medians over interleaved rounds for each (server, clients); the row names in order.
+
+    At the most clients, each current server is also driven with health checks: the
+    rows named ``<server>`` + :data:`FLOOR`.
+    """
     runs: dict[tuple[str, int], list[dict[str, float]]] = {}
+    most = max(sizes.clients)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         before = extract(BEFORE, tmp) if sizes.before else None
@@ -253,7 +270,13 @@ def measure(sizes: Sizes) -> tuple[dict[tuple[str, int], dict[str, float]], list
                         runs.setdefault((server.name, clients), []).append(
                             load(server, clients, sizes.seconds)
                         )
+                for server in servers:
+                    if server.name.startswith("now"):
+                        runs.setdefault((server.name + FLOOR, most), []).append(
+                            load(server, most, sizes.seconds, HEALTH)
+                        )
             names = [s.name for s in servers]
+            names += [s.name + FLOOR for s in servers if s.name.startswith("now")]
     res = {key: {k: median(r[k] for r in rs) for k in rs[0]} for key, rs in runs.items()}
     return res, names
 
@@ -291,9 +314,10 @@ def _fs_of(path: Path) -> str:
 def _targets(res: dict[tuple[str, int], dict[str, float]], names: list[str]) -> list[str]:
     if 8 not in {c for _, c in res}:
         return ["- (targets are judged at 8 clients; not run at this size)"]
-    at8 = {name: res[(name, 8)] for name in names}
+    at8 = {name: res[(name, 8)] for name in names if not name.endswith(FLOOR)}
     best_name = max(at8, key=lambda n: at8[n]["rps"])
     best = at8[best_name]
+    floor = res.get((best_name + FLOOR, 8))
     lines = [
         f"- ≥ 1,000 logged decisions/s at 8 clients: best {best['rps']:,.0f}/s ({best_name}) — "
         f"{'met' if best['rps'] >= 1000 else 'MISSED'}",
@@ -307,6 +331,14 @@ def _targets(res: dict[tuple[str, int], dict[str, float]], names: list[str]) -> 
         f"call once the clients' {best['client_cpu_ms']:.2f} ms are paid (with nothing else "
         f"running); the servers use {best['cpu_ms']:.2f} ms ({best_name})"
     )
+    if floor is not None:
+        lines.append(
+            f"- the floor, a health check through the same server ({best_name}, 8 clients): "
+            f"{floor['rps']:,.0f} calls/s, {floor['cpu_ms']:.2f} ms of server and "
+            f"{floor['client_cpu_ms']:.2f} ms of client CPU per call; at 1,000 decisions/s that "
+            f"leaves {need - floor['cpu_ms']:.2f} ms per call for the decision's own work "
+            "(parse, decide, answer, log)"
+        )
     if names[0].startswith("before"):
         old, new = at8[names[0]]["cpu_ms"], at8[names[1]]["cpu_ms"]
         lines.append(
@@ -334,6 +366,8 @@ def grpc_section(sizes: Sizes) -> tuple[str, dict[str, Any]]:
     )
     for c in sizes.clients:
         for name in names:
+            if (name, c) not in res:  # the floor is measured at the most clients only
+                continue
             r = res[(name, c)]
             table.add(
                 name,
@@ -350,7 +384,9 @@ def grpc_section(sizes: Sizes) -> tuple[str, dict[str, Any]]:
     tmp = Path(tempfile.gettempdir())
     loads = [r["load1"] for r in res.values()]
     note = (
-        f"DecideNextAction for example patient {patient} ({PROTOCOL}), every call logged; "
+        f"DecideNextAction for example patient {patient} ({PROTOCOL}), every call logged "
+        "(the floor rows: grpc.health.v1 Check, no decision and no log, through the same "
+        "server); "
         f"{sizes.seconds:g} s per run, {sizes.rounds} rounds interleaved, medians. "
         f"Servers: `flexmrt serve` ({Limits().max_workers} threads per process; `--workers N` "
         "processes on one port, the log written by their parent); the before server is "
@@ -501,8 +537,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--port", type=int, required=True)
         p.add_argument("--clients", type=int, required=True)
         p.add_argument("--seconds", type=float, required=True)
+        p.add_argument("--method", choices=(DECIDE, HEALTH), default=DECIDE)
         a = p.parse_args(argv[1:])
-        return client_main(a.port, a.clients, a.seconds)
+        return client_main(a.port, a.clients, a.seconds, a.method)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="short runs, few clients (CI)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="RESULTS.md to rewrite")
