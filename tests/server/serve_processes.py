@@ -15,7 +15,12 @@ __all__ = ["Acked", "Serve", "load", "logged_subjects", "one_connection"]
 
 
 class Serve:
-    """One `flexmrt serve` process on 127.0.0.1 (port 0: any free), started and ready."""
+    """One `flexmrt serve` process on 127.0.0.1 (port 0: any free), started and ready.
+
+    Its stderr is read as it comes (:meth:`close` returns it): a server logging every
+    answer (``--log-level debug``) fills an unread pipe within a few hundred answers, and
+    then blocks in its log writes — a hang of the harness, not of the server.
+    """
 
     def __init__(self, db: str, *args: str) -> None:
         argv = [
@@ -32,12 +37,20 @@ class Serve:
         self.proc = subprocess.Popen(
             argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
+        self._stderr: list[str] = []
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._stderr.append(line)
 
     def ready(self) -> Serve:
         line = self.proc.stdout.readline()
         if not line.startswith("flexmrt serving on"):
             self.proc.kill()
-            raise AssertionError(f"serve did not start: {line!r} {self.proc.stderr.read()}")
+            raise AssertionError(f"serve did not start: {line!r} {self.close()}")
         self.address = line.split()[3]
         return self
 
@@ -46,10 +59,10 @@ class Serve:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+        self._reader.join(timeout=30)  # EOF once the server and any workers it left exit
         self.proc.stdout.close()
-        stderr = self.proc.stderr.read()
         self.proc.stderr.close()
-        return stderr
+        return "".join(self._stderr)
 
 
 def one_connection(address: str) -> grpc.Channel:
