@@ -35,6 +35,20 @@ __all__ = [
 ]
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def cli_module(tree: Path) -> str:
+    """The module that runs `flexmrt` from the source ``tree`` (a checkout or a revision's
+    archive): ``flexmrt.server.cli`` where its setup.py installs the packages as
+    ``flexmrt.*``, else ``server.cli`` from its own folders — under ``flexmrt.server.cli``
+    the installed checkout, not that tree, would answer."""
+    setup = tree / "setup.py"
+    namespaced = tree == Path(__file__).resolve().parent.parent or (
+        setup.is_file() and "flexmrt." in setup.read_text()
+    )
+    return "flexmrt.server.cli" if namespaced else "server.cli"
+
+
 _LIBS = ("numpy", "scipy", "pydicom", "highdicom", "grpcio", "protobuf", "cupy-cuda12x")
 
 

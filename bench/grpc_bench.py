@@ -42,6 +42,7 @@ from typing import Any
 from bench.common import (
     RESULTS,
     Table,
+    cli_module,
     median,
     percentile,
     round_robin,
@@ -87,14 +88,9 @@ class Server:
 
 @contextmanager
 def server_process(name: str, db: Path, workers: int, tree: Path = ROOT) -> Iterator[Server]:
-    """`flexmrt serve` from ``tree`` on 127.0.0.1 (any free port), stopped with SIGTERM.
-
-    A tree from before the one import namespace (no ``flexmrt`` in its setup.py) runs
-    as ``python -m server.cli`` from its own folders: under ``flexmrt.server.cli`` the
-    installed checkout, not that tree, would answer.
-    """
-    module = "flexmrt.server.cli" if _namespaced(tree) else "server.cli"
-    argv = [sys.executable, "-m", module, "serve", "--port", "0", "--db", str(db)]
+    """`flexmrt serve` from ``tree`` (:func:`~bench.common.cli_module`) on 127.0.0.1 (any
+    free port), stopped with SIGTERM."""
+    argv = [sys.executable, "-m", cli_module(tree), "serve", "--port", "0", "--db", str(db)]
     if workers > 1:
         argv += ["--workers", str(workers)]
     env = {**os.environ, "PYTHONPATH": str(tree)}
@@ -113,12 +109,6 @@ def server_process(name: str, db: Path, workers: int, tree: Path = ROOT) -> Iter
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
-
-
-def _namespaced(tree: Path) -> bool:
-    """Whether ``tree`` installs its packages as ``flexmrt.*`` (from its setup.py)."""
-    setup = tree / "setup.py"
-    return tree == ROOT or (setup.is_file() and "flexmrt." in setup.read_text())
 
 
 def extract(rev: str, into: Path) -> Path | None:

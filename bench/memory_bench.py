@@ -30,7 +30,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS, Table, section_header, write_section
+from bench.common import RESULTS, Table, cli_module, section_header, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = "5ae3594"  # before streaming study/replay and the in-place CT volume
@@ -38,7 +38,7 @@ EXAMPLE = ROOT / "examples" / "patients" / "flx-001-eligible.yaml"
 AS_OF = date(2025, 1, 15)
 _MEASURE = """
 import sys
-from flexmrt.server.cli import main
+from MODULE import main
 rc = main(sys.argv[1:])
 with open("/proc/self/status") as status:
     hwm = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
@@ -137,7 +137,7 @@ def run(argv: list[str], tree: Path = ROOT) -> tuple[float, float]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", _MEASURE, *argv],
+        [sys.executable, "-c", _MEASURE.replace("MODULE", cli_module(tree)), *argv],
         cwd=tree,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -17,7 +17,15 @@ from flexmrt import engine, protocol
 from flexmrt.gpu_dose.convolve import convolve_kernel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository: bench/
-from bench import decision_bench, dose_bench, gpu_bench, grpc_bench, lab_scaling_bench, oar_bench
+from bench import (
+    decision_bench,
+    dose_bench,
+    gpu_bench,
+    grpc_bench,
+    lab_scaling_bench,
+    memory_bench,
+    oar_bench,
+)
 from bench.common import percentile, read_section, write_section
 
 
@@ -68,6 +76,21 @@ def test_sections_are_rewritten_in_place(tmp_path):
     text = path.read_text()
     assert "kept by hand" in text and "first" not in text and text.count("bench:a:begin") == 1
     assert read_section("a", path) == "second" and read_section("b", path) == "other"
+
+
+def test_a_before_revision_runs_its_own_cli(tmp_path):
+    """A tree from before the `flexmrt` namespace runs from its own folders; under
+    `flexmrt.server.cli` the installed checkout would have answered instead."""
+    tree = tmp_path / "rev"
+    (tree / "server").mkdir(parents=True)
+    (tree / "setup.py").write_text("from setuptools import setup\nsetup(packages=['server'])\n")
+    (tree / "server" / "__init__.py").write_text("")
+    (tree / "server" / "cli.py").write_text(
+        "from pathlib import Path\n\ndef main(argv):\n"
+        "    Path('ran-here').write_text(' '.join(argv))\n    return 0\n"
+    )
+    _, mib = memory_bench.run(["study", "records"], tree)
+    assert (tree / "ran-here").read_text() == "study records" and mib > 0
 
 
 def test_percentile_is_linear_between_ranks():
