@@ -23,6 +23,7 @@ class Serve:
     """
 
     def __init__(self, db: str, *args: str) -> None:
+        self.db = db
         argv = [
             sys.executable,
             "-m",

@@ -18,6 +18,7 @@ import time
 
 import grpc
 import pytest
+from serve_processes import Serve
 from server_helpers import AS_OF, ROOT, decisions, eligibility_request, example_record
 
 from flexmrt.server._gen.flexmrt.v1 import decision_pb2
@@ -35,34 +36,8 @@ def _runaway_request() -> decision_pb2.DecideNextActionRequest:
     )
 
 
-class _Server:
-    def __init__(self, tmp_path, *args: str) -> None:
-        self.db = tmp_path / "log.sqlite"
-        argv = [
-            sys.executable,
-            "-m",
-            "flexmrt.server.cli",
-            "serve",
-            "--port",
-            "0",
-            "--db",
-            str(self.db),
-        ]
-        self.proc = subprocess.Popen(
-            [*argv, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        line = self.proc.stdout.readline()
-        assert line.startswith("flexmrt serving on"), self.proc.stderr.read()
-        self.address = f"127.0.0.1:{int(line.rsplit(':', 1)[1])}"
-
-    def close(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self.proc.stdout.close()
-        stderr = self.proc.stderr.read()
-        self.proc.stderr.close()
-        return stderr
+def _server(tmp_path, *args: str) -> Serve:
+    return Serve(str(tmp_path / "log.sqlite"), *args).ready()
 
 
 @pytest.fixture
@@ -72,7 +47,7 @@ def runaway():
 
 def test_a_call_past_its_deadline_stops_running(tmp_path, runaway):
     """With one call thread: the thread is free again right after the runaway's deadline."""
-    server = _Server(tmp_path, "--max-workers", "1")
+    server = _server(tmp_path, "--max-workers", "1")
     try:
         with grpc.insecure_channel(server.address) as ch:
             with pytest.raises(grpc.RpcError) as err:
@@ -88,7 +63,7 @@ def test_a_call_past_its_deadline_stops_running(tmp_path, runaway):
 
 
 def test_sigterm_ends_a_loaded_server_within_the_grace_period(tmp_path, runaway):
-    server = _Server(tmp_path, "--grace-seconds", "1", "--max-workers", "8")
+    server = _server(tmp_path, "--grace-seconds", "1", "--max-workers", "8")
     acked: list[int] = []
     stop = threading.Event()
 
