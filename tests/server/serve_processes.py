@@ -62,7 +62,8 @@ class Serve:
         self.proc.wait()
         self._reader.join(timeout=30)  # EOF once the server and any workers it left exit
         self.proc.stdout.close()
-        self.proc.stderr.close()
+        if not self._reader.is_alive():  # never close a pipe under a reading thread
+            self.proc.stderr.close()
         return "".join(self._stderr)
 
 
