@@ -13,6 +13,8 @@ import os
 import platform
 import re
 import statistics
+import subprocess
+import tarfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -21,6 +23,8 @@ from typing import Any
 __all__ = [
     "RESULTS",
     "Table",
+    "cli_module",
+    "extract",
     "fmt_ms",
     "fmt_ratio",
     "machine",
@@ -35,6 +39,21 @@ __all__ = [
 ]
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def extract(rev: str, into: Path) -> Path | None:
+    """The repository tree at ``rev`` (git archive) under ``into``; None when unavailable."""
+    archive = into / f"{rev}.tar"
+    try:
+        with archive.open("wb") as out:
+            subprocess.run(["git", "archive", rev], cwd=ROOT, stdout=out, check=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    tree = into / rev
+    with tarfile.open(archive) as tar:
+        tar.extractall(tree, filter="data")
+    return tree
 
 
 def cli_module(tree: Path) -> str:
@@ -43,9 +62,7 @@ def cli_module(tree: Path) -> str:
     ``flexmrt.*``, else ``server.cli`` from its own folders — under ``flexmrt.server.cli``
     the installed checkout, not that tree, would answer."""
     setup = tree / "setup.py"
-    namespaced = tree == Path(__file__).resolve().parent.parent or (
-        setup.is_file() and "flexmrt." in setup.read_text()
-    )
+    namespaced = tree == ROOT or (setup.is_file() and "flexmrt." in setup.read_text())
     return "flexmrt.server.cli" if namespaced else "server.cli"
 
 

@@ -30,7 +30,6 @@ import os
 import pstats
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
@@ -43,6 +42,7 @@ from bench.common import (
     RESULTS,
     Table,
     cli_module,
+    extract,
     median,
     percentile,
     round_robin,
@@ -109,20 +109,6 @@ def server_process(name: str, db: Path, workers: int, tree: Path = ROOT) -> Iter
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
-
-
-def extract(rev: str, into: Path) -> Path | None:
-    """The repository tree at ``rev`` (git archive) under ``into``; None when unavailable."""
-    archive = into / "before.tar"
-    try:
-        with archive.open("wb") as out:
-            subprocess.run(["git", "archive", rev], cwd=ROOT, stdout=out, check=True, timeout=60)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    tree = into / "before"
-    with tarfile.open(archive) as tar:
-        tar.extractall(tree, filter="data")
-    return tree
 
 
 def cpu_seconds(pid: int) -> float:
@@ -254,19 +240,18 @@ def measure(sizes: Sizes) -> tuple[dict[tuple[str, int], dict[str, float]], list
         tmp = Path(tmp_name)
         before = extract(BEFORE, tmp) if sizes.before else None
         with _servers(sizes, tmp, before) as servers:
+            current = [s for s in servers if s.name.startswith("now")]
             for _ in range(sizes.rounds):
                 for clients in sizes.clients:
                     for server in servers:
                         runs.setdefault((server.name, clients), []).append(
                             load(server, clients, sizes.seconds)
                         )
-                for server in servers:
-                    if server.name.startswith("now"):
-                        runs.setdefault((server.name + FLOOR, most), []).append(
-                            load(server, most, sizes.seconds, HEALTH)
-                        )
-            names = [s.name for s in servers]
-            names += [s.name + FLOOR for s in servers if s.name.startswith("now")]
+                for server in current:
+                    runs.setdefault((server.name + FLOOR, most), []).append(
+                        load(server, most, sizes.seconds, HEALTH)
+                    )
+            names = [s.name for s in servers] + [s.name + FLOOR for s in current]
     res = {key: {k: median(r[k] for r in rs) for k in rs[0]} for key, rs in runs.items()}
     return res, names
 

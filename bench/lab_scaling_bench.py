@@ -30,9 +30,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS, Table, fmt_ms, section_header, write_section
+from bench.common import RESULTS, Table, extract, fmt_ms, section_header, write_section
 from bench.decision_bench import long_record
-from bench.memory_bench import extract
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = "52c8ceb"  # before labs were indexed by test and day (engine/context.py)

@@ -21,7 +21,6 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -30,7 +29,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS, Table, cli_module, section_header, write_section
+from bench.common import RESULTS, Table, cli_module, extract, section_header, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = "5ae3594"  # before streaming study/replay and the in-place CT volume
@@ -116,20 +115,6 @@ def make_log(path: Path, count: int) -> None:
                 batch = []
     finally:
         log.close()
-
-
-def extract(rev: str, into: Path) -> Path | None:
-    """The repository tree at ``rev`` (git archive) under ``into``; None when unavailable."""
-    archive = into / f"{rev}.tar"
-    try:
-        with archive.open("wb") as out:
-            subprocess.run(["git", "archive", rev], cwd=ROOT, stdout=out, check=True, timeout=60)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    tree = into / rev
-    with tarfile.open(archive) as tar:
-        tar.extractall(tree, filter="data")
-    return tree
 
 
 def run(argv: list[str], tree: Path = ROOT) -> tuple[float, float]:
